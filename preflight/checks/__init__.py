@@ -1,0 +1,10 @@
+"""Judging: rule functions by family. Importing this package registers every rule in ``RULES``.
+
+Find a rule by its ID's first part: ``video.fps`` lives in ``checks/video.py``, ``image.alpha`` in
+``checks/image.py``, ``file.size`` in ``checks/file.py``, ``audio.codec`` in ``checks/audio.py``.
+"""
+
+from preflight.checks import audio, container, file, image, video  # noqa: F401  (registers rules)
+from preflight.checks.registry import RULES, Rule, Verdict
+
+__all__ = ["RULES", "Rule", "Verdict"]

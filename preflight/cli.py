@@ -1,0 +1,143 @@
+"""The command line: parses arguments, hands typed values to ``commands/``, maps errors to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from preflight import __version__
+from preflight.commands import check as check_cmd
+from preflight.commands import rules as rules_cmd
+from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError
+from preflight.media.scan import Progress
+from preflight.render import RENDERERS, RenderOptions
+
+CHECK_EXAMPLES = """\b
+Examples:
+  preflight check training.mp4              # a Phoenix-4 training video
+  preflight check headshot.jpg              # a headshot for image training
+  preflight check media/ --rules phoenix-3  # every video and image under media/
+  preflight check clip.mp4 --format json -o report.json
+  preflight check clip.mp4 --rules my-rules.toml --fail-level warning
+
+\b
+Exit codes: 0 every file passes, 1 a file fails a rule at --fail-level,
+2 usage error or a file that cannot be read at all.
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="preflight")
+def cli() -> None:
+    """Check Tavus face-training media locally, before you upload it.
+
+    Run `preflight check FILE...` on a training video or headshot image; `preflight rules`
+    lists the rule sets and what they check.
+    """
+
+
+@cli.command(epilog=CHECK_EXAMPLES)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--rules", metavar="NAME|FILE",
+              help="Rule set: a built-in name (phoenix-4, phoenix-4.5, phoenix-3, image) or a TOML file. "
+                   "Default: phoenix-4 for videos, image for images.")
+@click.option("--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True,
+              help="Report format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file (the terminal still gets a text summary).")
+@click.option("--fail-level", type=click.Choice(["error", "warning"]), default="error", show_default=True,
+              help="Lowest severity that fails a file.")
+@click.option("--quick", is_flag=True, help="Metadata only: skip the end-to-end decode (well under a second).")
+@click.option("-q", "--quiet", is_flag=True, help="Only show files that fail; no progress bar.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the rules that passed.")
+def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | None, fail_level: str,
+          quick: bool, quiet: bool, verbose: bool) -> int:
+    """Check training videos and headshot images against a rule set.
+
+    PATHS are files or directories (walked for video and image files).
+    """
+    render = RenderOptions(color=_color(sys.stdout), quiet=quiet, verbose=verbose)
+    options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render)
+    progress = None if quiet or not sys.stderr.isatty() else _progress_bar
+    return check_cmd.run(list(paths), options, lambda s: click.echo(s, nl=False, color=render.color), progress)
+
+
+@cli.command()
+@click.argument("name", required=False, metavar="[NAME|FILE|RULE_ID]")
+def rules(name: str | None) -> int:
+    """List the rule sets, show one rule set's rules and thresholds, or explain one rule.
+
+    \b
+    Examples:
+      preflight rules                 # the built-in rule sets
+      preflight rules phoenix-3       # its rules, thresholds, fix hints and sources
+      preflight rules video.fps       # what the rule checks and why
+    """
+    click.echo(rules_cmd.show(name), nl=False)
+    return 0
+
+
+def _color(stream: object) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+
+
+def _progress_bar(path: Path) -> Progress:
+    state: dict[str, object] = {}
+
+    def update(now: float, total: float | None) -> None:
+        if not total or total < 5:  # not worth a bar
+            return
+        bar = state.get("bar")
+        if bar is None:
+            bar = click.progressbar(length=int(total * 10), label=f"decoding {path.name}", file=sys.stderr,
+                                    show_eta=True, width=30)
+            bar.__enter__()
+            state["bar"], state["done"] = bar, 0
+        step = min(int(now * 10), int(total * 10)) - int(state["done"])  # type: ignore[call-overload]
+        if step > 0:
+            bar.update(step)  # type: ignore[attr-defined]
+            state["done"] = int(state["done"]) + step  # type: ignore[call-overload]
+        if now >= total - 0.05:
+            bar.__exit__(None, None, None)  # type: ignore[attr-defined]
+            state.clear()
+            state["done"] = int(total * 10)
+            state["bar"] = _Finished()
+
+    return update
+
+
+class _Finished:
+    def update(self, _n: int) -> None: ...
+    def __exit__(self, *_a: object) -> None: ...
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="preflight", standalone_mode=False)
+        return int(code or 0)
+    except click.exceptions.Exit as exit_:
+        return int(exit_.exit_code)
+    except click.ClickException as err:
+        err.show()
+        return EXIT_UNUSABLE
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("preflight: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except PreflightError as err:
+        click.echo(f"preflight: error: {err}", err=True)
+        return err.exit_code
+    except Exception as err:  # a bug: one line for the user, the traceback in a log file
+        if os.environ.get("PREFLIGHT_DEBUG"):
+            raise
+        log = Path(tempfile.gettempdir()) / "preflight-error.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        click.echo(f"preflight: internal error: {type(err).__name__}: {err} (details in {log}; "
+                   "set PREFLIGHT_DEBUG=1 to see the traceback)", err=True)
+        return EXIT_UNUSABLE

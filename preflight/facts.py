@@ -1,0 +1,98 @@
+"""Facts: what one analysis pass measured about a file. Plain data, no thresholds, no judgement.
+
+Rules read these; the JSON report prints them (``dataclasses.asdict``) so a user can see why a rule
+passed or failed. A field that could not be measured is ``None``, and rules that need it say ``skip``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["video", "image"]
+
+
+@dataclass(frozen=True)
+class StreamChange:
+    """A mid-stream change of resolution or frame rate, at ``at_s`` seconds."""
+
+    at_s: float
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class DecodeScan:
+    """What decoding the whole file end to end found (absent with ``--quick``)."""
+
+    ok: bool
+    frames: int
+    decoded_until_s: float
+    errors: int = 0
+    first_error: str | None = None
+    first_error_at_s: float | None = None
+    # Frame timing: intervals between consecutive presentation timestamps.
+    interval_median_ms: float | None = None
+    interval_min_ms: float | None = None
+    interval_max_ms: float | None = None
+    irregular_interval_share: float | None = None
+    resolution_changes: list[StreamChange] = field(default_factory=list)
+    fps_changes: list[StreamChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    kind: Literal["video"]
+    size_bytes: int
+    extension: str
+    container: str  # normalised: mp4, mov, webm, matroska, avi, mpeg, or ffmpeg's own name
+    format_name: str  # ffmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    major_brand: str | None
+    duration_s: float | None
+    bit_rate: int | None
+    video_codec: str
+    width: int  # display orientation (rotation applied)
+    height: int
+    coded_width: int
+    coded_height: int
+    rotation: int  # degrees from the display matrix, normalised to 0/90/180/270
+    pix_fmt: str | None
+    fps: float | None  # average frame rate
+    fps_nominal: float | None  # the stream's base (r_frame_rate) rate
+    frame_count: int | None
+    vfr: bool | None  # frame intervals irregular beyond timestamp rounding (None: not scanned)
+    has_audio: bool
+    audio_codec: str | None
+    audio_sample_rate: int | None
+    audio_channels: int | None
+    scan: DecodeScan | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    kind: Literal["image"]
+    size_bytes: int
+    extension: str
+    format: str  # by content: JPEG, PNG, GIF, WEBP, HEIF, …
+    width: int | None  # display orientation (EXIF orientation applied)
+    height: int | None
+    stored_width: int | None
+    stored_height: int | None
+    exif_orientation: int | None
+    mode: str | None  # Pillow mode: RGB, RGBA, L, CMYK, I;16, P, …
+    bit_depth: int | None  # bits per channel
+    has_alpha: bool | None
+    transparent_pixels: bool | None  # alpha channel present and some pixel not fully opaque
+    animated: bool | None
+    n_frames: int | None
+    decode_ok: bool
+    decode_error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Facts = VideoFacts | ImageFacts

@@ -1,0 +1,1 @@
+"""Measuring: turn a file into facts. Nothing here knows a threshold."""

@@ -1,0 +1,97 @@
+"""Read an image's facts with Pillow: format by content, size after EXIF orientation, mode, alpha."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from preflight.errors import UnusableInput
+from preflight.facts import ImageFacts
+
+# Pillow's own decompression-bomb guard: a header that promises more pixels than this is refused
+# before any pixel is decoded. 100 Mpx is far above any camera a headshot comes from (a 50 Mpx
+# sensor gives 8688x5792) and keeps a decode under ~400 MB of memory.
+MAX_PIXELS = 100_000_000
+_EXIF_ORIENTATION = 0x0112
+_BITS = {"1": 1, "L": 8, "P": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "LAB": 8, "LA": 8,
+         "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
+
+
+def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str) -> ImageFacts:
+    previous_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return _facts(path, im, size_bytes, head)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UnusableInput(
+            f"declares more than {MAX_PIXELS // 1_000_000} million pixels; refusing to decode "
+            "a possible decompression bomb (a real headshot needs far fewer)"
+        ) from None
+    except UnidentifiedImageError:
+        return _unreadable(path, size_bytes, sniffed, "Pillow cannot read this format")
+    except OSError as err:
+        raise UnusableInput(f"is a {sniffed} file that cannot be read ({err})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous_limit
+
+
+def _facts(path: Path, im: Image.Image, size_bytes: int, head: bytes) -> ImageFacts:
+    orientation = im.getexif().get(_EXIF_ORIENTATION)
+    stored = im.size
+    shown = stored[::-1] if orientation in (5, 6, 7, 8) else stored
+    decode_error = _decode_error(im)
+    has_alpha = "A" in im.getbands() or "transparency" in im.info
+    return ImageFacts(
+        kind="image",
+        size_bytes=size_bytes,
+        extension=path.suffix.lower(),
+        format=im.format or "unknown",
+        width=shown[0],
+        height=shown[1],
+        stored_width=stored[0],
+        stored_height=stored[1],
+        exif_orientation=orientation,
+        mode=im.mode,
+        bit_depth=_bit_depth(im, head),
+        has_alpha=has_alpha,
+        transparent_pixels=_has_transparency(im) if has_alpha and decode_error is None else None,
+        animated=bool(getattr(im, "is_animated", False)),
+        n_frames=int(getattr(im, "n_frames", 1)),
+        decode_ok=decode_error is None,
+        decode_error=decode_error,
+    )
+
+
+def _decode_error(im: Image.Image) -> str | None:
+    """Decode every pixel: a truncated or damaged file fails here, not at upload."""
+    try:
+        im.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        return str(err).rstrip(".")
+    return None
+
+
+def _bit_depth(im: Image.Image, head: bytes) -> int | None:
+    if im.format == "PNG" and head[12:16] == b"IHDR":
+        return head[24]  # IHDR bit depth: Pillow reads 16-bit colour PNGs into 8-bit modes
+    return _BITS.get(im.mode)
+
+
+def _has_transparency(im: Image.Image) -> bool:
+    alpha = im.convert("RGBA").getchannel("A")
+    low, _high = alpha.getextrema()
+    return bool(low < 255)
+
+
+def _unreadable(path: Path, size_bytes: int, fmt: str, reason: str) -> ImageFacts:
+    """An image whose container we recognise (e.g. HEIC) but cannot decode: judged, not refused."""
+    return ImageFacts(
+        kind="image", size_bytes=size_bytes, extension=path.suffix.lower(), format=fmt,
+        width=None, height=None, stored_width=None, stored_height=None, exif_orientation=None,
+        mode=None, bit_depth=None, has_alpha=None, transparent_pixels=None, animated=None,
+        n_frames=None, decode_ok=False, decode_error=reason,
+    )

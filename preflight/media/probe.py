@@ -1,0 +1,99 @@
+"""Read a video's metadata in-process with PyAV: container, streams, rotation. Fast on any file size."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+
+from preflight.errors import UnusableInput
+from preflight.facts import VideoFacts
+
+# ffmpeg's demuxer names, to the container a user knows. mov/mp4 and matroska/webm share a demuxer
+# and are told apart by the brand or the EBML doctype below.
+_CONTAINERS = {"avi": "avi", "mpeg": "mpeg", "mpegts": "mpegts", "flv": "flv", "asf": "asf"}
+
+
+def open_container(path: Path) -> av.container.InputContainer:
+    """Open ``path`` with PyAV, turning FFmpeg's errors into one readable line."""
+    try:
+        return av.open(str(path), mode="r")
+    except av.error.FFmpegError as err:
+        reason = (getattr(err, "strerror", None) or str(err)).rstrip(".")
+        raise UnusableInput(
+            f"is not a readable video or image ({reason}); it may be truncated, corrupt or not media"
+        ) from None
+    except OSError as err:
+        raise UnusableInput(f"cannot be read: {err.strerror or err}") from None
+
+
+def container_name(format_name: str, major_brand: str | None, head: bytes) -> str:
+    names = format_name.split(",")
+    if "mp4" in names or "mov" in names:
+        return "mov" if (major_brand or "qt").strip() == "qt" else "mp4"
+    if "matroska" in names or "webm" in names:
+        return "webm" if b"webm" in head[:64] else "matroska"
+    return _CONTAINERS.get(names[0], names[0])
+
+
+def probe_video(path: Path, size_bytes: int, head: bytes) -> VideoFacts:
+    with open_container(path) as container:
+        if not container.streams.video:
+            what = "an audio-only file" if container.streams.audio else "no audio or video either"
+            raise UnusableInput(f"has no video stream ({what}); expected a training video or image")
+        vs = container.streams.video[0]
+        cc = vs.codec_context
+        rotation = _first_frame_rotation(container, vs)
+        major_brand = container.metadata.get("major_brand")
+        audio = container.streams.audio[0] if container.streams.audio else None
+        swap = rotation in (90, 270)
+        return VideoFacts(
+            kind="video",
+            size_bytes=size_bytes,
+            extension=path.suffix.lower(),
+            container=container_name(container.format.name, major_brand, head),
+            format_name=container.format.name,
+            major_brand=major_brand.strip() if major_brand else None,
+            duration_s=_duration(container, vs),
+            bit_rate=container.bit_rate or None,
+            video_codec=cc.name,
+            width=cc.height if swap else cc.width,
+            height=cc.width if swap else cc.height,
+            coded_width=cc.width,
+            coded_height=cc.height,
+            rotation=rotation,
+            pix_fmt=cc.format.name if cc.format else None,
+            fps=_rate(vs.average_rate),
+            fps_nominal=_rate(vs.base_rate),
+            frame_count=vs.frames or None,
+            vfr=None,
+            has_audio=audio is not None,
+            audio_codec=audio.codec_context.name if audio else None,
+            audio_sample_rate=audio.codec_context.sample_rate if audio else None,
+            audio_channels=audio.codec_context.channels if audio else None,
+            scan=None,
+        )
+
+
+def _rate(rate: Fraction | None) -> float | None:
+    return round(float(rate), 3) if rate else None
+
+
+def _duration(container: av.container.InputContainer, vs: av.VideoStream) -> float | None:
+    if vs.duration is not None and vs.time_base is not None:
+        return round(float(vs.duration * vs.time_base), 3)
+    if container.duration is not None:
+        return round(container.duration / av.time_base, 3)
+    return None
+
+
+def _first_frame_rotation(container: av.container.InputContainer, vs: av.VideoStream) -> int:
+    """The display-matrix rotation. PyAV exposes it on decoded frames, so decode the first one."""
+    try:
+        for frame in container.decode(vs):
+            return int(round(frame.rotation)) % 360
+    except av.error.FFmpegError:
+        return 0  # undecodable from the start: the decode scan reports it
+    return 0

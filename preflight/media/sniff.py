@@ -1,0 +1,85 @@
+"""Tell what a file is from its first bytes, and refuse early what is not media at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from preflight.errors import UnusableInput
+from preflight.facts import Kind
+
+_HEAD = 512
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+# ISO-BMFF brands that mean a still image (HEIC from phones, AVIF), not a movie.
+_IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+
+
+def image_format(head: bytes) -> str | None:
+    """The image format these leading bytes announce, or None if they are not an image."""
+    for magic, name in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS:
+        return "AVIF" if head[8:12] in (b"avif", b"avis") else "HEIF"
+    return None
+
+
+def read_head(path: Path) -> bytes:
+    """The first bytes of ``path``; every way of not being readable becomes one clear UnusableInput."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(_HEAD)
+    except FileNotFoundError:
+        raise UnusableInput("no such file") from None
+    except IsADirectoryError:
+        raise UnusableInput("is a directory, not a file") from None
+    except PermissionError:
+        raise UnusableInput("cannot be read: permission denied") from None
+    except OSError as err:
+        raise UnusableInput(f"cannot be read: {err.strerror or err}") from None
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    kind: Kind
+    head: bytes
+    image_format: str | None
+
+
+def sniff(path: Path) -> Sniffed:
+    """Say whether a file is worth probing as a video or an image, or raise UnusableInput saying why not."""
+    head = read_head(path)
+    if not head:
+        raise UnusableInput("is empty (0 bytes); the file was not copied or downloaded completely")
+    if head.startswith(_LFS_POINTER):
+        raise UnusableInput(
+            "is a Git LFS pointer file, not the media itself; run `git lfs pull` to fetch the real file"
+        )
+    fmt = image_format(head)
+    if fmt:
+        return Sniffed("image", head, fmt)
+    if _looks_like_text(head):
+        raise UnusableInput("is a text file, not a video or image")
+    return Sniffed("video", head, None)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # A multi-byte character cut off by the read limit is still text.
+        return err.start >= len(head) - 3 and len(head) == _HEAD
+    return True

@@ -1,0 +1,28 @@
+"""Presenting: renderers turn a finished Report into text. They compute nothing and decide no exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from preflight.report import Report
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    color: bool = False
+    quiet: bool = False  # only what failed
+    verbose: bool = False  # passed rules too
+
+
+Renderer = Callable[[Report, RenderOptions], str]
+
+
+def _registry() -> dict[str, Renderer]:
+    from preflight.render import github, json_, junit, sarif, text
+
+    return {"text": text.render, "json": json_.render, "junit": junit.render,
+            "sarif": sarif.render, "github": github.render}
+
+
+RENDERERS: dict[str, Renderer] = _registry()

@@ -1,0 +1,181 @@
+"""Rule sets: TOML files that configure which rules run, with which thresholds, severities and hints.
+
+A rule set may ``extends`` another (a built-in name, or a path relative to the extending file) and
+override any key of any rule, or switch a rule off with ``enabled = false``. Every file is validated
+on load; an error names the file and the path to the bad key (``my.toml → rules.video.fps.min_fps``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import jsonschema
+
+from preflight.checks import RULES
+from preflight.checks.registry import Param
+from preflight.errors import RuleSetError
+from preflight.facts import Kind
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")  # least to most severe
+DEFAULT_RULESETS: dict[Kind, str] = {"video": "phoenix-4", "image": "image"}
+_RULE_KEYS = {"severity", "fix", "source", "enabled"}
+
+
+def builtin_dir() -> Path:
+    """``rules/`` ships inside the wheel as ``preflight/rules``; a source checkout has it at the top."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "rules", here.parent / "rules"):
+        if candidate.is_dir():
+            return candidate
+    raise RuleSetError("the built-in rule sets are missing from this installation; reinstall preflight")
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in builtin_dir().glob("*.toml"))
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    id: str
+    severity: Severity
+    fix: str
+    source: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    name: str
+    kind: Kind
+    description: str
+    origin: str  # the file it was read from
+    rules: tuple[RuleConfig, ...] = field(default_factory=tuple)
+
+
+def load(name_or_path: str) -> RuleSet:
+    """Load a built-in rule set by name, or a rule file by path, resolving ``extends``."""
+    path = _locate(name_or_path, base=None)
+    header, rules = _merged(path, chain=())
+    return _build(path, header, rules)
+
+
+def _locate(ref: str, base: Path | None) -> Path:
+    looks_like_path = ref.endswith(".toml") or "/" in ref or "\\" in ref
+    if looks_like_path:
+        path = (base.parent / ref) if base is not None and not Path(ref).is_absolute() else Path(ref)
+        if not path.is_file():
+            raise RuleSetError(f"rule file {ref} not found")
+        return path
+    path = builtin_dir() / f"{ref}.toml"
+    if not path.is_file():
+        raise RuleSetError(f"unknown rule set '{ref}'; built-in rule sets: {', '.join(builtin_names())}")
+    return path
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise RuleSetError(f"{path.name}: not valid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise RuleSetError(f"{path.name}: cannot be read: {err}") from None
+    _validate(path, doc)
+    return doc
+
+
+def _merged(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The file's header and its rules, laid over those of the rule set it extends."""
+    if path.resolve() in chain:
+        raise RuleSetError(f"{path.name}: 'extends' loops back to itself")
+    doc = _read(path)
+    header = dict(doc.get("ruleset", {}))
+    rules: dict[str, dict[str, Any]] = {}
+    if "extends" in header:
+        parent_header, rules = _merged(_locate(header["extends"], base=path), (*chain, path.resolve()))
+        header = {**parent_header, **{k: v for k, v in header.items() if k != "extends"}}
+    for rule_id, entry in doc.get("rules", {}).items():
+        rules[rule_id] = {**rules.get(rule_id, {}), **entry}
+    return header, rules
+
+
+def _build(path: Path, header: dict[str, Any], rules: dict[str, dict[str, Any]]) -> RuleSet:
+    name, kind = header.get("name") or path.stem, header.get("kind")
+    if kind not in ("video", "image"):
+        raise RuleSetError(f"{path.name} → ruleset.kind: required, \"video\" or \"image\"")
+    configs = tuple(_config(path, kind, rule_id, entry) for rule_id, entry in rules.items()
+                    if entry.get("enabled", True))
+    return RuleSet(name, kind, header.get("description", ""), str(path), configs)
+
+
+def _config(path: Path, kind: Kind, rule_id: str, entry: dict[str, Any]) -> RuleConfig:
+    spec = RULES[rule_id]
+    where = f"{path.name} → rules.{rule_id}"
+    if spec.kind not in (kind, "any"):
+        raise RuleSetError(f"{where}: a {spec.kind} rule cannot be used in a {kind} rule set")
+    for key in ("severity", "fix", "source"):
+        if key not in entry:
+            raise RuleSetError(f"{where}: missing '{key}' (every rule needs a severity, a fix hint and its source)")
+    params = {p.name: entry.get(p.name, p.default) for p in spec.params}
+    missing = [n for n, v in params.items() if v is inspect.Parameter.empty]
+    if missing:
+        raise RuleSetError(f"{where}: missing threshold '{missing[0]}'")
+    return RuleConfig(rule_id, entry["severity"], entry["fix"], entry["source"], params)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _json_type(tp: Any) -> dict[str, Any]:
+    if get_origin(tp) is list:
+        return {"type": "array", "items": _json_type(get_args(tp)[0])}
+    return {int: {"type": "integer"}, float: {"type": "number"}, str: {"type": "string"},
+            bool: {"type": "boolean"}}[tp]
+
+
+def _rule_schema(params: tuple[Param, ...]) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "severity": {"enum": list(SEVERITIES)},
+        "fix": {"type": "string", "minLength": 1},
+        "source": {"type": "string", "minLength": 1},
+        "enabled": {"type": "boolean"},
+    }
+    props.update({p.name: _json_type(p.type) for p in params})
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def schema() -> dict[str, Any]:
+    """The JSON schema of one rule file, built from the registered rules' parameters."""
+    header = {"name": {"type": "string"}, "kind": {"enum": ["video", "image"]},
+              "description": {"type": "string"}, "extends": {"type": "string"}}
+    return {
+        "type": "object",
+        "properties": {
+            "ruleset": {"type": "object", "properties": header, "additionalProperties": False},
+            "rules": {"type": "object", "additionalProperties": False,
+                      "properties": {rid: _rule_schema(r.params) for rid, r in RULES.items()}},
+        },
+        "additionalProperties": False,
+    }
+
+
+def _validate(path: Path, doc: dict[str, Any]) -> None:
+    validator = jsonschema.Draft202012Validator(schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+    if error is None:
+        return
+    crumbs = ".".join(str(p) for p in error.absolute_path)
+    where = f"{path.name} → {crumbs}" if crumbs else path.name
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(known))[0]
+        what = "rule" if crumbs == "rules" else "key"
+        hint = difflib.get_close_matches(unknown, known, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(known)}"
+        raise RuleSetError(f"{where}: unknown {what} '{unknown}'{suggestion}")
+    raise RuleSetError(f"{where}: {error.message}")
