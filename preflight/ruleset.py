@@ -117,7 +117,8 @@ def _config(path: Path, kind: Kind, rule_id: str, entry: dict[str, Any]) -> Rule
     spec = RULES[rule_id]
     where = f"{path.name} → rules.{rule_id}"
     if spec.kind not in (kind, "any"):
-        raise RuleSetError(f"{where}: a {spec.kind} rule cannot be used in a {kind} rule set")
+        article = "an" if kind == "image" else "a"
+        raise RuleSetError(f"{where}: a {spec.kind} rule cannot be used in {article} {kind} rule set")
     for key in ("severity", "fix", "source"):
         if key not in entry:
             raise RuleSetError(f"{where}: missing '{key}' (every rule needs a severity, a fix hint and its source)")

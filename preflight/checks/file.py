@@ -22,11 +22,12 @@ def size(facts: Facts, *, max_bytes: int) -> Verdict:
     Tavus rejects training files of 750 MB or more (error ``file_size``). Re-encode at a lower
     bitrate (1080p at about 30 fps is enough) or trim the clip.
     """
-    measured, expected = facts.size_bytes, f"< {max_bytes}"
-    if facts.size_bytes >= max_bytes:
-        over = mb(facts.size_bytes - max_bytes + 1)
-        return failed(f"file is {mb(facts.size_bytes)}, {over} over the {mb(max_bytes)} limit", measured, expected)
-    return passed(f"file is {mb(facts.size_bytes)} (limit {mb(max_bytes)})", measured, expected)
+    size_bytes, expected = facts.size_bytes, f"< {max_bytes}"
+    shown = f"{mb(size_bytes)} ({size_bytes:,} bytes)"
+    if size_bytes >= max_bytes:
+        over = mb(size_bytes - max_bytes + 1)
+        return failed(f"file is {shown}, {over} over the {mb(max_bytes)} limit", size_bytes, expected)
+    return passed(f"file is {shown}, under the {mb(max_bytes)} limit", size_bytes, expected)
 
 
 @rule("file.decodable", kind="any")

@@ -41,7 +41,7 @@ def duration(
         return skipped("the file does not state its duration")
     d, expected = facts.duration_s, f">= {num(min_s)} s"
     if d < min_s:
-        return failed(f"video lasts {clock(d)}, {num(min_s - d)} s short of the {num(min_s)} s minimum", d, expected)
+        return failed(f"video lasts {clock(d)}, {min_s - d:.1f} s short of the {num(min_s)} s minimum", d, expected)
     if recommended_min_s and d < recommended_min_s:
         return failed(f"video lasts {clock(d)}; {num(recommended_min_s)} s or more is recommended",
                       d, f">= {num(recommended_min_s)} s", soft=True)

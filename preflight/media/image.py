@@ -40,10 +40,10 @@ def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str) -> Image
 
 
 def _facts(path: Path, im: Image.Image, size_bytes: int, head: bytes) -> ImageFacts:
-    orientation = im.getexif().get(_EXIF_ORIENTATION)
+    decode_error = _decode_error(im)
+    orientation = _orientation(im) if decode_error is None else None
     stored = im.size
     shown = stored[::-1] if orientation in (5, 6, 7, 8) else stored
-    decode_error = _decode_error(im)
     has_alpha = "A" in im.getbands() or "transparency" in im.info
     return ImageFacts(
         kind="image",
@@ -73,6 +73,14 @@ def _decode_error(im: Image.Image) -> str | None:
     except (OSError, SyntaxError, ValueError) as err:
         return str(err).rstrip(".")
     return None
+
+
+def _orientation(im: Image.Image) -> int | None:
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION)
+    except (OSError, SyntaxError, ValueError):  # damaged EXIF block: treat as none, the pixels are fine
+        return None
+    return int(value) if value in range(1, 9) else None
 
 
 def _bit_depth(im: Image.Image, head: bytes) -> int | None:

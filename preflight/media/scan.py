@@ -33,12 +33,14 @@ class _Timeline:
     times: list[float] = field(default_factory=list)
     size: tuple[int, int] | None = None
     resolution_changes: list[StreamChange] = field(default_factory=list)
+    reached: float = 0.0  # the latest time seen: spliced files restart their timestamps
 
     def add(self, t: float, width: int, height: int) -> None:
         self.times.append(t)
+        self.reached = max(self.reached, t)
         if self.size is not None and (width, height) != self.size:
             before, after = f"{self.size[0]}x{self.size[1]}", f"{width}x{height}"
-            self.resolution_changes.append(StreamChange(round(t, 3), before, after))
+            self.resolution_changes.append(StreamChange(round(self.reached, 3), before, after))
         self.size = (width, height)
 
 

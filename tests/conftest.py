@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.media_factory import VideoSpec, make_video
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def corpus_dir() -> Path | None:
+    """The shared corpus of real media (``../shared/corpus`` beside the checkout, or $PREFLIGHT_CORPUS)."""
+    candidates = [os.environ.get("PREFLIGHT_CORPUS"), REPO.parent / "shared" / "corpus"]
+    for c in candidates:
+        if c and (Path(c) / "MANIFEST.tsv").is_file():
+            return Path(c)
+    return None
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    found = corpus_dir()
+    if found is None:
+        pytest.skip("no media corpus: ../shared/corpus is absent (a fresh clone has none; set PREFLIGHT_CORPUS)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def good_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 61 s 1080p25 H.264 + AAC MP4: passes every Phoenix-4 rule that needs no face or speech."""
+    path = tmp_path_factory.mktemp("good") / "good.mp4"
+    return make_video(path, VideoSpec(width=1920, height=1080, fps=25, seconds=61))
+
+
+@pytest.fixture
+def video(tmp_path: Path):
+    """make a small video in tmp_path: video("name.mp4", VideoSpec(...))"""
+    def make(name: str, spec: VideoSpec = VideoSpec()) -> Path:
+        return make_video(tmp_path / name, spec)
+    return make

@@ -1,0 +1,39 @@
+"""Facts for rule tests: a file that passes everything, changed one field at a time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from preflight.facts import DecodeScan, ImageFacts, VideoFacts
+
+GOOD_SCAN = DecodeScan(
+    ok=True, frames=1830, decoded_until_s=61.0, interval_median_ms=33.333, interval_min_ms=33.333,
+    interval_max_ms=33.333, irregular_interval_share=0.0,
+)
+
+GOOD_VIDEO = VideoFacts(
+    kind="video", size_bytes=120_000_000, extension=".mp4", container="mp4",
+    format_name="mov,mp4,m4a,3gp,3g2,mj2", major_brand="isom", duration_s=61.0, bit_rate=15_000_000,
+    video_codec="h264", width=1920, height=1080, coded_width=1920, coded_height=1080, rotation=0,
+    pix_fmt="yuv420p", fps=30.0, fps_nominal=30.0, frame_count=1830, vfr=False, has_audio=True,
+    audio_codec="aac", audio_sample_rate=48000, audio_channels=1, scan=GOOD_SCAN,
+)
+
+GOOD_IMAGE = ImageFacts(
+    kind="image", size_bytes=400_000, extension=".jpg", format="JPEG", width=1024, height=1024,
+    stored_width=1024, stored_height=1024, exif_orientation=None, mode="RGB", bit_depth=8,
+    has_alpha=False, transparent_pixels=None, animated=False, n_frames=1, decode_ok=True, decode_error=None,
+)
+
+
+def video(**changes: Any) -> VideoFacts:
+    scan_changes = changes.pop("scan_changes", None)
+    facts = replace(GOOD_VIDEO, **changes)
+    if scan_changes is not None:
+        facts = replace(facts, scan=replace(GOOD_SCAN, **scan_changes))
+    return facts
+
+
+def image(**changes: Any) -> ImageFacts:
+    return replace(GOOD_IMAGE, **changes)

@@ -1,0 +1,126 @@
+"""Rule tables: facts in, outcome and severity out, judged with the built-in rule sets."""
+
+from __future__ import annotations
+
+import pytest
+
+from preflight.engine import judge
+from preflight.facts import Facts, StreamChange
+from preflight.report import Finding
+from preflight.ruleset import load
+from tests.facts_factory import image, video
+
+
+def finding(facts: Facts, rule: str, ruleset: str) -> Finding:
+    (found,) = [f for f in judge(facts, load(ruleset)) if f.rule == rule]
+    return found
+
+
+# (case id, facts, rule set, rule, expected outcome, expected severity, text the message must contain)
+CASES = [
+    ("file.size/under", video(size_bytes=749_999_999), "phoenix-4", "file.size", "pass", "error", "749,999,999 bytes"),
+    ("file.size/at-limit", video(size_bytes=750_000_000), "phoenix-4", "file.size", "fail", "error", "over the 750.0 MB"),
+    ("file.size/image-large", image(size_bytes=25_000_000), "image", "file.size", "fail", "warning", "25.0 MB"),
+    ("file.decodable/clean", video(), "phoenix-4", "file.decodable", "pass", "error", "1830 frames decode cleanly"),
+    ("file.decodable/errors", video(scan_changes=dict(ok=False, errors=3, first_error="h264: broken",
+                                                      first_error_at_s=41.5)),
+     "phoenix-4", "file.decodable", "fail", "error", "broke at 0:41.5: h264: broken (3 decoder errors"),
+    ("file.decodable/truncated", video(scan_changes=dict(decoded_until_s=31.2)),
+     "phoenix-4", "file.decodable", "fail", "error", "stop at 0:31.2"),
+    ("file.decodable/quick", video(scan=None), "phoenix-4", "file.decodable", "skip", "error", "quick mode"),
+    ("file.decodable/image-broken", image(decode_ok=False, decode_error="image file is truncated"),
+     "image", "file.decodable", "fail", "error", "truncated"),
+    ("file.extension/match", video(extension=".MP4".lower()), "phoenix-4", "file.extension", "pass", "warning", ".mp4"),
+    ("file.extension/avi-named-mp4", video(extension=".avi"), "phoenix-4", "file.extension", "fail", "warning",
+     "named .avi but the content is mp4"),
+    ("file.extension/png-as-jpg", image(format="PNG", extension=".jpg"), "image", "file.extension", "fail",
+     "warning", "content is PNG"),
+    ("container.format/mp4", video(), "phoenix-4", "container.format", "pass", "error", "MP4"),
+    ("container.format/webm-warns", video(container="webm"), "phoenix-4", "container.format", "fail", "warning",
+     "error table says"),
+    ("container.format/mov-warns", video(container="mov"), "phoenix-4", "container.format", "fail", "warning", "MOV"),
+    ("container.format/avi-fails", video(container="avi"), "phoenix-4", "container.format", "fail", "error", "AVI"),
+    ("video.codec/h264", video(), "phoenix-4", "video.codec", "pass", "error", "H.264"),
+    ("video.codec/hevc", video(video_codec="hevc"), "phoenix-4", "video.codec", "fail", "error", "HEVC"),
+    ("audio.present/yes", video(), "phoenix-4", "audio.present", "pass", "error", "aac"),
+    ("audio.present/no", video(has_audio=False, audio_codec=None), "phoenix-4", "audio.present", "fail", "error",
+     "no audio"),
+    ("audio.codec/aac", video(), "phoenix-4", "audio.codec", "pass", "error", "AAC"),
+    ("audio.codec/opus", video(audio_codec="opus"), "phoenix-4", "audio.codec", "fail", "error", "OPUS"),
+    ("audio.codec/no-audio-skips", video(has_audio=False, audio_codec=None), "phoenix-4", "audio.codec", "skip",
+     "error", "no audio track"),
+    ("video.duration/p4-60s", video(duration_s=60.0), "phoenix-4", "video.duration", "pass", "error", "1:00.0"),
+    ("video.duration/p4-59s", video(duration_s=59.0), "phoenix-4", "video.duration", "fail", "error",
+     "1.0 s short of the 60 s minimum"),
+    ("video.duration/p4-long-warns", video(duration_s=300.0), "phoenix-4", "video.duration", "fail", "warning",
+     "longer than the structure"),
+    ("video.duration/p3-90s-warns", video(duration_s=90.0), "phoenix-3", "video.duration", "fail", "warning",
+     "120 s or more is recommended"),
+    ("video.duration/p3-125s", video(duration_s=125.0), "phoenix-3", "video.duration", "pass", "error", "2:05.0"),
+    ("video.duration/p3-59s", video(duration_s=59.0), "phoenix-3", "video.duration", "fail", "error", "short"),
+    ("video.duration/unknown", video(duration_s=None), "phoenix-4", "video.duration", "skip", "error", "duration"),
+    ("video.fps/25", video(fps=25.0), "phoenix-4", "video.fps", "pass", "error", "25 fps"),
+    ("video.fps/23.976", video(fps=23.976), "phoenix-4", "video.fps", "fail", "error", "23.976 fps, below the 25"),
+    ("video.resolution/1080p", video(), "phoenix-4", "video.resolution", "pass", "error", "1920x1080"),
+    ("video.resolution/portrait-1080", video(width=1080, height=1920), "phoenix-4", "video.resolution", "pass",
+     "error", "1080x1920"),
+    ("video.resolution/720p-p4", video(width=1280, height=720), "phoenix-4", "video.resolution", "fail", "error",
+     "360 px below the 1080 px minimum"),
+    ("video.resolution/720p-p3-warns", video(width=1280, height=720), "phoenix-3", "video.resolution", "fail",
+     "warning", "1080 px on the short side is recommended"),
+    ("video.resolution/480p-p3", video(width=854, height=480), "phoenix-3", "video.resolution", "fail", "error",
+     "240 px below the 720 px minimum"),
+    ("video.vfr/constant", video(), "phoenix-4", "video.vfr", "pass", "warning", "constant frame rate"),
+    ("video.vfr/phone", video(scan_changes=dict(irregular_interval_share=0.3, interval_max_ms=66.7)),
+     "phoenix-4", "video.vfr", "fail", "warning", "30.0% of frame intervals"),
+    ("video.vfr/quick", video(scan=None), "phoenix-4", "video.vfr", "skip", "warning", "not measured"),
+    ("video.stream_changes/none", video(), "phoenix-4", "video.stream_changes", "pass", "error", "constant"),
+    ("video.stream_changes/resize", video(scan_changes=dict(resolution_changes=[
+        StreamChange(12.0, "1920x1080", "1280x720")])), "phoenix-4", "video.stream_changes", "fail", "error",
+     "resolution 1920x1080 → 1280x720 at 0:12.0"),
+    ("video.stream_changes/fps", video(scan_changes=dict(fps_changes=[StreamChange(3.0, "30.00 fps", "60.00 fps")])),
+     "phoenix-4", "video.stream_changes", "fail", "error", "frame rate 30.00 fps → 60.00 fps at 0:03.0"),
+    ("image.format/jpeg", image(), "image", "image.format", "pass", "error", "JPEG"),
+    ("image.format/heif", image(format="HEIF", extension=".heic"), "image", "image.format", "fail", "error",
+     "HEIF (named .heic)"),
+    ("image.resolution/512", image(width=512, height=512), "image", "image.resolution", "pass", "error", "512x512"),
+    ("image.resolution/short", image(width=600, height=400), "image", "image.resolution", "fail", "error",
+     "112 px too short"),
+    ("image.resolution/both", image(width=300, height=200), "image", "image.resolution", "fail", "error",
+     "212 px too narrow and 312 px too short"),
+    ("image.resolution/unknown", image(width=None, height=None), "image", "image.resolution", "skip", "error",
+     "size is unknown"),
+    ("image.alpha/none", image(), "image", "image.alpha", "pass", "warning", "no alpha"),
+    ("image.alpha/transparent", image(has_alpha=True, transparent_pixels=True, mode="RGBA"), "image", "image.alpha",
+     "fail", "warning", "transparent pixels"),
+    ("image.color_mode/rgb", image(), "image", "image.color_mode", "pass", "warning", "RGB, 8-bit"),
+    ("image.color_mode/cmyk", image(mode="CMYK"), "image", "image.color_mode", "fail", "warning", "CMYK"),
+    ("image.color_mode/16-bit", image(mode="RGB", bit_depth=16), "image", "image.color_mode", "fail", "warning",
+     "16 bits per channel"),
+    ("image.animated/still", image(), "image", "image.animated", "pass", "error", "single"),
+    ("image.animated/apng", image(animated=True, n_frames=12), "image", "image.animated", "fail", "error", "12 frames"),
+]
+
+
+@pytest.mark.parametrize(("facts", "ruleset", "rule", "outcome", "severity", "text"),
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_rule(facts: Facts, ruleset: str, rule: str, outcome: str, severity: str, text: str) -> None:
+    found = finding(facts, rule, ruleset)
+    assert (found.outcome, found.severity) == (outcome, severity), found.message
+    assert text in found.message
+    assert found.fix and found.source
+
+
+def test_every_registered_rule_has_a_pass_and_a_fail_case() -> None:
+    from preflight.checks import RULES
+
+    covered = {(c[3], c[4]) for c in CASES}
+    for rule_id in RULES:
+        assert (rule_id, "pass") in covered and (rule_id, "fail") in covered, rule_id
+
+
+def test_good_facts_pass_every_builtin_rule() -> None:
+    for ruleset, facts in (("phoenix-4", video()), ("phoenix-4.5", video()), ("phoenix-3", video(duration_s=121.0, scan_changes=dict(decoded_until_s=121.0))),
+                           ("image", image())):
+        bad = [f for f in judge(facts, load(ruleset)) if f.outcome != "pass"]
+        assert not bad, (ruleset, bad)
