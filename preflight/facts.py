@@ -48,7 +48,8 @@ class VideoFacts:
     container: str  # normalised: mp4, mov, webm, matroska, avi, mpeg, or ffmpeg's own name
     format_name: str  # ffmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
     major_brand: str | None
-    duration_s: float | None
+    duration_s: float | None  # the container's duration, as ffprobe's format.duration
+    video_duration_s: float | None  # the video stream's own duration (audio may run longer)
     bit_rate: int | None
     video_codec: str
     width: int  # display orientation (rotation applied)

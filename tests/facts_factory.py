@@ -14,7 +14,7 @@ GOOD_SCAN = DecodeScan(
 
 GOOD_VIDEO = VideoFacts(
     kind="video", size_bytes=120_000_000, extension=".mp4", container="mp4",
-    format_name="mov,mp4,m4a,3gp,3g2,mj2", major_brand="isom", duration_s=61.0, bit_rate=15_000_000,
+    format_name="mov,mp4,m4a,3gp,3g2,mj2", major_brand="isom", duration_s=61.0, video_duration_s=61.0, bit_rate=15_000_000,
     video_codec="h264", width=1920, height=1080, coded_width=1920, coded_height=1080, rotation=0,
     pix_fmt="yuv420p", fps=30.0, fps_nominal=30.0, frame_count=1830, vfr=False, has_audio=True,
     audio_codec="aac", audio_sample_rate=48000, audio_channels=1, scan=GOOD_SCAN,

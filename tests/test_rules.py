@@ -120,7 +120,7 @@ def test_every_registered_rule_has_a_pass_and_a_fail_case() -> None:
 
 
 def test_good_facts_pass_every_builtin_rule() -> None:
-    for ruleset, facts in (("phoenix-4", video()), ("phoenix-4.5", video()), ("phoenix-3", video(duration_s=121.0, scan_changes=dict(decoded_until_s=121.0))),
+    for ruleset, facts in (("phoenix-4", video()), ("phoenix-4.5", video()), ("phoenix-3", video(duration_s=121.0, video_duration_s=121.0, scan_changes=dict(decoded_until_s=121.0))),
                            ("image", image())):
         bad = [f for f in judge(facts, load(ruleset)) if f.outcome != "pass"]
         assert not bad, (ruleset, bad)

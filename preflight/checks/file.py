@@ -54,11 +54,12 @@ def _video_decodable(facts: VideoFacts, max_shortfall_s: float) -> Verdict:
             f"({scan.errors} decoder error{'s' if scan.errors != 1 else ''} in all)",
             scan.first_error_at_s, "no decoder errors",
         )
-    if facts.duration_s is not None and facts.duration_s - scan.decoded_until_s > max_shortfall_s:
+    expected_end = facts.video_duration_s or facts.duration_s
+    if expected_end is not None and expected_end - scan.decoded_until_s > max_shortfall_s:
         return failed(
-            f"frames stop at {clock(scan.decoded_until_s)} but the file says it lasts "
-            f"{clock(facts.duration_s)}: it is truncated",
-            scan.decoded_until_s, facts.duration_s,
+            f"frames stop at {clock(scan.decoded_until_s)} but the video track says it lasts "
+            f"{clock(expected_end)}: the file is truncated",
+            scan.decoded_until_s, expected_end,
         )
     return passed(f"{scan.frames} frames decode cleanly to {clock(scan.decoded_until_s)}", True, True)
 

@@ -56,7 +56,8 @@ def probe_video(path: Path, size_bytes: int, head: bytes) -> VideoFacts:
             container=container_name(container.format.name, major_brand, head),
             format_name=container.format.name,
             major_brand=major_brand.strip() if major_brand else None,
-            duration_s=_duration(container, vs),
+            duration_s=_container_duration(container) or _stream_duration(vs),
+            video_duration_s=_stream_duration(vs),
             bit_rate=container.bit_rate or None,
             video_codec=cc.name,
             width=cc.height if swap else cc.width,
@@ -81,11 +82,13 @@ def _rate(rate: Fraction | None) -> float | None:
     return round(float(rate), 3) if rate else None
 
 
-def _duration(container: av.container.InputContainer, vs: av.VideoStream) -> float | None:
+def _container_duration(container: av.container.InputContainer) -> float | None:
+    return round(container.duration / av.time_base, 3) if container.duration is not None else None
+
+
+def _stream_duration(vs: av.VideoStream) -> float | None:
     if vs.duration is not None and vs.time_base is not None:
         return round(float(vs.duration * vs.time_base), 3)
-    if container.duration is not None:
-        return round(container.duration / av.time_base, 3)
     return None
 
 

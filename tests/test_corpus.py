@@ -1,0 +1,80 @@
+"""Real media from ../shared/corpus: the probe agrees with the corpus MANIFEST, and nothing real is refused."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from preflight.analyze import analyze
+from preflight.cli import main
+from preflight.facts import ImageFacts, VideoFacts
+from tests.conftest import corpus_dir
+
+_CONTAINERS = {"ISO-BMFF(mp4/mov)": "mp4", "webm": "webm", "mpeg": "mpeg", "avi": "avi"}
+
+
+def manifest(kind: str) -> list[dict[str, str]]:
+    root = corpus_dir()
+    if root is None:
+        return []
+    with open(root / "MANIFEST.tsv", newline="", encoding="utf-8") as fh:
+        return [row for row in csv.DictReader(fh, delimiter="\t") if row["kind"] == kind]
+
+
+def ids(rows: list[dict[str, str]]) -> list[str]:
+    return [r["file"] for r in rows]
+
+
+VIDEOS, IMAGES = manifest("video"), manifest("image")
+
+
+@pytest.mark.parametrize("row", VIDEOS, ids=ids(VIDEOS))
+def test_video_probe_matches_manifest(corpus: Path, row: dict[str, str]) -> None:
+    facts = analyze(corpus / row["file"])
+    assert isinstance(facts, VideoFacts)
+    assert (facts.coded_width, facts.coded_height) == (int(row["width"]), int(row["height"]))
+    assert facts.video_codec == row["video_codec"]
+    assert facts.has_audio == (row["has_audio"] == "yes")
+    assert facts.fps == pytest.approx(float(row["fps"]), abs=0.05)
+    assert facts.duration_s == pytest.approx(float(row["duration_s"]), abs=0.1)
+    container = re.search(r"container=([^\s,\]]+)", row["notes"])
+    assert container and facts.container == _CONTAINERS[container.group(1)]
+
+
+@pytest.mark.parametrize("row", IMAGES, ids=ids(IMAGES))
+def test_image_probe_matches_manifest(corpus: Path, row: dict[str, str]) -> None:
+    facts = analyze(corpus / row["file"])
+    assert isinstance(facts, ImageFacts)
+    assert (facts.stored_width, facts.stored_height) == (int(row["width"]), int(row["height"]))
+    fmt, mode = re.findall(r"\[(JPEG|PNG) (\w+)", row["notes"])[-1]
+    assert (facts.format, facts.mode) == (fmt, mode)
+    if "TRANSPARENT" in row["notes"]:
+        assert facts.transparent_pixels is True
+    if "(opaque)" in row["notes"]:
+        assert facts.has_alpha and facts.transparent_pixels is False
+
+
+def test_whole_corpus_is_judged_and_known_problems_are_found(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--format", "json", str(corpus)]) == 1
+    results = {Path(r["path"]).name: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert len(results) == len(VIDEOS) + len(IMAGES)
+    assert all(r["verdict"] != "error" for r in results.values()), "real media must be judged, not refused"
+
+    def outcome(name: str, rule: str) -> str:
+        return {f["rule"]: f["outcome"] for f in results[name]["findings"]}[rule]
+
+    assert outcome("openpose_video.avi", "file.extension") == "fail"  # MP4 content named .avi
+    assert outcome("opencvtutorial_test.avi", "file.decodable") == "fail"  # first AC3 packet is damaged
+    assert outcome("latentsync_demo1_video.mp4", "video.codec") == "fail"  # HEVC
+    assert outcome("exif_Portrait_6.jpg", "image.resolution") == "pass"
+    assert results["exif_Portrait_6.jpg"]["facts"]["width"] == 1200  # displayed upright
+    for row in IMAGES:
+        if "[PNG" in row["notes"] and row["file"].endswith(".jpg"):
+            assert outcome(row["file"], "file.extension") == "fail", row["file"]
+    for row in VIDEOS:
+        if row["has_audio"] == "no":
+            assert outcome(row["file"], "audio.present") == "fail", row["file"]
