@@ -1,0 +1,89 @@
+"""Time `preflight check` against one plain ffmpeg decode of the same file, side by side.
+
+    python benchmarks/bench_check.py [--seconds 60] [--size 1920x1080] [--fps 30] [--runs 3] [FILE]
+
+Without FILE it generates a 60 s 1080p30 H.264 + AAC test clip (ffmpeg's testsrc2 pattern, x264
+preset veryfast, CRF 23: a realistic bitrate, not an easy all-black file) into benchmarks/out/.
+Each command runs --runs times; the median wall time is reported. Both sides run as fresh
+processes, so preflight's Python start-up is included in its time.
+
+Baseline: `ffmpeg -v error -threads 0 -i FILE -f null -`, with the ffmpeg binary that imageio-ffmpeg
+ships, which decodes the default video and audio streams, as preflight's full check does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def ffmpeg() -> str:
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def make_clip(seconds: int, size: str, fps: int) -> Path:
+    path = OUT / f"bench-{size}-{fps}fps-{seconds}s.mp4"
+    if path.exists():
+        return path
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"generating {path.name} …", file=sys.stderr)
+    subprocess.run([
+        ffmpeg(), "-v", "error", "-y",
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}",
+        "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000",
+        "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(path),
+    ], check=True)
+    return path
+
+
+def timed(cmd: list[str], runs: int, ok_codes: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """Median wall seconds and the largest peak RSS (MB) over ``runs`` runs of ``cmd``."""
+    times, peaks = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        times.append(time.perf_counter() - start)
+        peaks.append(usage.ru_maxrss / 1024)
+        code = os.waitstatus_to_exitcode(status)
+        if code not in ok_codes:
+            raise SystemExit(f"{' '.join(cmd)} exited {code}")
+    return statistics.median(times), max(peaks)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("file", nargs="?", type=Path)
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--size", default="1920x1080")
+    ap.add_argument("--fps", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    clip = args.file or make_clip(args.seconds, args.size, args.fps)
+    preflight = [sys.executable, "-m", "preflight", "check", "--quiet"]
+    rows = [
+        ("ffmpeg decode (baseline)", timed([ffmpeg(), "-v", "error", "-threads", "0", "-i", str(clip), "-f", "null", "-"],
+                                           args.runs)),
+        ("preflight check", timed([*preflight, str(clip)], args.runs, (0, 1))),
+        ("preflight check --quick", timed([*preflight, "--quick", str(clip)], args.runs, (0, 1))),
+    ]
+    base = rows[0][1][0]
+    print(f"file: {clip.name} ({clip.stat().st_size / 1e6:.1f} MB), median of {args.runs} runs, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'command':<28} {'seconds':>8} {'× baseline':>11} {'peak RSS':>10}")
+    for name, (seconds, peak) in rows:
+        print(f"{name:<28} {seconds:>8.2f} {seconds / base:>10.2f}× {peak:>7.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
