@@ -14,7 +14,7 @@ FileVerdict = Literal["pass", "fail", "error"]
 
 
 def at_least(severity: str, level: str) -> bool:
-    return SEVERITIES.index(severity) >= SEVERITIES.index(level)  # type: ignore[arg-type]
+    return SEVERITIES.index(severity) >= SEVERITIES.index(level)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import pytest
 from tests.media_factory import VideoSpec, make_video
 
 REPO = Path(__file__).resolve().parents[1]
+NO_CORPUS = "no media corpus: ../shared/corpus is absent (a fresh clone has none; set PREFLIGHT_CORPUS)"
 
 
 def corpus_dir() -> Path | None:
@@ -23,7 +24,7 @@ def corpus_dir() -> Path | None:
 def corpus() -> Path:
     found = corpus_dir()
     if found is None:
-        pytest.skip("no media corpus: ../shared/corpus is absent (a fresh clone has none; set PREFLIGHT_CORPUS)")
+        pytest.skip(NO_CORPUS)
     return found
 
 

@@ -80,7 +80,7 @@ def _orientation(im: Image.Image) -> int | None:
         value = im.getexif().get(_EXIF_ORIENTATION)
     except (OSError, SyntaxError, ValueError):  # damaged EXIF block: treat as none, the pixels are fine
         return None
-    return int(value) if value in range(1, 9) else None
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def _bit_depth(im: Image.Image, head: bytes) -> int | None:
@@ -90,9 +90,8 @@ def _bit_depth(im: Image.Image, head: bytes) -> int | None:
 
 
 def _has_transparency(im: Image.Image) -> bool:
-    alpha = im.convert("RGBA").getchannel("A")
-    low, _high = alpha.getextrema()
-    return bool(low < 255)
+    extrema = im.convert("RGBA").getchannel("A").getextrema()
+    return isinstance(extrema[0], (int, float)) and extrema[0] < 255
 
 
 def _unreadable(path: Path, size_bytes: int, fmt: str, reason: str) -> ImageFacts:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import av
@@ -102,7 +103,7 @@ def _packets(
     streams: list[av.stream.Stream],
     errors: _Errors,
     now: Callable[[], float],
-) -> Iterator[av.Packet]:
+) -> Iterator[av.Packet[Any]]:
     """Demux, ending (and recording the error) where the container itself cannot be read further."""
     demux = container.demux(streams)
     while True:
