@@ -8,6 +8,7 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,7 +16,6 @@ from preflight import __version__
 from preflight.commands import check as check_cmd
 from preflight.commands import rules as rules_cmd
 from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError
-from preflight.media.scan import Progress
 from preflight.render import RENDERERS, RenderOptions
 
 CHECK_EXAMPLES = """\b
@@ -64,7 +64,7 @@ def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | N
     """
     render = RenderOptions(color=_color(sys.stdout), quiet=quiet, verbose=verbose)
     options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render)
-    progress = None if quiet or not sys.stderr.isatty() else _progress_bar
+    progress = None if quiet or not sys.stderr.isatty() else _DecodeBar
     return check_cmd.run(list(paths), options, lambda s: click.echo(s, nl=False, color=render.color), progress)
 
 
@@ -88,34 +88,29 @@ def _color(stream: object) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
 
 
-def _progress_bar(path: Path) -> Progress:
-    state: dict[str, object] = {}
+class _DecodeBar:
+    """A progress bar on stderr for one file's decode, shown only for clips longer than a few seconds."""
 
-    def update(now: float, total: float | None) -> None:
-        if not total or total < 5:  # not worth a bar
+    def __init__(self, path: Path) -> None:
+        self.label = f"decoding {path.name}"
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, now: float, total: float | None) -> None:
+        if not total or total < 5:
             return
-        bar = state.get("bar")
-        if bar is None:
-            bar = click.progressbar(length=int(total * 10), label=f"decoding {path.name}", file=sys.stderr,
-                                    show_eta=True, width=30)
-            bar.__enter__()
-            state["bar"], state["done"] = bar, 0
-        step = min(int(now * 10), int(total * 10)) - int(state["done"])  # type: ignore[call-overload]
+        if self.bar is None:
+            self.bar = click.progressbar(length=int(total * 10), label=self.label, file=sys.stderr, width=30)
+            self.bar.__enter__()
+        step = min(int(now * 10), self.bar.length) - self.done
         if step > 0:
-            bar.update(step)  # type: ignore[attr-defined]
-            state["done"] = int(state["done"]) + step  # type: ignore[call-overload]
-        if now >= total - 0.05:
-            bar.__exit__(None, None, None)  # type: ignore[attr-defined]
-            state.clear()
-            state["done"] = int(total * 10)
-            state["bar"] = _Finished()
+            self.bar.update(step)
+            self.done += step
 
-    return update
-
-
-class _Finished:
-    def update(self, _n: int) -> None: ...
-    def __exit__(self, *_a: object) -> None: ...
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.update(self.bar.length - self.done)
+            self.bar.__exit__(None, None, None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,18 +7,25 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from preflight.analyze import analyze
 from preflight.discover import discover
 from preflight.engine import result, unusable
 from preflight.errors import EXIT_FAIL, EXIT_OK, EXIT_UNUSABLE, UnusableInput, UsageError
 from preflight.facts import Kind
-from preflight.media.scan import Progress
 from preflight.render import RENDERERS, RenderOptions
 from preflight.report import FileResult, Report
 from preflight.ruleset import DEFAULT_RULESETS, RuleSet, load
 
-ProgressFactory = Callable[[Path], Progress | None]
+class ProgressBar(Protocol):
+    """Shows one file's decode progress; ``close`` is called when the file is done, however it ended."""
+
+    def __call__(self, now: float, total: float | None) -> None: ...
+    def close(self) -> None: ...
+
+
+ProgressFactory = Callable[[Path], ProgressBar]
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,14 @@ def build_report(paths: Sequence[Path], options: CheckOptions, progress: Progres
 
 def _check_one(path: Path, rulesets: dict[Kind, RuleSet], options: CheckOptions,
                progress: ProgressFactory | None) -> FileResult:
+    bar = progress(path) if progress is not None else None
     try:
-        facts = analyze(path, decode=not options.quick, progress=progress(path) if progress else None)
+        facts = analyze(path, decode=not options.quick, progress=bar)
     except UnusableInput as err:
         return unusable(str(path), str(err))
+    finally:
+        if bar is not None:
+            bar.close()
     return result(str(path), facts, rulesets[facts.kind], options.fail_level)
 
 
