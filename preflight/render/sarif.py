@@ -29,7 +29,6 @@ def render(report: Report, options: RenderOptions) -> str:
                 results.append(_result(f, list(rules).index(f.rule), location))
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "preflight", "version": report.tool_version,
-                            "informationUri": "https://pypi.org/project/preflight/",
                             "rules": list(rules.values())}},
         "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notes}],
         "results": results,
