@@ -2,27 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from preflight.facts import Facts
+from preflight.facts import Facts, Kind, PictureFacts, VideoFacts
+from preflight.media.frames import FrameSampler, sample_keyframes
 from preflight.media.image import probe_image
+from preflight.media.picture import PictureAnalyzer, ThreadedAnalyzer, count_summary
 from preflight.media.probe import probe_video
 from preflight.media.scan import Progress, scan_video
+from preflight.media.settings import AnalysisSettings
 from preflight.media.sniff import sniff
 
 
-def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None) -> Facts:
+SettingsFor = Callable[[Kind], AnalysisSettings | None]
+
+
+def default_settings(kind: Kind) -> AnalysisSettings:
+    return AnalysisSettings()
+
+
+def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None,
+            settings_for: SettingsFor = default_settings) -> Facts:
     """Measure ``path``. Raises UnusableInput (one line, no traceback) when it cannot be judged.
 
-    ``decode=False`` skips the end-to-end decode: metadata only, in well under a second.
+    ``decode=False`` is quick mode: metadata, plus the picture of the key frames only.
+    ``settings_for(kind)`` gives the analysis settings of the rule set that will judge the file;
+    None skips the picture analysis (faces, brightness, change) altogether.
     """
     sniffed = sniff(path)
+    settings = settings_for(sniffed.kind)
     size = path.stat().st_size
     if sniffed.kind == "image":
-        return probe_image(path, size, sniffed.head, sniffed.image_format or "image")
+        return probe_image(path, size, sniffed.head, sniffed.image_format or "image", settings)
     facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
-    if not decode:
+    analyzer = ThreadedAnalyzer(PictureAnalyzer(settings)) if settings is not None else None
+    sampler = FrameSampler(analyzer.add, settings.sample_fps, settings.work_width, facts.rotation) \
+        if analyzer is not None and settings is not None else None
+    try:
+        if decode:
+            scan = scan_video(path, progress, sampler)
+            facts = replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share))
+        elif sampler is not None:
+            sample_keyframes(path, sampler)
+    finally:
+        picture = analyzer.finish() if analyzer is not None else None
+    return _with_picture(facts, picture)
+
+
+def _with_picture(facts: VideoFacts, picture: PictureFacts | None) -> VideoFacts:
+    if picture is None:
         return facts
-    scan = scan_video(path, progress)
-    return replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share))
+    mode, most = count_summary(picture.samples)
+    return replace(facts, picture=picture, face_count=mode, face_count_max=most)

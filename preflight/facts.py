@@ -41,6 +41,67 @@ class DecodeScan:
 
 
 @dataclass(frozen=True)
+class FaceBox:
+    """One detected face, relative to the picture (0..1) in display orientation."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float  # the detector's confidence (dlib HOG: 0 is its default cut-off, 1+ is confident)
+    pose: str  # which detector fired: front, left, right, front-tilted-left, front-tilted-right
+    cut: bool = False  # the box ran past the picture's edge
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class FaceLook:
+    """How the main face looks: measured on the face box, resized to a fixed height."""
+
+    luma: float  # mean brightness, 0..255
+    balance: float  # darker half / brighter half (left vs right), 1 = evenly lit
+    sharpness: float  # variance of the Laplacian: low means blurred
+
+
+@dataclass(frozen=True)
+class PictureSample:
+    """One sampled video frame."""
+
+    t: float
+    faces: list[FaceBox]  # largest first
+    luma: float  # whole-frame mean brightness, 0..255
+    diff: float | None  # mean absolute difference from the previous sample's thumbnail, 0..255
+    face: FaceLook | None  # the largest face, if any
+    deep: bool = False  # also searched for small faces (one upsampling step)
+
+
+@dataclass(frozen=True)
+class CountSpan:
+    """A stretch of consecutive samples that saw the same number of faces."""
+
+    start_s: float
+    end_s: float
+    count: int
+
+
+@dataclass(frozen=True)
+class PictureFacts:
+    """What sampling the picture of a video found: faces, brightness and change over time."""
+
+    sample_fps: float
+    work_width: int
+    samples: list[PictureSample]
+    face_timeline: list[CountSpan]
+
+
+@dataclass(frozen=True)
 class VideoFacts:
     kind: Literal["video"]
     size_bytes: int
@@ -67,6 +128,9 @@ class VideoFacts:
     audio_sample_rate: int | None
     audio_channels: int | None
     scan: DecodeScan | None
+    picture: PictureFacts | None = None  # None: not analysed (quick mode without keyframes)
+    face_count: int | None = None  # the most common count across samples
+    face_count_max: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +155,10 @@ class ImageFacts:
     n_frames: int | None
     decode_ok: bool
     decode_error: str | None
+    faces: list[FaceBox] | None = None  # None: not analysed (the image did not decode)
+    face: FaceLook | None = None  # the largest face, if any
+    face_count: int | None = None
+    face_count_max: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,6 +1,7 @@
 """Rule sets: TOML files that configure which rules run, with which thresholds, severities and hints.
 
-A rule set may ``extends`` another (a built-in name, or a path relative to the extending file) and
+An ``[analysis]`` table sets how much is measured (sampling rate, working sizes; see
+``preflight/media/settings.py``). A rule set may ``extends`` another (a built-in name, or a path relative to the extending file) and
 override any key of any rule, or switch a rule off with ``enabled = false``. Every file is validated
 on load; an error names the file and the path to the bad key (``my.toml → rules.video.fps.min_fps``).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -20,6 +21,7 @@ from preflight.checks import RULES
 from preflight.checks.registry import Param
 from preflight.errors import RuleSetError
 from preflight.facts import Kind
+from preflight.media.settings import AnalysisSettings
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")  # least to most severe
@@ -56,13 +58,14 @@ class RuleSet:
     description: str
     origin: str  # the file it was read from
     rules: tuple[RuleConfig, ...] = field(default_factory=tuple)
+    analysis: AnalysisSettings = AnalysisSettings()  # how much to measure: the [analysis] table
 
 
 def load(name_or_path: str) -> RuleSet:
     """Load a built-in rule set by name, or a rule file by path, resolving ``extends``."""
     path = _locate(name_or_path, base=None)
-    header, rules = _merged(path, chain=())
-    return _build(path, header, rules)
+    header, analysis, rules = _merged(path, chain=())
+    return replace(_build(path, header, rules), analysis=AnalysisSettings(**analysis))
 
 
 def _locate(ref: str, base: Path | None) -> Path:
@@ -89,19 +92,24 @@ def _read(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _merged(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The file's header and its rules, laid over those of the rule set it extends."""
+Merged = tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]
+
+
+def _merged(path: Path, chain: tuple[Path, ...]) -> Merged:
+    """The file's header, analysis settings and rules, laid over those of the rule set it extends."""
     if path.resolve() in chain:
         raise RuleSetError(f"{path.name}: 'extends' loops back to itself")
     doc = _read(path)
-    header = dict(doc.get("ruleset", {}))
+    header, analysis = dict(doc.get("ruleset", {})), dict(doc.get("analysis", {}))
     rules: dict[str, dict[str, Any]] = {}
     if "extends" in header:
-        parent_header, rules = _merged(_locate(header["extends"], base=path), (*chain, path.resolve()))
+        parent_header, parent_analysis, rules = _merged(_locate(header["extends"], base=path),
+                                                        (*chain, path.resolve()))
         header = {**parent_header, **{k: v for k, v in header.items() if k != "extends"}}
+        analysis = {**parent_analysis, **analysis}
     for rule_id, entry in doc.get("rules", {}).items():
         rules[rule_id] = {**rules.get(rule_id, {}), **entry}
-    return header, rules
+    return header, analysis, rules
 
 
 def _build(path: Path, header: dict[str, Any], rules: dict[str, dict[str, Any]]) -> RuleSet:
@@ -158,6 +166,7 @@ def schema() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "ruleset": {"type": "object", "properties": header, "additionalProperties": False},
+            "analysis": AnalysisSettings.schema(),
             "rules": {"type": "object", "additionalProperties": False,
                       "properties": {rid: _rule_schema(r.params) for rid, r in RULES.items()}},
         },

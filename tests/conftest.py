@@ -8,6 +8,8 @@ import pytest
 from tests.media_factory import VideoSpec, make_video
 
 REPO = Path(__file__).resolve().parents[1]
+# A rule file for synthetic test pictures, which have no person in them: the image rules minus faces.
+IMAGE_FILES_ONLY = str(Path(__file__).resolve().parent / "data" / "image-files-only.toml")
 NO_CORPUS = "no media corpus: ../shared/corpus is absent (a fresh clone has none; set PREFLIGHT_CORPUS)"
 
 

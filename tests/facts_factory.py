@@ -28,6 +28,7 @@ GOOD_IMAGE = ImageFacts(
 
 
 def video(**changes: Any) -> VideoFacts:
+    """A good video's stream facts; with no picture analysed unless ``picture=`` is given."""
     scan_changes = changes.pop("scan_changes", None)
     facts = replace(GOOD_VIDEO, **changes)
     if scan_changes is not None:
@@ -37,3 +38,35 @@ def video(**changes: Any) -> VideoFacts:
 
 def image(**changes: Any) -> ImageFacts:
     return replace(GOOD_IMAGE, **changes)
+
+
+# --- picture facts -------------------------------------------------------------------------------
+
+from preflight.facts import CountSpan, FaceBox, FaceLook, PictureFacts, PictureSample  # noqa: E402
+
+FACE = FaceBox(x=0.4, y=0.22, w=0.2, h=0.3, score=1.5, pose="front")
+LOOK = FaceLook(luma=130.0, balance=0.9, sharpness=120.0)
+
+
+def sample(t: float, faces: list[FaceBox] | None = None, *, luma: float = 110.0, diff: float | None = 2.0,
+           look: FaceLook | None = LOOK) -> PictureSample:
+    faces = [FACE] if faces is None else faces
+    return PictureSample(t=t, faces=faces, luma=luma, diff=None if t == 0 else diff,
+                         face=look if faces else None)
+
+
+def picture(samples: list[PictureSample], fps: float = 2.0) -> PictureFacts:
+    from preflight.media.picture import count_timeline
+
+    return PictureFacts(sample_fps=fps, work_width=640, samples=samples, face_timeline=count_timeline(samples))
+
+
+def video_with(make: Any = None, n: int = 120, **changes: Any) -> VideoFacts:
+    """A good video whose i-th sample (at i / 2 s) is ``make(i)`` (default: one steady, well-lit face)."""
+    samples = [make(i) if make else sample(i / 2) for i in range(n)]
+    return video(picture=picture(samples), face_count=1, face_count_max=1, **changes)
+
+
+def image_with(faces: list[FaceBox], look: FaceLook | None = LOOK, **changes: Any) -> ImageFacts:
+    return image(faces=faces, face=look if faces else None, face_count=len(faces), face_count_max=len(faces),
+                 **changes)

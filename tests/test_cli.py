@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from preflight.analyze import analyze
 from preflight.cli import _color, main
+from preflight.engine import judge
+from preflight.ruleset import load
 from preflight.render import RENDERERS, RenderOptions
 from preflight.report import Report
+from tests.conftest import IMAGE_FILES_ONLY
 from tests.media_factory import VideoSpec, make_image, make_video
 
 
@@ -33,16 +37,25 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_good_video_passes_every_video_rule_set(capsys: pytest.CaptureFixture[str], good_video: Path) -> None:
+STREAM_RULES = {"file.size", "file.decodable", "file.extension", "container.format", "video.codec", "audio.present",
+                "audio.codec", "video.duration", "video.fps", "video.resolution", "video.vfr", "video.stream_changes"}
+
+
+def test_good_stream_passes_every_file_and_stream_rule(capsys: pytest.CaptureFixture[str], good_video: Path) -> None:
+    """The synthetic 61 s 1080p clip is a perfect file with nobody in it: stream rules pass, face rules fail."""
+    facts = analyze(good_video)
     for rules in ("phoenix-4", "phoenix-4.5"):
-        assert main(["check", "--rules", rules, "--format", "json", str(good_video)]) == 0
-        (result,) = json.loads(capsys.readouterr().out)["results"]
-        assert result["verdict"] == "pass" and result["ruleset"] == rules
-        assert {f["outcome"] for f in result["findings"]} == {"pass"}
-    # Phoenix-3 recommends 120 s: a 61 s video passes with a warning, and fails at --fail-level warning.
-    assert main(["check", "--rules", "phoenix-3", str(good_video)]) == 0
-    assert "120 s or more is recommended" in capsys.readouterr().out
-    assert main(["check", "--rules", "phoenix-3", "--fail-level", "warning", str(good_video)]) == 1
+        findings = {f.rule: f for f in judge(facts, load(rules))}
+        assert {findings[r].outcome for r in STREAM_RULES} == {"pass"}, rules
+        assert findings["face.count"].outcome == "fail" and "no face" in findings["face.count"].message
+        assert findings["video.black_frozen"].outcome == "fail" and "frozen" in findings["video.black_frozen"].message
+    # Phoenix-3 recommends 120 s: a 61 s video gets a warning.
+    duration = {f.rule: f for f in judge(facts, load("phoenix-3"))}["video.duration"]
+    assert (duration.outcome, duration.severity) == ("fail", "warning")
+    assert "120 s or more is recommended" in duration.message
+    assert main(["check", "--format", "json", str(good_video)]) == 1
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["ruleset"] == "phoenix-4" and result["facts"]["face_count"] == 0
 
 
 def test_720p_video_fails_phoenix4_and_passes_phoenix3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,7 +92,7 @@ def test_directories_are_walked_for_media_only(tmp_path: Path, capsys: pytest.Ca
     (tmp_path / "notes.txt").write_text("not media")
     (tmp_path / ".git").mkdir()
     make_image(tmp_path / ".git" / "hidden.png")
-    assert main(["check", "--format", "json", str(tmp_path)]) == 0
+    assert main(["check", "--format", "json", "--rules", IMAGE_FILES_ONLY, str(tmp_path)]) == 0
     paths = [Path(r["path"]).relative_to(tmp_path).as_posix() for r in json.loads(capsys.readouterr().out)["results"]]
     assert paths == ["b.png", "sub/a.jpg"]
 

@@ -134,8 +134,9 @@ def test_unusable_file_does_not_hide_the_others(tmp_path: Path, capsys: pytest.C
     empty.write_bytes(b"")
     code, doc = check_json(capsys, str(good_video), str(empty))
     assert code == 2
-    assert [r["verdict"] for r in doc["results"]] == ["pass", "error"]
-    assert doc["summary"] == {"files": 2, "passed": 1, "failed": 0, "errors": 1}
+    assert [r["verdict"] for r in doc["results"]] == ["fail", "error"]  # the clip is fine but has nobody in it
+    assert doc["results"][0]["facts"]["scan"]["ok"] is True
+    assert doc["summary"] == {"files": 2, "passed": 0, "failed": 1, "errors": 1}
 
 
 def test_text_report_gives_one_line_for_an_unusable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

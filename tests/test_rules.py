@@ -8,7 +8,16 @@ from preflight.engine import judge
 from preflight.facts import Facts, StreamChange
 from preflight.report import Finding
 from preflight.ruleset import load
-from tests.facts_factory import image, video
+from dataclasses import replace
+
+from tests.facts_factory import FACE, LOOK, image, image_with, sample, video, video_with
+
+SECOND = replace(FACE, x=0.8, y=0.3, w=0.06, h=0.09, score=0.4)
+TURNED = replace(FACE, pose="right")
+
+
+def moving(i: int):  # the face swings a face width back and forth every sample
+    return sample(i / 2, [replace(FACE, x=0.3 + 0.2 * (i % 2))])
 
 
 def finding(facts: Facts, rule: str, ruleset: str) -> Finding:
@@ -99,6 +108,64 @@ CASES = [
      "16 bits per channel"),
     ("image.animated/still", image(), "image", "image.animated", "pass", "error", "single"),
     ("image.animated/apng", image(animated=True, n_frames=12), "image", "image.animated", "fail", "error", "12 frames"),
+    # --- the person in the picture -----------------------------------------------------------------
+    ("face.count/image-one", image_with([FACE]), "image", "face.count", "pass", "error", "exactly 1 face"),
+    ("face.count/image-two", image_with([FACE, SECOND]), "image", "face.count", "fail", "error",
+     "2 faces found (at 50% across, 37% down, at 83% across, 34% down)"),
+    ("face.count/image-none", image_with([]), "image", "face.count", "fail", "error", "no face found"),
+    ("face.count/image-not-analysed", image(), "image", "face.count", "skip", "error", "not analysed"),
+    ("face.count/video-steady", video_with(), "phoenix-4", "face.count", "pass", "error", "all 120 sampled frames"),
+    ("face.count/video-second-person", video_with(lambda i: sample(i / 2, [FACE, SECOND] if 82 <= i < 88 else None)),
+     "phoenix-4", "face.count", "fail", "error", "2 faces 0:41.0–0:44.0"),
+    ("face.count/video-flicker-tolerated", video_with(lambda i: sample(i / 2, [] if i == 30 else None)),
+     "phoenix-4", "face.count", "pass", "error", "brief misses: no face 0:15.0–0:15.5"),
+    ("face.count/video-face-gone", video_with(lambda i: sample(i / 2, [] if i >= 100 else None)),
+     "phoenix-4", "face.count", "fail", "error", "no face 0:50.0–1:00.0"),
+    ("face.count/video-not-analysed", video(), "phoenix-4", "face.count", "skip", "error", "not analysed"),
+    ("face.size/ok", video_with(), "phoenix-4", "face.size", "pass", "error", "30% of the picture's height (6.0% of its area)"),
+    ("face.size/small", video_with(lambda i: sample(i / 2, [replace(FACE, w=0.06, h=0.1)])), "phoenix-4",
+     "face.size", "fail", "error", "face too small"),
+    ("face.size/tight-crop", image_with([replace(FACE, x=0.1, y=0.1, w=0.8, h=0.8)]), "image", "face.size", "fail",
+     "error", "face too close"),
+    ("face.centered/ok", image_with([FACE]), "image", "face.centered", "pass", "error", "face centre is in the middle, 37% from the top"),
+    ("face.centered/left", image_with([replace(FACE, x=0.05)]), "image", "face.centered", "fail", "error",
+     "off-centre: face centre is 35% left of the middle"),
+    ("face.centered/video-low", video_with(lambda i: sample(i / 2, [replace(FACE, y=0.6)])), "phoenix-4",
+     "face.centered", "fail", "warning", "face too low"),
+    ("face.head_in_frame/ok", image_with([FACE]), "image", "face.head_in_frame", "pass", "error", "fully in frame"),
+    ("face.head_in_frame/top-cut", image_with([replace(FACE, y=0.05)]), "image", "face.head_in_frame", "fail",
+     "error", "top of the head is cut off"),
+    ("face.head_in_frame/chin-cut", image_with([replace(FACE, y=0.72)]), "image", "face.head_in_frame", "fail",
+     "error", "chin is cut off"),
+    ("face.looking/front", image_with([FACE]), "image", "face.looking", "pass", "warning", "looks at the camera"),
+    ("face.looking/turned", image_with([TURNED]), "image", "face.looking", "fail", "warning", "turned to the right"),
+    ("face.looking/video-turned", video_with(lambda i: sample(i / 2, [TURNED] if i >= 20 else None)), "phoenix-4",
+     "face.looking", "fail", "warning", "turned away in 83% of sampled frames: turned right 0:10.0–1:00.0"),
+    ("face.distance_stable/ok", video_with(), "phoenix-4", "face.distance_stable", "pass", "warning", "varies by 0.0%"),
+    ("face.distance_stable/leans-in", video_with(lambda i: sample(i / 2, [replace(FACE, h=0.2 + i * 0.002)])),
+     "phoenix-4", "face.distance_stable", "fail", "warning", "distance to the camera changes"),
+    ("face.movement/still", video_with(), "phoenix-4", "face.movement", "pass", "warning", "moves 0 face widths"),
+    ("face.movement/swinging", video_with(moving), "phoenix-4", "face.movement", "fail", "warning",
+     "too much movement: the face moves 2 face widths per second"),
+    ("face.sharpness/ok", image_with([FACE]), "image", "face.sharpness", "pass", "warning", "sharpness 120"),
+    ("face.sharpness/blurred", image_with([FACE], replace(LOOK, sharpness=8.0)), "image", "face.sharpness", "fail",
+     "warning", "blurred: sharpness 8"),
+    ("face.lighting/ok", image_with([FACE]), "image", "face.lighting", "pass", "warning", "brightness 130/255"),
+    ("face.lighting/dark", image_with([FACE], replace(LOOK, luma=35.0)), "image", "face.lighting", "fail", "warning",
+     "too dark"),
+    ("face.lighting/side-shadow", video_with(lambda i: sample(i / 2, look=replace(LOOK, balance=0.3))), "phoenix-4",
+     "face.lighting", "fail", "warning", "one side of the face is in shadow"),
+    ("face.lighting_stable/ok", video_with(), "phoenix-4", "face.lighting_stable", "pass", "warning", "130–130"),
+    ("face.lighting_stable/sunset", video_with(lambda i: sample(i / 2, look=replace(LOOK, luma=160.0 - i))),
+     "phoenix-4", "face.lighting_stable", "fail", "warning", "the lighting changes"),
+    ("video.edits/none", video_with(), "phoenix-4", "video.edits", "pass", "warning", "no cuts"),
+    ("video.edits/cut", video_with(lambda i: sample(i / 2, diff=60.0 if i == 40 else 2.0)), "phoenix-4",
+     "video.edits", "fail", "warning", "1 cut or jump in the picture at 0:20.0"),
+    ("video.black_frozen/none", video_with(), "phoenix-4", "video.black_frozen", "pass", "warning", "no black"),
+    ("video.black_frozen/black", video_with(lambda i: sample(i / 2, [] if i < 6 else None, luma=4.0 if i < 6 else 110.0)),
+     "phoenix-4", "video.black_frozen", "fail", "warning", "black 0:00.0–0:03.0"),
+    ("video.black_frozen/frozen", video_with(lambda i: sample(i / 2, diff=0.0 if 60 <= i < 70 else 2.0)),
+     "phoenix-4", "video.black_frozen", "fail", "warning", "frozen 0:30.0–0:35.0"),
 ]
 
 
@@ -120,7 +187,8 @@ def test_every_registered_rule_has_a_pass_and_a_fail_case() -> None:
 
 
 def test_good_facts_pass_every_builtin_rule() -> None:
-    for ruleset, facts in (("phoenix-4", video()), ("phoenix-4.5", video()), ("phoenix-3", video(duration_s=121.0, video_duration_s=121.0, scan_changes=dict(decoded_until_s=121.0))),
-                           ("image", image())):
+    long = dict(duration_s=121.0, video_duration_s=121.0, scan_changes=dict(decoded_until_s=121.0))
+    for ruleset, facts in (("phoenix-4", video_with()), ("phoenix-4.5", video_with()),
+                           ("phoenix-3", video_with(n=242, **long)), ("image", image_with([FACE]))):
         bad = [f for f in judge(facts, load(ruleset)) if f.outcome != "pass"]
         assert not bad, (ruleset, bad)

@@ -1,10 +1,12 @@
 """Judging: rule functions by family. Importing this package registers every rule in ``RULES``.
 
 Find a rule by its ID's first part: ``video.fps`` lives in ``checks/video.py``, ``image.alpha`` in
-``checks/image.py``, ``file.size`` in ``checks/file.py``, ``audio.codec`` in ``checks/audio.py``.
+``checks/image.py``, ``file.size`` in ``checks/file.py``, ``audio.codec`` in ``checks/audio.py``;
+``face.*`` rules about the person are in ``checks/face.py``, picture quality (``face.sharpness``,
+``face.lighting*``, ``video.edits``, ``video.black_frozen``) in ``checks/picture.py``.
 """
 
-from preflight.checks import audio, container, file, image, video  # noqa: F401  (registers rules)
+from preflight.checks import audio, container, face, file, image, picture, video  # noqa: F401  (registers rules)
 from preflight.checks.registry import RULES, Rule, Verdict
 
 __all__ = ["RULES", "Rule", "Verdict"]

@@ -55,7 +55,8 @@ def _check_one(path: Path, rulesets: dict[Kind, RuleSet], options: CheckOptions,
                progress: ProgressFactory | None) -> FileResult:
     bar = progress(path) if progress is not None else None
     try:
-        facts = analyze(path, decode=not options.quick, progress=bar)
+        facts = analyze(path, decode=not options.quick, progress=bar,
+                        settings_for=lambda kind: rulesets[kind].analysis)
     except UnusableInput as err:
         return unusable(str(path), str(err))
     finally:

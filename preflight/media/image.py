@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from preflight.errors import UnusableInput
 from preflight.facts import ImageFacts
+from preflight.media.picture import analyse_still
+from preflight.media.settings import AnalysisSettings
 
 # Pillow's own decompression-bomb guard: a header that promises more pixels than this is refused
 # before any pixel is decoded. 100 Mpx is far above any camera a headshot comes from (a 50 Mpx
@@ -19,13 +23,16 @@ _BITS = {"1": 1, "L": 8, "P": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "LA
          "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
 
 
-def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str) -> ImageFacts:
+def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str,
+                settings: AnalysisSettings | None = None) -> ImageFacts:
+    """The image's facts; with ``settings``, its faces too (from the same decoded pixels)."""
     previous_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
-                return _facts(path, im, size_bytes, head)
+                facts = _facts(path, im, size_bytes, head)
+                return _with_faces(facts, im, settings) if settings and facts.decode_ok else facts
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UnusableInput(
             f"declares more than {MAX_PIXELS // 1_000_000} million pixels; refusing to decode "
@@ -64,6 +71,12 @@ def _facts(path: Path, im: Image.Image, size_bytes: int, head: bytes) -> ImageFa
         decode_ok=decode_error is None,
         decode_error=decode_error,
     )
+
+
+def _with_faces(facts: ImageFacts, im: Image.Image, settings: AnalysisSettings) -> ImageFacts:
+    gray = np.asarray(ImageOps.exif_transpose(im.convert("RGB")).convert("L"))
+    faces, look = analyse_still(gray, settings)
+    return replace(facts, faces=faces, face=look, face_count=len(faces), face_count_max=len(faces))
 
 
 def _decode_error(im: Image.Image) -> str | None:

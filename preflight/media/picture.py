@@ -1,0 +1,158 @@
+"""Measure the picture: faces, how the main face looks, brightness and change between samples.
+
+For videos, ``PictureAnalyzer`` consumes grey frames sampled by the decode scan (``scan.py``) on a
+worker thread fed through a bounded queue, so memory stays flat and detection overlaps decoding.
+For images, ``analyse_still`` measures the one picture.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import cv2
+import numpy as np
+
+from preflight.facts import CountSpan, FaceBox, FaceLook, PictureFacts, PictureSample
+from preflight.media.faces import FaceDetector
+from preflight.media.settings import AnalysisSettings
+
+Gray = np.ndarray[Any, Any]  # a 2-D uint8 array: one grey picture
+_LOOK_HEIGHT = 128  # the face box is resized to this height before its sharpness is measured
+_THUMB = (64, 36)  # sample-to-sample difference is measured on thumbnails this size
+_FOLLOW_S = 2.0  # a face lost for longer than this is only searched for again by the next deep scan
+
+
+def face_look(gray: Gray, box: FaceBox) -> FaceLook | None:
+    height, width = gray.shape[:2]
+    x0, y0 = int(box.x * width), int(box.y * height)
+    x1, y1 = int((box.x + box.w) * width), int((box.y + box.h) * height)
+    roi = gray[y0:y1, x0:x1]
+    if roi.shape[0] < 8 or roi.shape[1] < 8:
+        return None
+    scale = _LOOK_HEIGHT / roi.shape[0]
+    roi = cv2.resize(roi, (max(8, round(roi.shape[1] * scale)), _LOOK_HEIGHT), interpolation=cv2.INTER_AREA)
+    half = roi.shape[1] // 2
+    left, right = float(roi[:, :half].mean()), float(roi[:, half:].mean())
+    return FaceLook(
+        luma=round(float(roi.mean()), 2),
+        balance=round(min(left, right) / max(left, right, 1e-6), 3),
+        sharpness=round(float(cv2.Laplacian(roi, cv2.CV_64F).var()), 2),
+    )
+
+
+def analyse_still(gray: Gray, settings: AnalysisSettings) -> tuple[list[FaceBox], FaceLook | None]:
+    """Faces and the main face's look in one picture, searched at ``image_work_size``."""
+    scale = settings.image_work_size / max(gray.shape[:2])
+    work = gray
+    if scale < 1:
+        size = (round(gray.shape[1] * scale), round(gray.shape[0] * scale))
+        work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    faces = FaceDetector(upsample=settings.image_upsample).detect(work)
+    return faces, face_look(gray, faces[0]) if faces else None
+
+
+@dataclass
+class PictureAnalyzer:
+    """Consumes sampled grey frames of one video; ``finish()`` returns its PictureFacts."""
+
+    settings: AnalysisSettings
+    samples: list[PictureSample] = field(default_factory=list)
+    _previous: np.ndarray[Any, Any] | None = None
+    _next_deep: float = 0.0
+    _last_face: tuple[float, FaceBox] | None = None  # when and where the largest face was last seen
+
+    def _find_faces(self, t: float, gray: Gray) -> tuple[list[FaceBox], bool]:
+        """Every sample: a full search for faces at least ~80 px at the working size (cheap).
+        Every ``deep_scan_every_s``: a full search for faces half that size too (4x the cost), so a
+        small second person is found. Between deep scans, a face too small for the cheap search
+        is followed with a deep search of the region around where it was last seen."""
+        if t >= self._next_deep:
+            self._next_deep = t + self.settings.deep_scan_every_s
+            faces, deep = FaceDetector(upsample=1).detect(gray), True
+        else:
+            faces, deep = FaceDetector(upsample=0).detect(gray), False
+            if not faces and self._last_face is not None and t - self._last_face[0] <= _FOLLOW_S:
+                faces = _search_around(gray, self._last_face[1])
+        if faces:
+            self._last_face = (t, faces[0])
+        return faces, deep
+
+    def add(self, t: float, gray: Gray) -> None:
+        faces, deep = self._find_faces(t, gray)
+        thumb = cv2.resize(gray, _THUMB, interpolation=cv2.INTER_AREA).astype(np.int16)
+        diff = None if self._previous is None else round(float(np.abs(thumb - self._previous).mean()), 3)
+        self._previous = thumb
+        look = face_look(gray, faces[0]) if faces else None
+        self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, look, deep))
+
+    def finish(self) -> PictureFacts:
+        return PictureFacts(self.settings.sample_fps, self.settings.work_width, self.samples,
+                            count_timeline(self.samples))
+
+
+def _search_around(gray: Gray, box: FaceBox) -> list[FaceBox]:
+    """A deep search of the region around ``box`` (one face width and height on every side)."""
+    height, width = gray.shape[:2]
+    x0, y0 = max(0, int((box.x - box.w) * width)), max(0, int((box.y - box.h) * height))
+    x1, y1 = min(width, int((box.x + 2 * box.w) * width)), min(height, int((box.y + 2 * box.h) * height))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return []
+    found = FaceDetector(upsample=1).detect(np.ascontiguousarray(gray[y0:y1, x0:x1]))
+    sx, sy = (x1 - x0) / width, (y1 - y0) / height
+    return [replace(f, x=round(x0 / width + f.x * sx, 4), y=round(y0 / height + f.y * sy, 4),
+                    w=round(f.w * sx, 4), h=round(f.h * sy, 4)) for f in found]
+
+
+def count_timeline(samples: list[PictureSample]) -> list[CountSpan]:
+    spans: list[CountSpan] = []
+    for i, s in enumerate(samples):
+        end = samples[i + 1].t if i + 1 < len(samples) else s.t
+        if spans and spans[-1].count == len(s.faces):
+            spans[-1] = CountSpan(spans[-1].start_s, end, len(s.faces))
+        else:
+            spans.append(CountSpan(s.t, end, len(s.faces)))
+    return spans
+
+
+def count_summary(samples: list[PictureSample]) -> tuple[int | None, int | None]:
+    """The most common face count across samples (ties: the larger) and the largest."""
+    if not samples:
+        return None, None
+    counts = Counter(len(s.faces) for s in samples)
+    mode = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    return mode, max(counts)
+
+
+class ThreadedAnalyzer:
+    """Runs a PictureAnalyzer on a worker thread behind a bounded queue; errors surface in ``finish``."""
+
+    _DONE = object()
+
+    def __init__(self, analyzer: PictureAnalyzer, depth: int = 4) -> None:
+        self.analyzer = analyzer
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="preflight-picture", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not self._DONE:
+            if self._error is None:
+                try:
+                    self.analyzer.add(*item)
+                except BaseException as err:  # re-raised in the caller's thread by finish()
+                    self._error = err
+
+    def add(self, t: float, gray: Gray) -> None:
+        self._queue.put((t, gray))
+
+    def finish(self) -> PictureFacts:
+        self._queue.put(self._DONE)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.analyzer.finish()
