@@ -77,7 +77,8 @@ class PictureSample:
     t: float
     faces: list[FaceBox]  # largest first
     luma: float  # whole-frame mean brightness, 0..255
-    diff: float | None  # mean absolute difference from the previous sample's thumbnail, 0..255
+    diff: float | None  # mean absolute difference from the previous sample's 64x36 thumbnail, 0..255
+    change: float | None  # the same at the working size: 0 means an identical (frozen) picture
     face: FaceLook | None  # the largest face, if any
     deep: bool = False  # also searched for small faces (one upsampling step)
 

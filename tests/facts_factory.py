@@ -49,9 +49,10 @@ LOOK = FaceLook(luma=130.0, balance=0.9, sharpness=120.0)
 
 
 def sample(t: float, faces: list[FaceBox] | None = None, *, luma: float = 110.0, diff: float | None = 2.0,
-           look: FaceLook | None = LOOK) -> PictureSample:
+           change: float | None = None, look: FaceLook | None = LOOK) -> PictureSample:
     faces = [FACE] if faces is None else faces
     return PictureSample(t=t, faces=faces, luma=luma, diff=None if t == 0 else diff,
+                         change=None if t == 0 else (change if change is not None else diff),
                          face=look if faces else None)
 
 

@@ -106,3 +106,37 @@ def test_heic_is_judged_not_refused(tmp_path: Path) -> None:
     path.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200)
     f = image_facts(path)
     assert f.format == "HEIF" and f.width is None and not f.decode_ok
+
+
+def test_sampled_frames_are_turned_upright_like_ffmpeg_does(tmp_path: Path) -> None:
+    """A phone video stored sideways: the analysed picture must match what players (ffmpeg) show."""
+    import subprocess
+
+    import av
+    import imageio_ffmpeg
+    import numpy as np
+
+    from preflight.media.frames import upright_gray
+
+    path = tmp_path / "sideways.mp4"
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = 320, 240, "yuv420p"
+        vs.set_display_rotation(90)
+        img = np.zeros((240, 320, 3), np.uint8)
+        img[:60, :80] = 255  # a marker in the stored picture's top-left corner
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        ours = upright_gray(frame, 240, int(frame.rotation) % 360)
+    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-frames:v", "1",
+                          "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    theirs = np.frombuffer(raw, np.uint8).reshape(320, 240)
+    assert ours.shape == theirs.shape == (320, 240)
+    assert np.abs(ours.astype(int) - theirs.astype(int)).mean() < 4

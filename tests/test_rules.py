@@ -164,7 +164,7 @@ CASES = [
     ("video.black_frozen/none", video_with(), "phoenix-4", "video.black_frozen", "pass", "warning", "no black"),
     ("video.black_frozen/black", video_with(lambda i: sample(i / 2, [] if i < 6 else None, luma=4.0 if i < 6 else 110.0)),
      "phoenix-4", "video.black_frozen", "fail", "warning", "black 0:00.0–0:03.0"),
-    ("video.black_frozen/frozen", video_with(lambda i: sample(i / 2, diff=0.0 if 60 <= i < 70 else 2.0)),
+    ("video.black_frozen/frozen", video_with(lambda i: sample(i / 2, change=0.0 if 60 <= i < 70 else 2.0)),
      "phoenix-4", "video.black_frozen", "fail", "warning", "frozen 0:30.0–0:35.0"),
 ]
 

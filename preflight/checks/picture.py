@@ -110,7 +110,8 @@ def black_frozen(facts: VideoFacts, *, black_luma: float, frozen_diff: float, mi
     """No black or frozen stretches.
 
     Black: the whole frame darker than ``black_luma`` (0–255); frozen: consecutive samples that differ
-    by less than ``frozen_diff`` (identical frames; a real camera's noise alone differs more). Either,
+    by less than ``frozen_diff`` on average at the working size (0–255): identical pictures, which a
+    live camera never gives, since its noise alone changes pixels. Either,
     lasting ``min_span_s`` or longer, means a dropped signal, a paused screen recording or an edit.
     """
     samples = sampled(facts)
@@ -120,7 +121,7 @@ def black_frozen(facts: VideoFacts, *, black_luma: float, frozen_diff: float, mi
     def label(s: PictureSample) -> str | None:
         if s.luma < black_luma:
             return "black"
-        if s.diff is not None and s.diff < frozen_diff:
+        if s.change is not None and s.change < frozen_diff:
             return "frozen"
         return None
 

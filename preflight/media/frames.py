@@ -36,7 +36,8 @@ class FrameSampler:
         self._reached = max(self._reached, t)  # spliced files restart their timestamps
         if self._reached + 1e-6 < self._next:
             return
-        self._next = self._reached + 1.0 / self.fps
+        while self._next <= self._reached + 1e-6:  # stay on the 1/fps grid: no drift over long videos
+            self._next += 1.0 / self.fps
         self.sink(self._reached, upright_gray(frame, self.work_width, self.rotation))
 
 

@@ -61,7 +61,7 @@ class PictureAnalyzer:
 
     settings: AnalysisSettings
     samples: list[PictureSample] = field(default_factory=list)
-    _previous: np.ndarray[Any, Any] | None = None
+    _previous: tuple[Gray, np.ndarray[Any, Any]] | None = None  # the last sample and its thumbnail
     _next_deep: float = 0.0
     _last_face: tuple[float, FaceBox] | None = None  # when and where the largest face was last seen
 
@@ -84,10 +84,13 @@ class PictureAnalyzer:
     def add(self, t: float, gray: Gray) -> None:
         faces, deep = self._find_faces(t, gray)
         thumb = cv2.resize(gray, _THUMB, interpolation=cv2.INTER_AREA).astype(np.int16)
-        diff = None if self._previous is None else round(float(np.abs(thumb - self._previous).mean()), 3)
-        self._previous = thumb
+        diff = change = None
+        if self._previous is not None and self._previous[0].shape == gray.shape:
+            diff = round(float(np.abs(thumb - self._previous[1]).mean()), 3)
+            change = round(float(cv2.absdiff(gray, self._previous[0]).mean()), 3)
+        self._previous = (gray, thumb)
         look = face_look(gray, faces[0]) if faces else None
-        self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, look, deep))
+        self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, change, look, deep))
 
     def finish(self) -> PictureFacts:
         return PictureFacts(self.settings.sample_fps, self.settings.work_width, self.samples,

@@ -1,0 +1,133 @@
+"""Faces from real photos (../shared/corpus) composed into synthetic pictures and clips, judged end to end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance, ImageFilter
+
+from preflight.analyze import analyze
+from preflight.engine import judge
+from preflight.facts import ImageFacts, VideoFacts
+from preflight.report import Finding
+from preflight.ruleset import load
+
+HERE = Path(__file__).resolve().parent
+SHORT_CLIPS = str(HERE / "data" / "short-clips.toml")
+PORTRAIT = "real3dportrait_Macron.png"  # 512x512 head-and-shoulders, frontal, evenly lit
+
+
+@pytest.fixture(scope="module")
+def portrait(corpus: Path) -> Image.Image:
+    return Image.open(corpus / PORTRAIT).convert("RGB")
+
+
+def canvas(size: tuple[int, int] = (1024, 1024)) -> Image.Image:
+    return Image.new("RGB", size, (92, 96, 104))
+
+
+def paste(base: Image.Image, face: Image.Image, width: int, center: tuple[float, float]) -> Image.Image:
+    face = face.resize((width, width))
+    base.paste(face, (round(center[0] * base.width - width / 2), round(center[1] * base.height - width / 2)))
+    return base
+
+
+def findings(facts: ImageFacts | VideoFacts, ruleset: str) -> dict[str, Finding]:
+    return {f.rule: f for f in judge(facts, load(ruleset))}
+
+
+def image_findings(tmp_path: Path, picture: Image.Image) -> tuple[ImageFacts, dict[str, Finding]]:
+    path = tmp_path / "composed.jpg"
+    picture.save(path, quality=92)
+    facts = analyze(path)
+    assert isinstance(facts, ImageFacts)
+    return facts, findings(facts, "image")
+
+
+FACE_RULES = ("face.count", "face.size", "face.centered", "face.head_in_frame", "face.looking", "face.sharpness",
+              "face.lighting")
+
+
+def test_the_portrait_itself_passes_every_image_rule(tmp_path: Path, portrait: Image.Image) -> None:
+    facts, found = image_findings(tmp_path, portrait.resize((768, 768)))
+    assert facts.face_count == 1
+    assert {r: found[r].outcome for r in FACE_RULES} == dict.fromkeys(FACE_RULES, "pass")
+
+
+@pytest.mark.parametrize(("name", "compose", "rule", "text"), [
+    ("no face", lambda p: canvas(), "face.count", "no face found"),
+    ("face pasted twice", lambda p: paste(paste(canvas((1600, 900)), p, 560, (0.27, 0.5)), p, 560, (0.73, 0.5)),
+     "face.count", "2 faces found"),
+    ("head cut at the top", lambda p: paste(canvas(), p, 900, (0.5, 0.22)), "face.head_in_frame", "top of the head is cut off"),
+    ("tiny face", lambda p: paste(canvas((1600, 1600)), p, 300, (0.5, 0.5)), "face.size", "face too small"),
+    ("off-centre face", lambda p: paste(canvas((1600, 1000)), p, 700, (0.22, 0.5)), "face.centered", "off-centre"),
+    ("dark face", lambda p: ImageEnhance.Brightness(p).enhance(0.3), "face.lighting", "too dark"),
+    ("blurred face", lambda p: p.filter(ImageFilter.GaussianBlur(4)), "face.sharpness", "blurred"),
+])
+def test_each_framing_problem_fails_its_rule(tmp_path: Path, portrait: Image.Image, name: str,
+                                             compose: Callable[[Image.Image], Image.Image], rule: str, text: str) -> None:
+    facts, found = image_findings(tmp_path, compose(portrait.copy()))
+    assert found[rule].outcome == "fail", (name, found[rule].message)
+    assert text in found[rule].message
+    if rule != "face.count":
+        assert facts.face_count == 1, name  # the face is still found; only the framing is wrong
+
+
+def write_clip(path: Path, frame_at: Callable[[int], np.ndarray], frames: int, size: tuple[int, int]) -> Path:
+    rng = np.random.default_rng(7)
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as out:
+        vs = out.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(frames):
+            noisy = np.clip(frame_at(i).astype(np.int16) + rng.integers(-3, 4, (size[1], size[0], 1)), 0, 255)
+            frame = av.VideoFrame.from_ndarray(noisy.astype(np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+    return path
+
+
+def frames_of(portrait: Image.Image, size: tuple[int, int], second_from: int | None = None) -> Callable[[int], np.ndarray]:
+    still = np.asarray(paste(canvas(size), portrait, int(size[1] * 0.9), (0.5, 0.5)))
+    with_second = np.asarray(paste(paste(canvas(size), portrait, int(size[1] * 0.9), (0.5, 0.5)),
+                                   portrait, int(size[1] * 0.35), (0.88, 0.7)))
+
+    def frame_at(i: int) -> np.ndarray:
+        return with_second if second_from is not None and i >= second_from else still
+    return frame_at
+
+
+def test_clip_with_one_real_face_passes_the_face_rules(tmp_path: Path, portrait: Image.Image) -> None:
+    size = (1920, 1080)
+    path = write_clip(tmp_path / "one.mp4", frames_of(portrait, size), 25 * 6, size)
+    facts = analyze(path)
+    assert isinstance(facts, VideoFacts) and facts.picture is not None
+    assert facts.face_count == 1 and facts.face_count_max == 1
+    found = findings(facts, SHORT_CLIPS)
+    bad = {r: f.message for r, f in found.items() if f.outcome != "pass" and r != "audio.present"
+           and r != "audio.codec"}
+    assert bad == {}
+
+
+def test_second_person_is_reported_with_its_time_span(tmp_path: Path, portrait: Image.Image) -> None:
+    size = (1280, 720)
+    path = write_clip(tmp_path / "two.mp4", frames_of(portrait, size, second_from=25 * 3), 25 * 6, size)
+    facts = analyze(path)
+    assert isinstance(facts, VideoFacts)
+    assert facts.face_count_max == 2
+    count = findings(facts, SHORT_CLIPS)["face.count"]
+    assert count.outcome == "fail" and "2 faces 0:03.0–0:06.0" in count.message
+
+
+def test_quick_mode_samples_key_frames(tmp_path: Path, portrait: Image.Image) -> None:
+    size = (1280, 720)
+    path = write_clip(tmp_path / "one.mp4", frames_of(portrait, size), 25 * 4, size)
+    facts = analyze(path, decode=False)
+    assert isinstance(facts, VideoFacts) and facts.scan is None
+    assert facts.picture is not None and facts.picture.samples and facts.face_count == 1
