@@ -53,7 +53,7 @@ def cli() -> None:
               help="Write the report to this file (the terminal still gets a text summary).")
 @click.option("--fail-level", type=click.Choice(["error", "warning"]), default="error", show_default=True,
               help="Lowest severity that fails a file.")
-@click.option("--quick", is_flag=True, help="Metadata only: skip the end-to-end decode (well under a second).")
+@click.option("--quick", is_flag=True, help="Metadata and key frames only: skip the end-to-end decode (several times faster).")
 @click.option("-q", "--quiet", is_flag=True, help="Only show files that fail; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the rules that passed.")
 def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | None, fail_level: str,

@@ -61,6 +61,8 @@ def count(facts: Facts, *, max_other_share: float = 0.0, min_span_s: float = 0.0
     measured, expected = round(1 - share, 4), f">= {1 - max_other_share:.0%} of samples with exactly 1 face"
     if not others:
         return passed(f"exactly 1 face in all {len(samples)} sampled frames", measured, expected)
+    if all(not s.faces for s in samples):
+        return failed(f"no face found in any of the {len(samples)} sampled frames", measured, expected)
     if long_ones or share > max_other_share:
         return failed(f"not exactly one face in {pct(share)} of sampled frames: {listed(long_ones or others)}",
                       measured, expected)

@@ -38,13 +38,27 @@ def _file_block(result: FileResult, options: RenderOptions, style: Style) -> str
     for finding in failing:
         lines += _finding_lines(finding, style)
     if not options.quiet:
-        lines += [f"  - skip     {f.rule:<22} {f.message}" for f in result.findings if f.outcome == "skip"]
+        lines += _skip_lines([f for f in result.findings if f.outcome == "skip"])
         passed = [f for f in result.findings if f.outcome == "pass"]
         if options.verbose:
             lines += [f"  {style('✓', 'green')} pass     {f.rule:<22} {f.message}" for f in passed]
         elif passed:
             lines.append(f"  {style('✓', 'green')} {len(passed)} rule{'s' * (len(passed) != 1)} passed")
     return "\n".join(lines)
+
+
+def _skip_lines(skips: list[Finding]) -> list[str]:
+    """One line per reason: seven face rules skipped for "no face" are one line, not seven."""
+    by_reason: dict[str, list[str]] = {}
+    for f in skips:
+        by_reason.setdefault(f.message, []).append(f.rule)
+    lines = []
+    for reason, rules in by_reason.items():
+        names = rules[0] if len(rules) == 1 else f"{rules[0]} and {len(rules) - 1} more"
+        lines.append(f"  - skip     {names:<22} {reason}")
+        if len(rules) > 1:
+            lines.append(f"    {'':<8} {'':<22} ({', '.join(rules)})")
+    return lines
 
 
 def _finding_lines(finding: Finding, style: Style) -> list[str]:
