@@ -37,22 +37,29 @@ def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None
     if sniffed.kind == "image":
         return probe_image(path, size, sniffed.head, sniffed.image_format or "image", settings)
     facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
-    analyzer = ThreadedAnalyzer(PictureAnalyzer(settings)) if settings is not None else None
-    sampler = FrameSampler(analyzer.add, settings.sample_fps, settings.work_width, facts.rotation) \
-        if analyzer is not None and settings is not None else None
+    if settings is None:
+        return _decoded(path, facts, decode, progress, None)
+    analyzer = ThreadedAnalyzer(PictureAnalyzer(settings))
+    sampler = FrameSampler(analyzer.add, settings.sample_fps, settings.work_width, facts.rotation)
     try:
-        if decode:
-            scan = scan_video(path, progress, sampler)
-            facts = replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share))
-        elif sampler is not None:
-            sample_keyframes(path, sampler)
-    finally:
-        picture = analyzer.finish() if analyzer is not None else None
-    return _with_picture(facts, picture)
+        facts = _decoded(path, facts, decode, progress, sampler)
+    except BaseException:
+        analyzer.abandon()
+        raise
+    return _with_picture(facts, analyzer.finish())
 
 
-def _with_picture(facts: VideoFacts, picture: PictureFacts | None) -> VideoFacts:
-    if picture is None:
-        return facts
+def _decoded(path: Path, facts: VideoFacts, decode: bool, progress: Progress | None,
+             sampler: FrameSampler | None) -> VideoFacts:
+    """The full decode scan (sampling frames on the way), or in quick mode the key frames only."""
+    if decode:
+        scan = scan_video(path, progress, sampler)
+        return replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share))
+    if sampler is not None:
+        sample_keyframes(path, sampler)
+    return facts
+
+
+def _with_picture(facts: VideoFacts, picture: PictureFacts) -> VideoFacts:
     mode, most = count_summary(picture.samples)
     return replace(facts, picture=picture, face_count=mode, face_count_max=most)

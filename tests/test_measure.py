@@ -140,3 +140,25 @@ def test_sampled_frames_are_turned_upright_like_ffmpeg_does(tmp_path: Path) -> N
     theirs = np.frombuffer(raw, np.uint8).reshape(320, 240)
     assert ours.shape == theirs.shape == (320, 240)
     assert np.abs(ours.astype(int) - theirs.astype(int)).mean() < 4
+
+
+def test_picture_worker_errors_surface_in_the_caller_and_abandon_ends_it() -> None:
+    import numpy as np
+
+    from preflight.media.picture import PictureAnalyzer, ThreadedAnalyzer
+    from preflight.media.settings import AnalysisSettings
+
+    class Broken(PictureAnalyzer):
+        def add(self, t: float, gray: np.ndarray) -> None:
+            raise RuntimeError("detector exploded")
+
+    worker = ThreadedAnalyzer(Broken(AnalysisSettings()))
+    worker.add(0.0, np.zeros((36, 64), np.uint8))
+    with pytest.raises(RuntimeError, match="detector exploded"):
+        worker.finish()
+    idle = ThreadedAnalyzer(PictureAnalyzer(AnalysisSettings()), depth=1)
+    for t in range(3):
+        idle.add(float(t), np.zeros((36, 64), np.uint8))
+    idle.abandon()
+    idle._thread.join(timeout=5)
+    assert not idle._thread.is_alive()

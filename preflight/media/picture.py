@@ -139,12 +139,13 @@ class ThreadedAnalyzer:
         self.analyzer = analyzer
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="preflight-picture", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not self._DONE:
-            if self._error is None:
+            if self._error is None and not self._abandoned:
                 try:
                     self.analyzer.add(*item)
                 except BaseException as err:  # re-raised in the caller's thread by finish()
@@ -152,6 +153,16 @@ class ThreadedAnalyzer:
 
     def add(self, t: float, gray: Gray) -> None:
         self._queue.put((t, gray))
+
+    def abandon(self) -> None:
+        """The decode failed or was interrupted: drop what is queued and let the worker end."""
+        self._abandoned = True
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._queue.put(self._DONE)
 
     def finish(self) -> PictureFacts:
         self._queue.put(self._DONE)
