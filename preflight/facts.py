@@ -80,7 +80,7 @@ class PictureSample:
     diff: float | None  # mean absolute difference from the previous sample's 64x36 thumbnail, 0..255
     change: float | None  # the same at the working size: 0 means an identical (frozen) picture
     face: FaceLook | None  # the largest face, if any
-    deep: bool = False  # also searched for small faces (one upsampling step)
+    scan: str = "full"  # how faces were searched: deep (small faces too), full, or tracked (see picture.py)
 
 
 @dataclass(frozen=True)

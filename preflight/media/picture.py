@@ -23,7 +23,8 @@ from preflight.media.settings import AnalysisSettings
 Gray = np.ndarray[Any, Any]  # a 2-D uint8 array: one grey picture
 _LOOK_HEIGHT = 128  # the face box is resized to this height before its sharpness is measured
 _THUMB = (64, 36)  # sample-to-sample difference is measured on thumbnails this size
-_FOLLOW_S = 2.0  # a face lost for longer than this is only searched for again by the next deep scan
+_FOLLOW_S = 2.0  # a face lost for longer than this is only searched for again by the next full search
+_TRACK_FACE_PX = 100  # tracking scales the region around the last face so the face is this high
 
 
 def face_look(gray: Gray, box: FaceBox) -> FaceLook | None:
@@ -63,26 +64,41 @@ class PictureAnalyzer:
     samples: list[PictureSample] = field(default_factory=list)
     _previous: tuple[Gray, np.ndarray[Any, Any]] | None = None  # the last sample and its thumbnail
     _next_deep: float = 0.0
+    _next_full: float = 0.0
     _last_face: tuple[float, FaceBox] | None = None  # when and where the largest face was last seen
+    _others: list[FaceBox] = field(default_factory=list)  # the other faces of the last full search
 
-    def _find_faces(self, t: float, gray: Gray) -> tuple[list[FaceBox], bool]:
-        """Every sample: a full search for faces at least ~80 px at the working size (cheap).
-        Every ``deep_scan_every_s``: a full search for faces half that size too (4x the cost), so a
-        small second person is found. Between deep scans, a face too small for the cheap search
-        is followed with a deep search of the region around where it was last seen."""
+    def _find_faces(self, t: float, gray: Gray) -> tuple[list[FaceBox], str]:
+        """Three depths of search, cheapest most often (see AnalysisSettings):
+        deep, every ``deep_scan_every_s``: the whole frame, faces down to ~40 px at the working size;
+        full, every ``full_scan_every_s``: the whole frame, faces down to ~80 px;
+        tracked, the samples in between: only around the largest face's last position, scaled so
+        that face is easy to find; the other faces of the last full search are carried over."""
+        recent = self._last_face[1] if self._last_face and t - self._last_face[0] <= _FOLLOW_S else None
         if t >= self._next_deep:
             self._next_deep = t + self.settings.deep_scan_every_s
-            faces, deep = FaceDetector(upsample=1).detect(gray), True
+            self._next_full = t + self.settings.full_scan_every_s
+            faces, scan = FaceDetector(upsample=1).detect(gray), "deep"
+        elif t >= self._next_full:
+            self._next_full = t + self.settings.full_scan_every_s
+            faces, scan = FaceDetector(upsample=0).detect(gray), "full"
+            if recent is not None and not any(_overlaps(f, recent) for f in faces):
+                faces = sorted(faces + _search_around(gray, recent), key=lambda b: -b.w * b.h)
         else:
-            faces, deep = FaceDetector(upsample=0).detect(gray), False
-            if not faces and self._last_face is not None and t - self._last_face[0] <= _FOLLOW_S:
-                faces = _search_around(gray, self._last_face[1])
+            main = _search_around(gray, recent) if recent is not None else []
+            others = [o for o in self._others if not main or not _overlaps(o, main[0])]
+            return self._remember(t, main[:1] + others, keep_others=False), "tracked"
+        return self._remember(t, faces, keep_others=True), scan
+
+    def _remember(self, t: float, faces: list[FaceBox], keep_others: bool) -> list[FaceBox]:
         if faces:
             self._last_face = (t, faces[0])
-        return faces, deep
+        if keep_others:
+            self._others = faces[1:]
+        return faces
 
     def add(self, t: float, gray: Gray) -> None:
-        faces, deep = self._find_faces(t, gray)
+        faces, scan = self._find_faces(t, gray)
         thumb = cv2.resize(gray, _THUMB, interpolation=cv2.INTER_AREA).astype(np.int16)
         diff = change = None
         if self._previous is not None and self._previous[0].shape == gray.shape:
@@ -90,7 +106,7 @@ class PictureAnalyzer:
             change = round(float(cv2.absdiff(gray, self._previous[0]).mean()), 3)
         self._previous = (gray, thumb)
         look = face_look(gray, faces[0]) if faces else None
-        self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, change, look, deep))
+        self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, change, look, scan))
 
     def finish(self) -> PictureFacts:
         return PictureFacts(self.settings.sample_fps, self.settings.work_width, self.samples,
@@ -98,16 +114,27 @@ class PictureAnalyzer:
 
 
 def _search_around(gray: Gray, box: FaceBox) -> list[FaceBox]:
-    """A deep search of the region around ``box`` (one face width and height on every side)."""
+    """Search the region around ``box`` (one face width and height on every side), scaled so the
+    face there would be ~_TRACK_FACE_PX high: cheap whatever the face's size."""
     height, width = gray.shape[:2]
     x0, y0 = max(0, int((box.x - box.w) * width)), max(0, int((box.y - box.h) * height))
     x1, y1 = min(width, int((box.x + 2 * box.w) * width)), min(height, int((box.y + 2 * box.h) * height))
     if x1 - x0 < 16 or y1 - y0 < 16:
         return []
-    found = FaceDetector(upsample=1).detect(np.ascontiguousarray(gray[y0:y1, x0:x1]))
+    scale = _TRACK_FACE_PX / max(box.h * height, 1.0)
+    roi = cv2.resize(gray[y0:y1, x0:x1], (max(16, round((x1 - x0) * scale)), max(16, round((y1 - y0) * scale))),
+                     interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    found = FaceDetector(upsample=0).detect(roi)[:1]
     sx, sy = (x1 - x0) / width, (y1 - y0) / height
     return [replace(f, x=round(x0 / width + f.x * sx, 4), y=round(y0 / height + f.y * sy, 4),
                     w=round(f.w * sx, 4), h=round(f.h * sy, 4)) for f in found]
+
+
+def _overlaps(a: FaceBox, b: FaceBox) -> bool:
+    """The two boxes share more than a third of the smaller one: the same face."""
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    return w > 0 and h > 0 and w * h > min(a.w * a.h, b.w * b.h) / 3
 
 
 def count_timeline(samples: list[PictureSample]) -> list[CountSpan]:

@@ -10,7 +10,8 @@ from typing import Any
 class AnalysisSettings:
     sample_fps: float = 2.0  # video frames analysed per second of video
     work_width: int = 640  # sampled frames are scaled to this width (display orientation) first
-    deep_scan_every_s: float = 4.0  # every so often, also look for faces half as small (4x the cost)
+    full_scan_every_s: float = 1.0  # search the whole frame this often; in between, track the main face
+    deep_scan_every_s: float = 8.0  # every so often, also look for faces half as small (4x the cost)
     image_work_size: int = 800  # images: longest side scaled down to this before face detection
     image_upsample: int = 1  # images: upsampling steps of the face detector
 
