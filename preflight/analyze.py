@@ -7,13 +7,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from preflight.facts import Facts, Kind, PictureFacts, VideoFacts
+from preflight.media.audio import AudioAnalyzer
 from preflight.media.frames import FrameSampler, sample_keyframes
 from preflight.media.image import probe_image
-from preflight.media.picture import PictureAnalyzer, ThreadedAnalyzer, count_summary
+from preflight.media.picture import PictureAnalyzer, count_summary
 from preflight.media.probe import probe_video
 from preflight.media.scan import Progress, scan_video
 from preflight.media.settings import AnalysisSettings
 from preflight.media.sniff import sniff
+from preflight.media.worker import Threaded
 
 
 SettingsFor = Callable[[Kind], AnalysisSettings | None]
@@ -39,7 +41,7 @@ def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None
     facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
     if settings is None:
         return _decoded(path, facts, decode, progress, None)
-    analyzer = ThreadedAnalyzer(PictureAnalyzer(settings))
+    analyzer = Threaded(PictureAnalyzer(settings), depth=4, name="picture")
     sampler = FrameSampler(analyzer.add, settings.sample_fps, settings.work_width, facts.rotation)
     try:
         facts = _decoded(path, facts, decode, progress, sampler)
@@ -51,10 +53,18 @@ def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None
 
 def _decoded(path: Path, facts: VideoFacts, decode: bool, progress: Progress | None,
              sampler: FrameSampler | None) -> VideoFacts:
-    """The full decode scan (sampling frames on the way), or in quick mode the key frames only."""
+    """The full decode scan (sampling frames and listening on the way), or in quick mode the key
+    frames only."""
     if decode:
-        scan = scan_video(path, progress, sampler)
-        return replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share))
+        listener = Threaded(AudioAnalyzer(), depth=256, name="audio") if facts.has_audio else None
+        try:
+            scan = scan_video(path, progress, sampler, listener)
+        except BaseException:
+            if listener is not None:
+                listener.abandon()
+            raise
+        audio = listener.finish() if listener is not None else None
+        return replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share), audio=audio)
     if sampler is not None:
         sample_keyframes(path, sampler)
     return facts

@@ -80,7 +80,34 @@ class PictureSample:
     diff: float | None  # mean absolute difference from the previous sample's 64x36 thumbnail, 0..255
     change: float | None  # the same at the working size: 0 means an identical (frozen) picture
     face: FaceLook | None  # the largest face, if any
+    mouth: float | None = None  # mouth-region change since the previous sample, minus the eye region's
     scan: str = "full"  # how faces were searched: deep (small faces too), full, or tracked (see picture.py)
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: str  # speaking | listening
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class AudioFacts:
+    """What listening to the first audio track found (decoded to mono at ``sample_rate`` on the way)."""
+
+    sample_rate: int
+    frame_s: float  # the length of one analysis frame
+    duration_s: float
+    loudness_lufs: float | None  # integrated, ITU-R BS.1770-4 gating, on the mono mix
+    peak_dbfs: float | None  # sample peak
+    clipped_share: float  # share of samples at or within 0.1 dB of full scale
+    frame_dbfs: list[float]  # RMS level of every frame
+    speech: list[bool]  # the voice-activity detector's decision for every frame
+    speech_per_s: list[float]  # share of each second's frames with speech
+    level_per_s: list[float]  # RMS level of each second, dBFS
+    segments: list[Segment]  # best fit of "speaking, then listening"; empty when there is no speech
+    structure_fit: float | None  # share of seconds that agree with that fit (1 = a perfect fit)
+    reverse_fit: float | None  # the same for "listening, then speaking"
 
 
 @dataclass(frozen=True)
@@ -130,6 +157,7 @@ class VideoFacts:
     audio_channels: int | None
     scan: DecodeScan | None
     picture: PictureFacts | None = None  # None: not analysed (quick mode without keyframes)
+    audio: AudioFacts | None = None  # None: no audio track, or not decoded (quick mode)
     face_count: int | None = None  # the most common count across samples
     face_count_max: int | None = None
 

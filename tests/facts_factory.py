@@ -71,3 +71,43 @@ def video_with(make: Any = None, n: int = 120, **changes: Any) -> VideoFacts:
 def image_with(faces: list[FaceBox], look: FaceLook | None = LOOK, **changes: Any) -> ImageFacts:
     return image(faces=faces, face=look if faces else None, face_count=len(faces), face_count_max=len(faces),
                  **changes)
+
+
+# --- audio facts ---------------------------------------------------------------------------------
+
+from preflight.facts import AudioFacts  # noqa: E402
+
+FRAMES_PER_S = 31.25  # 32 ms frames
+
+
+def audio(pattern: list[tuple[str, float]], *, speech_db: float = -24.0, quiet_db: float = -65.0,
+          loudness: float | None = -23.0, clipped: float = 0.0, extra: dict[int, tuple[bool, float]] | None = None
+          ) -> AudioFacts:
+    """Audio facts from a pattern like [("speech", 30), ("quiet", 30)]; ``extra`` overrides frames by index."""
+    from preflight.media.audio import _per_second, _structure
+
+    speech: list[bool] = []
+    dbfs: list[float] = []
+    for kind, seconds in pattern:
+        n = round(seconds * FRAMES_PER_S)
+        speech += [kind == "speech"] * n
+        dbfs += [speech_db if kind == "speech" else quiet_db] * n
+    for i, (talk, level) in (extra or {}).items():
+        speech[i], dbfs[i] = talk, level
+    per_s, levels = _per_second(speech, dbfs)
+    segments, fit, reverse = _structure(per_s)
+    return AudioFacts(sample_rate=16000, frame_s=0.032, duration_s=len(speech) * 0.032, loudness_lufs=loudness,
+                      peak_dbfs=-6.0, clipped_share=clipped, frame_dbfs=dbfs, speech=speech, speech_per_s=per_s,
+                      level_per_s=levels, segments=segments, structure_fit=fit, reverse_fit=reverse)
+
+
+GOOD_AUDIO = audio([("speech", 30), ("quiet", 31)])
+
+
+def structured(make: Any = None, **changes: Any) -> VideoFacts:
+    """A good 61 s video with one steady face, 30 s of speech then 31 s of silence; the mouth moves
+    while speaking and is still while listening, unless ``make(i)`` gives other samples."""
+    def default(i: int) -> PictureSample:
+        return replace(sample(i / 2), mouth=None if i == 0 else (4.0 if i < 60 else 0.5))
+    changes.setdefault("audio", GOOD_AUDIO)
+    return video_with(make or default, n=122, **changes)

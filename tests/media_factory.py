@@ -129,3 +129,47 @@ def make_png_bomb(path: Path, side: int = 40_000) -> Path:
     ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
     return path
+
+
+def decode_audio(path: Path, rate: int = 16000) -> np.ndarray:
+    """Any audio file as mono float32 at ``rate``."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    chunks = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def make_clip(path: Path, frame_at, n_frames: int, size: tuple[int, int], audio: np.ndarray | None,
+              fps: int = 25, rate: int = 16000, noise: int = 3) -> Path:
+    """An H.264 + AAC MP4 from ``frame_at(i) -> RGB array`` (with a little camera noise) and mono samples."""
+    rng = np.random.default_rng(7)
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as out:
+        vs = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
+        stream = None
+        if audio is not None:
+            stream = out.add_stream("aac", rate=rate)
+            stream.layout = "mono"
+        for i in range(n_frames):
+            img = frame_at(i)
+            if noise:
+                img = np.clip(img.astype(np.int16) + rng.integers(-noise, noise + 1, img.shape[:2] + (1,)), 0, 255)
+            frame = av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+        if stream is not None and audio is not None:
+            size_ = stream.codec_context.frame_size or 1024
+            for start in range(0, len(audio) - size_ + 1, size_):
+                chunk = np.ascontiguousarray(audio[start:start + size_].reshape(1, -1))
+                frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+                frame.sample_rate, frame.pts = rate, start
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+    return path

@@ -145,18 +145,19 @@ def test_sampled_frames_are_turned_upright_like_ffmpeg_does(tmp_path: Path) -> N
 def test_picture_worker_errors_surface_in_the_caller_and_abandon_ends_it() -> None:
     import numpy as np
 
-    from preflight.media.picture import PictureAnalyzer, ThreadedAnalyzer
+    from preflight.media.picture import PictureAnalyzer
     from preflight.media.settings import AnalysisSettings
+    from preflight.media.worker import Threaded
 
     class Broken(PictureAnalyzer):
         def add(self, t: float, gray: np.ndarray) -> None:
             raise RuntimeError("detector exploded")
 
-    worker = ThreadedAnalyzer(Broken(AnalysisSettings()))
+    worker = Threaded(Broken(AnalysisSettings()), depth=4, name="test")
     worker.add(0.0, np.zeros((36, 64), np.uint8))
     with pytest.raises(RuntimeError, match="detector exploded"):
         worker.finish()
-    idle = ThreadedAnalyzer(PictureAnalyzer(AnalysisSettings()), depth=1)
+    idle = Threaded(PictureAnalyzer(AnalysisSettings()), depth=1, name="test")
     for t in range(3):
         idle.add(float(t), np.zeros((36, 64), np.uint8))
     idle.abandon()

@@ -10,7 +10,7 @@ from preflight.report import Finding
 from preflight.ruleset import load
 from dataclasses import replace
 
-from tests.facts_factory import FACE, LOOK, image, image_with, sample, video, video_with
+from tests.facts_factory import FACE, LOOK, audio, image, image_with, sample, structured, video, video_with
 
 SECOND = replace(FACE, x=0.8, y=0.3, w=0.06, h=0.09, score=0.4)
 TURNED = replace(FACE, pose="right")
@@ -166,6 +166,50 @@ CASES = [
      "phoenix-4", "video.black_frozen", "fail", "warning", "black 0:00.0–0:03.0"),
     ("video.black_frozen/frozen", video_with(lambda i: sample(i / 2, change=0.0 if 60 <= i < 70 else 2.0)),
      "phoenix-4", "video.black_frozen", "fail", "warning", "frozen 0:30.0–0:35.0"),
+    # --- audio and the speaking -> listening structure ---------------------------------------------
+    ("audio.loudness/ok", structured(), "phoenix-4", "audio.loudness", "pass", "warning", "-23 LUFS"),
+    ("audio.loudness/quiet", structured(audio=audio([("speech", 30), ("quiet", 31)], loudness=-45.0)), "phoenix-4",
+     "audio.loudness", "fail", "warning", "too quiet"),
+    ("audio.loudness/silent-track", structured(audio=audio([("quiet", 61)], loudness=None)), "phoenix-4",
+     "audio.loudness", "fail", "warning", "silent"),
+    ("audio.loudness/quick", video(audio=None), "phoenix-4", "audio.loudness", "skip", "warning", "quick mode"),
+    ("audio.clipping/ok", structured(), "phoenix-4", "audio.clipping", "pass", "warning", "no clipping"),
+    ("audio.clipping/clipped", structured(audio=audio([("speech", 30), ("quiet", 31)], clipped=0.004)),
+     "phoenix-4", "audio.clipping", "fail", "warning", "0.40% of samples at full scale"),
+    ("audio.noise/quiet-room", structured(), "phoenix-4", "audio.noise", "pass", "warning", "noise floor -65 dBFS in the listening"),
+    ("audio.noise/hum", structured(audio=audio([("speech", 30), ("quiet", 31)], quiet_db=-38.0)), "phoenix-4",
+     "audio.noise", "fail", "warning", "noisy background: noise floor -38 dBFS"),
+    ("segments.structure/ok", structured(), "phoenix-4", "segments.structure", "pass", "error",
+     "speaking 0:00.0–0:30.0, listening 0:30.0–1:01.0"),
+    ("segments.structure/reversed", structured(audio=audio([("quiet", 30), ("speech", 31)])), "phoenix-4",
+     "segments.structure", "fail", "error", "order is reversed"),
+    ("segments.structure/short-listening", structured(audio=audio([("speech", 50), ("quiet", 11)])), "phoenix-4",
+     "segments.structure", "fail", "error", "listening part is too short"),
+    ("segments.structure/no-speech", structured(audio=audio([("quiet", 61)])), "phoenix-4", "segments.structure",
+     "fail", "error", "no speech found"),
+    ("segments.structure/mixed", structured(audio=audio([("speech", 8), ("quiet", 8)] * 4)), "phoenix-4",
+     "segments.structure", "fail", "error", "too short"),
+    ("segments.structure/p3-needs-a-minute", structured(), "phoenix-3", "segments.structure", "fail", "error",
+     "speaking part is too short"),
+    ("listening.silent/ok", structured(), "phoenix-4", "listening.silent", "pass", "warning", "is silent"),
+    ("listening.silent/voice", structured(audio=audio([("speech", 30), ("quiet", 14), ("speech", 1), ("quiet", 16)])),
+     "phoenix-4", "listening.silent", "fail", "warning", "speech 0:44.0–0:45.0"),
+    ("listening.silent/door-slam", structured(audio=audio(
+        [("speech", 30), ("quiet", 31)], extra={i: (False, -20.0) for i in range(1500, 1520)})),
+     "phoenix-4", "listening.silent", "fail", "warning", "noise 0:48.0–0:48.6"),
+    ("listening.lips_closed/ok", structured(), "phoenix-4", "listening.lips_closed", "pass", "warning", "stays still"),
+    ("listening.lips_closed/chewing", structured(lambda i: replace(sample(i / 2), mouth=None if i == 0 else
+                                                                   (4.0 if i < 60 or 90 <= i < 96 else 0.5))),
+     "phoenix-4", "listening.lips_closed", "fail", "warning", "mouth moves 0:45.0–0:48.0"),
+    ("listening.lips_closed/no-face", structured(lambda i: sample(i / 2, [])), "phoenix-4", "listening.lips_closed",
+     "skip", "warning", "could not be watched"),
+    ("listening.still/ok", structured(), "phoenix-4", "listening.still", "pass", "warning", "0 face widths"),
+    ("listening.still/nodding", structured(lambda i: replace(sample(i / 2, [replace(FACE, y=0.22 + 0.1 * (i % 2))]),
+                                                             mouth=0.5)),
+     "phoenix-4", "listening.still", "fail", "warning", "not still"),
+    ("speaking.articulation/ok", structured(), "phoenix-4", "speaking.articulation", "pass", "warning", "median change 4"),
+    ("speaking.articulation/mumbling", structured(lambda i: replace(sample(i / 2), mouth=0.4)), "phoenix-4",
+     "speaking.articulation", "fail", "warning", "barely moves"),
 ]
 
 
@@ -187,8 +231,12 @@ def test_every_registered_rule_has_a_pass_and_a_fail_case() -> None:
 
 
 def test_good_facts_pass_every_builtin_rule() -> None:
-    long = dict(duration_s=121.0, video_duration_s=121.0, scan_changes=dict(decoded_until_s=121.0))
-    for ruleset, facts in (("phoenix-4", video_with()), ("phoenix-4.5", video_with()),
-                           ("phoenix-3", video_with(n=242, **long)), ("image", image_with([FACE]))):
+    long = dict(duration_s=121.0, video_duration_s=121.0, scan_changes=dict(decoded_until_s=121.0),
+                audio=audio([("speech", 60), ("quiet", 61)]))
+    p3 = structured(lambda i: replace(sample(i / 2), mouth=None if i == 0 else (4.0 if i < 120 else 0.5)), **long)
+    for ruleset, facts in (("phoenix-4", structured()), ("phoenix-4.5", structured()),
+                           ("phoenix-3", replace(p3, picture=replace(p3.picture, samples=[
+                               replace(sample(i / 2), mouth=None if i == 0 else (4.0 if i < 120 else 0.5))
+                               for i in range(242)]))), ("image", image_with([FACE]))):
         bad = [f for f in judge(facts, load(ruleset)) if f.outcome != "pass"]
         assert not bad, (ruleset, bad)

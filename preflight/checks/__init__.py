@@ -3,10 +3,11 @@
 Find a rule by its ID's first part: ``video.fps`` lives in ``checks/video.py``, ``image.alpha`` in
 ``checks/image.py``, ``file.size`` in ``checks/file.py``, ``audio.codec`` in ``checks/audio.py``;
 ``face.*`` rules about the person are in ``checks/face.py``, picture quality (``face.sharpness``,
-``face.lighting*``, ``video.edits``, ``video.black_frozen``) in ``checks/picture.py``.
+``face.lighting*``, ``video.edits``, ``video.black_frozen``) in ``checks/picture.py``; the
+speaking → listening structure (``segments.*``, ``listening.*``, ``speaking.*``) in ``checks/speech.py``.
 """
 
-from preflight.checks import audio, container, face, file, image, picture, video  # noqa: F401  (registers rules)
+from preflight.checks import audio, container, face, file, image, picture, speech, video  # noqa: F401  (registers rules)
 from preflight.checks.registry import RULES, Rule, Verdict
 
 __all__ = ["RULES", "Rule", "Verdict"]

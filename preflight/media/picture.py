@@ -1,14 +1,13 @@
 """Measure the picture: faces, how the main face looks, brightness and change between samples.
 
 For videos, ``PictureAnalyzer`` consumes grey frames sampled by the decode scan (``scan.py``) on a
-worker thread fed through a bounded queue, so memory stays flat and detection overlaps decoding.
+worker thread fed through a bounded queue (``worker.py``), so memory stays flat and detection
+overlaps decoding.
 For images, ``analyse_still`` measures the one picture.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -67,6 +66,7 @@ class PictureAnalyzer:
     _next_full: float = 0.0
     _last_face: tuple[float, FaceBox] | None = None  # when and where the largest face was last seen
     _others: list[FaceBox] = field(default_factory=list)  # the other faces of the last full search
+    _last_face_frame: tuple[Gray, FaceBox] | None = None  # the last sample and its largest face
 
     def _find_faces(self, t: float, gray: Gray) -> tuple[list[FaceBox], str]:
         """Three depths of search, cheapest most often (see AnalysisSettings):
@@ -106,7 +106,23 @@ class PictureAnalyzer:
             change = round(float(cv2.absdiff(gray, self._previous[0]).mean()), 3)
         self._previous = (gray, thumb)
         look = face_look(gray, faces[0]) if faces else None
-        self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, change, look, scan))
+        mouth = self._mouth_activity(gray, faces[0] if faces else None)
+        self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, change, look,
+                                          mouth, scan))
+
+    def _mouth_activity(self, gray: Gray, face: FaceBox | None) -> float | None:
+        """How much the mouth region changed since the last sample, beyond what the eye region did
+        (which cancels lighting and camera noise): talking, chewing, licking lips. Each region is
+        matched against the last sample's within a margin, so head movement and the detector's box
+        jitter do not count as change."""
+        previous, self._last_face_frame = self._last_face_frame, (gray, face) if face is not None else None
+        if face is None or previous is None:
+            return None
+        mouth = _aligned_change(previous[0], previous[1], gray, face, _MOUTH)
+        eyes = _aligned_change(previous[0], previous[1], gray, face, _EYES)
+        if mouth is None or eyes is None:
+            return None
+        return round(max(0.0, mouth - eyes), 3)
 
     def finish(self) -> PictureFacts:
         return PictureFacts(self.settings.sample_fps, self.settings.work_width, self.samples,
@@ -128,6 +144,43 @@ def _search_around(gray: Gray, box: FaceBox) -> list[FaceBox]:
     sx, sy = (x1 - x0) / width, (y1 - y0) / height
     return [replace(f, x=round(x0 / width + f.x * sx, 4), y=round(y0 / height + f.y * sy, 4),
                     w=round(f.w * sx, 4), h=round(f.h * sy, 4)) for f in found]
+
+
+# Regions of a HOG face box (eyebrows to chin), as (left, top, right, bottom) shares of the box.
+_MOUTH = (0.25, 0.62, 0.75, 0.95)
+_EYES = (0.15, 0.12, 0.85, 0.42)
+_PATCH = (48, 24)
+
+
+def _region(gray: Gray, box: FaceBox, region: tuple[float, float, float, float], margin: float = 0.0
+            ) -> Gray | None:
+    """A region of the face box (grown by ``margin`` of its size on every side), resized so the
+    unmargined region would be _PATCH pixels: the same face part has the same size in every sample."""
+    height, width = gray.shape[:2]
+    rw, rh = (region[2] - region[0]) * box.w * width, (region[3] - region[1]) * box.h * height
+    if rw < 4 or rh < 4:
+        return None
+    x0, y0 = (box.x + region[0] * box.w) * width - margin * rw, (box.y + region[1] * box.h) * height - margin * rh
+    x1, y1 = x0 + rw * (1 + 2 * margin), y0 + rh * (1 + 2 * margin)
+    xi0, yi0, xi1, yi1 = max(0, int(x0)), max(0, int(y0)), min(width, int(x1)), min(height, int(y1))
+    if xi1 - xi0 < 4 or yi1 - yi0 < 4:
+        return None
+    size = (max(4, round((xi1 - xi0) * _PATCH[0] / rw)), max(4, round((yi1 - yi0) * _PATCH[1] / rh)))
+    return cv2.resize(gray[yi0:yi1, xi0:xi1], size, interpolation=cv2.INTER_AREA)
+
+
+def _aligned_change(prev: Gray, prev_box: FaceBox, gray: Gray, box: FaceBox,
+                    region: tuple[float, float, float, float]) -> float | None:
+    """RMS difference between a face region now and its best match in the previous sample."""
+    now = _region(gray, box, region)
+    before = _region(prev, prev_box, region, margin=0.25)
+    if now is None or before is None:
+        return None
+    template, search = now.astype(np.float32), before.astype(np.float32)
+    if search.shape[0] < template.shape[0] or search.shape[1] < template.shape[1]:
+        return None
+    best = float(cv2.minMaxLoc(cv2.matchTemplate(search, template, cv2.TM_SQDIFF))[0])
+    return float((best / template.size) ** 0.5)
 
 
 def _overlaps(a: FaceBox, b: FaceBox) -> bool:
@@ -155,45 +208,3 @@ def count_summary(samples: list[PictureSample]) -> tuple[int | None, int | None]
     counts = Counter(len(s.faces) for s in samples)
     mode = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
     return mode, max(counts)
-
-
-class ThreadedAnalyzer:
-    """Runs a PictureAnalyzer on a worker thread behind a bounded queue; errors surface in ``finish``."""
-
-    _DONE = object()
-
-    def __init__(self, analyzer: PictureAnalyzer, depth: int = 4) -> None:
-        self.analyzer = analyzer
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._abandoned = False
-        self._thread = threading.Thread(target=self._run, name="preflight-picture", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not self._DONE:
-            if self._error is None and not self._abandoned:
-                try:
-                    self.analyzer.add(*item)
-                except BaseException as err:  # re-raised in the caller's thread by finish()
-                    self._error = err
-
-    def add(self, t: float, gray: Gray) -> None:
-        self._queue.put((t, gray))
-
-    def abandon(self) -> None:
-        """The decode failed or was interrupted: drop what is queued and let the worker end."""
-        self._abandoned = True
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        self._queue.put(self._DONE)
-
-    def finish(self) -> PictureFacts:
-        self._queue.put(self._DONE)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self.analyzer.finish()

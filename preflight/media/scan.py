@@ -16,7 +16,7 @@ import os
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from pathlib import Path
 
 import av
@@ -64,13 +64,18 @@ class _Errors:
         self.count += count
 
 
-def scan_video(path: Path, progress: Progress | None = None, sampler: FrameSampler | None = None) -> DecodeScan:
+class AudioSink(Protocol):
+    def add(self, frame: av.AudioFrame) -> None: ...
+
+
+def scan_video(path: Path, progress: Progress | None = None, sampler: FrameSampler | None = None,
+               audio: AudioSink | None = None) -> DecodeScan:
     timeline, errors = _Timeline(), _Errors()
     previous_level = av.logging.get_level()
     av.logging.set_level(av.logging.ERROR)
     try:
         with av.logging.Capture(local=False) as logs, open_container(path) as container:
-            _decode_all(container, timeline, errors, logs, progress, sampler)
+            _decode_all(container, timeline, errors, logs, progress, sampler, audio)
     finally:
         av.logging.set_level(previous_level)
     return _summarise(timeline, errors)
@@ -83,6 +88,7 @@ def _decode_all(
     logs: list[tuple[int, str, str]],
     progress: Progress | None,
     sampler: FrameSampler | None,
+    audio: AudioSink | None,
 ) -> None:
     vs = container.streams.video[0]
     vs.thread_type = "AUTO"
@@ -102,6 +108,8 @@ def _decode_all(
                     timeline.add(frame.time, frame.width, frame.height)
                     if sampler is not None:
                         sampler.offer(frame, frame.time)
+                elif audio is not None and isinstance(frame, av.AudioFrame):
+                    audio.add(frame)
         except av.error.FFmpegError as err:
             if len(logs) == seen_logs:  # FFmpeg raised without logging: count the exception itself
                 errors.add(_reason(err), now)

@@ -1,0 +1,139 @@
+"""The speaking → listening structure, end to end: clips built from real speech (../shared/corpus) and a
+real face, with synthetic silence, noise and clipping."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from preflight.analyze import analyze
+from preflight.engine import judge
+from preflight.facts import VideoFacts
+from preflight.media.faces import FaceDetector
+from preflight.report import Finding
+from preflight.ruleset import load
+from tests.media_factory import decode_audio, make_clip
+
+RATE, FPS, SIZE = 16000, 25, (640, 360)
+SHORT = str(Path(__file__).resolve().parent / "data" / "short-structure.toml")
+VOICES = ["latentsync_demo1_audio.wav", "echomimic_echomimic_en.wav"]
+
+
+@pytest.fixture(scope="module")
+def speech(corpus: Path) -> np.ndarray:
+    """About 14 s of real speech, peaking at -6 dBFS."""
+    voice = np.concatenate([decode_audio(corpus / name, RATE) for name in VOICES])
+    return (voice / np.abs(voice).max() * 0.5).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def face(corpus: Path):
+    """A real face on a plain background, and a version of it with the mouth opened (darkened)."""
+    portrait = np.asarray(Image.open(corpus / "real3dportrait_Macron.png").convert("RGB").resize((320, 320)))
+    frame = np.full((SIZE[1], SIZE[0], 3), 100, np.uint8)
+    frame[20:340, 160:480] = portrait
+    gray = np.asarray(Image.fromarray(frame).convert("L"))
+    box = FaceDetector(upsample=1).detect(gray)[0]
+    x0, x1 = int((box.x + 0.3 * box.w) * SIZE[0]), int((box.x + 0.7 * box.w) * SIZE[0])
+    y0, y1 = int((box.y + 0.68 * box.h) * SIZE[1]), int((box.y + 0.9 * box.h) * SIZE[1])
+    open_mouth = frame.copy()
+    open_mouth[y0:y1, x0:x1] = (open_mouth[y0:y1, x0:x1] * 0.25).astype(np.uint8)
+    return frame, open_mouth
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * RATE), np.float32)
+
+
+def clip(tmp_path: Path, face, audio: np.ndarray | None, talking_until: float, name: str = "clip.mp4",
+         seconds: float | None = None) -> VideoFacts:
+    """A clip whose mouth moves (alternates open/closed every 3 frames) until ``talking_until``."""
+    closed, opened = face
+    seconds = seconds or len(audio) / RATE
+
+    def frame_at(i: int) -> np.ndarray:
+        t = i / FPS
+        return opened if t < talking_until and (i // 3) % 2 else closed
+
+    path = make_clip(tmp_path / name, frame_at, int(seconds * FPS), SIZE, audio, fps=FPS, rate=RATE)
+    facts = analyze(path)
+    assert isinstance(facts, VideoFacts)
+    return facts
+
+
+def findings(facts: VideoFacts) -> dict[str, Finding]:
+    return {f.rule: f for f in judge(facts, load(SHORT))}
+
+
+def test_speech_then_silence_passes_and_finds_the_boundary(tmp_path: Path, speech: np.ndarray, face) -> None:
+    talk = len(speech) / RATE
+    facts = clip(tmp_path, face, np.concatenate([speech, silence(12)]), talking_until=talk)
+    found = findings(facts)
+    for rule in ("segments.structure", "listening.silent", "listening.lips_closed", "listening.still",
+                 "speaking.articulation", "audio.clipping", "audio.noise", "audio.loudness"):
+        assert found[rule].outcome == "pass", (rule, found[rule].message)
+    assert facts.audio is not None
+    boundary = found["segments.structure"].measured["boundary_s"]
+    assert abs(boundary - talk) <= 1.5, (boundary, talk)
+    assert [s.kind for s in facts.audio.segments] == ["speaking", "listening"]
+
+
+def test_silence_then_speech_fails_on_order(tmp_path: Path, speech: np.ndarray, face) -> None:
+    facts = clip(tmp_path, face, np.concatenate([silence(12), speech]), talking_until=0)
+    assert "order is reversed" in findings(facts)["segments.structure"].message
+
+
+def test_too_short_listening_part(tmp_path: Path, speech: np.ndarray, face) -> None:
+    facts = clip(tmp_path, face, np.concatenate([speech, silence(2)]), talking_until=len(speech) / RATE)
+    structure = findings(facts)["segments.structure"]
+    assert structure.outcome == "fail" and "listening part is too short" in structure.message
+
+
+def test_a_voice_in_the_listening_part_is_found_with_its_time(tmp_path: Path, speech: np.ndarray, face) -> None:
+    talk = len(speech) / RATE
+    intrusion = speech[: 2 * RATE]  # 2 s of someone talking, 6 s into the listening part
+    audio = np.concatenate([speech, silence(6), intrusion, silence(6)])
+    found = findings(clip(tmp_path, face, audio, talking_until=talk))
+    silent = found["listening.silent"]
+    assert silent.outcome == "fail"
+    match = re.search(r"speech (\d+):(\d+\.\d)", silent.message)
+    assert match, silent.message
+    assert abs(int(match.group(1)) * 60 + float(match.group(2)) - (talk + 6)) <= 1.0, silent.message
+
+
+def test_noise_in_the_listening_part_fails_the_noise_floor(tmp_path: Path, speech: np.ndarray, face) -> None:
+    hum = (0.03 * np.random.default_rng(3).standard_normal(12 * RATE)).astype(np.float32)
+    facts = clip(tmp_path, face, np.concatenate([speech, hum]), talking_until=len(speech) / RATE)
+    noise = findings(facts)["audio.noise"]
+    assert noise.outcome == "fail" and "noisy background" in noise.message
+
+
+def test_clipped_audio(tmp_path: Path, speech: np.ndarray, face) -> None:
+    loud = np.clip(speech * 8, -1, 1)
+    facts = clip(tmp_path, face, np.concatenate([loud, silence(12)]), talking_until=len(speech) / RATE)
+    clipping = findings(facts)["audio.clipping"]
+    assert clipping.outcome == "fail" and "clips" in clipping.message
+
+
+def test_no_audio_track_skips_with_a_reason(tmp_path: Path, face) -> None:
+    facts = clip(tmp_path, face, None, talking_until=0, seconds=4)
+    found = findings(facts)
+    assert found["audio.present"].outcome == "fail"
+    for rule in ("audio.loudness", "segments.structure", "listening.silent", "speaking.articulation"):
+        assert found[rule].outcome == "skip" and "no audio track" in found[rule].message, rule
+
+
+def test_a_still_mouth_while_speaking_is_weak_articulation(tmp_path: Path, speech: np.ndarray, face) -> None:
+    facts = clip(tmp_path, face, np.concatenate([speech, silence(12)]), talking_until=0)
+    assert findings(facts)["speaking.articulation"].outcome == "fail"
+
+
+def test_talking_during_listening_fails_lips_closed(tmp_path: Path, speech: np.ndarray, face) -> None:
+    talk = len(speech) / RATE
+    facts = clip(tmp_path, face, np.concatenate([speech, silence(12)]), talking_until=talk + 8)
+    lips = findings(facts)["listening.lips_closed"]
+    assert lips.outcome == "fail" and "mouth moves" in lips.message
