@@ -185,6 +185,8 @@ CASES = [
      "segments.structure", "fail", "error", "order is reversed"),
     ("segments.structure/short-listening", structured(audio=audio([("speech", 50), ("quiet", 11)])), "phoenix-4",
      "segments.structure", "fail", "error", "listening part is too short"),
+    ("segments.structure/no-silence", structured(audio=audio([("speech", 61)])), "phoenix-4", "segments.structure",
+     "fail", "error", "no silent listening part"),
     ("segments.structure/no-speech", structured(audio=audio([("quiet", 61)])), "phoenix-4", "segments.structure",
      "fail", "error", "no speech found"),
     ("segments.structure/mixed", structured(audio=audio([("speech", 8), ("quiet", 8)] * 4)), "phoenix-4",

@@ -50,6 +50,8 @@ def structure(facts: VideoFacts, *, min_speaking_s: float, min_listening_s: floa
     if reverse > fit + 0.05:
         return failed("the order is reversed: the video starts silent and the speech comes later; "
                       "speak first, then listen", {"fit": fit, "reverse_fit": reverse}, expected)
+    if listening is None:
+        return failed("speech runs to the end: there is no silent listening part after it", None, expected)
     talk = speaking.end_s - speaking.start_s if speaking else 0.0
     quiet = listening.end_s - listening.start_s if listening else 0.0
     measured = {"speaking_s": talk, "listening_s": quiet, "boundary_s": speaking.end_s if speaking else 0.0,
