@@ -14,6 +14,7 @@ import click
 
 from preflight import __version__
 from preflight.commands import check as check_cmd
+from preflight.commands import fix as fix_cmd
 from preflight.commands import rules as rules_cmd
 from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError
 from preflight.render import RENDERERS, RenderOptions
@@ -66,6 +67,28 @@ def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | N
     options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render)
     progress = None if quiet or not sys.stderr.isatty() else _DecodeBar
     return check_cmd.run(list(paths), options, lambda s: click.echo(s, nl=False, color=render.color), progress)
+
+
+@cli.command(epilog="""\b
+Examples:
+  preflight fix phone.mov                 # writes phone.fixed.mp4 beside it
+  preflight fix headshot.png -o ok.jpg
+  preflight fix clip.mp4 --dry-run        # show the plan only
+
+\b
+Exit codes: 0 the fixed file passes, 1 problems remain that no fix covers
+(listed: they need a new recording), 2 bad input or usage.
+""")
+@click.argument("src", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the fixed file (default: INPUT.fixed.mp4 / .jpg beside it).")
+@click.option("--rules", metavar="NAME|FILE", help="Rule set to check against (as for check).")
+@click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
+def fix(src: Path, output: Path | None, rules: str | None, dry_run: bool) -> int:
+    """Write a fixed copy of a video or headshot: re-encode, turn upright, constant frame rate,
+    normalise loudness, flatten and reframe images. Never touches INPUT; never generative.
+    """
+    return fix_cmd.run(src, fix_cmd.FixOptions(output, rules, dry_run), lambda s: click.echo(s, nl=False))
 
 
 @cli.command()

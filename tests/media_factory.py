@@ -26,6 +26,7 @@ class VideoSpec:
     faststart: bool = True
     # Frame times in seconds; overrides fps/seconds for variable frame rate tests.
     frame_times: tuple[float, ...] | None = None
+    tone: float = 0.1  # amplitude of the 220 Hz test tone
 
 
 def make_video(path: Path, spec: VideoSpec = VideoSpec()) -> Path:
@@ -47,7 +48,7 @@ def make_video(path: Path, spec: VideoSpec = VideoSpec()) -> Path:
         audio = _audio_stream(out, spec.audio) if spec.audio else None
         _encode_video(out, vs, times, spec)
         if audio is not None:
-            _encode_audio(out, audio, times[-1] + 1 / spec.fps)
+            _encode_audio(out, audio, times[-1] + 1 / spec.fps, spec.tone)
     return path
 
 
@@ -76,11 +77,12 @@ def _audio_stream(out: av.container.OutputContainer, codec: str) -> av.AudioStre
     return stream
 
 
-def _encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, seconds: float) -> None:
+def _encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, seconds: float,
+                  amplitude: float = 0.1) -> None:
     rate = AUDIO_RATE
     fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
     n = int(seconds * rate)
-    tone = 0.1 * np.sin(2 * np.pi * 220 * np.arange(n) / rate)
+    tone = amplitude * np.sin(2 * np.pi * 220 * np.arange(n) / rate)
     samples = (tone * 32767).astype(np.int16) if fmt.startswith("s16") else tone.astype(np.float32)
     size = stream.codec_context.frame_size or 1024
     for start in range(0, n - size + 1, size):

@@ -78,9 +78,18 @@ def write_atomically(path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
+        publish(Path(tmp), path)
     except OSError as err:
         raise UsageError(f"cannot write the report to {path}: {err.strerror or err}") from None
+
+
+def publish(tmp: Path, path: Path) -> None:
+    """Give a finished temporary file the usual permissions (mkstemp makes it private) and move it
+    into place in one step."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
 
 
 def run(paths: Sequence[Path], options: CheckOptions, echo: Callable[[str], None],

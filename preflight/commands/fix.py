@@ -1,0 +1,124 @@
+"""``preflight fix``: check a file, plan the mechanical fixes its failures call for, write a new file,
+check that, and report before and after. The input is never touched; the output appears only when
+complete (written under a temporary name, then renamed)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from preflight.analyze import analyze
+from preflight.commands.check import publish, rulesets_for
+from preflight.engine import result
+from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
+from preflight.facts import ImageFacts, VideoFacts
+from preflight.fix import image as image_fix
+from preflight.fix import video as video_fix
+from preflight.fix.plan import Plan, image_plan, output_fps, video_plan
+from preflight.report import FileResult, Finding
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    output: Path | None = None
+    rules: str | None = None
+    dry_run: bool = False
+
+
+def default_output(src: Path, kind: str) -> Path:
+    return src.with_name(f"{src.stem}.fixed{'.mp4' if kind == 'video' else '.jpg'}")
+
+
+def _check(path: Path, rules: str | None) -> tuple[VideoFacts | ImageFacts, FileResult]:
+    rulesets = rulesets_for(rules)
+    facts = analyze(path, settings_for=lambda kind: rulesets[kind].analysis)
+    return facts, result(str(path), facts, rulesets[facts.kind], "error")
+
+
+def _failing(res: FileResult) -> list[Finding]:
+    return [f for f in res.findings if f.outcome == "fail"]
+
+
+def _listing(findings: list[Finding]) -> list[str]:
+    return [f"  - {f.rule} ({f.severity}): {f.message}" for f in findings]
+
+
+def run(src: Path, options: FixOptions, echo: Echo) -> int:
+    facts, before = _check(src, options.rules)
+    failing = _failing(before)
+    plan = video_plan(facts, failing) if isinstance(facts, VideoFacts) else image_plan(facts, failing)
+    dst = options.output or default_output(src, facts.kind)
+    if dst.resolve() == src.resolve():
+        raise UsageError(f"-o {dst} is the input file; preflight fix never overwrites its input")
+    if not failing:
+        echo(f"{src}: nothing to fix, every rule passes\n")
+        return EXIT_OK
+    echo(_plan_text(src, dst, plan))
+    if plan.empty or options.dry_run:
+        return EXIT_FAIL if any(f.severity == "error" for f in plan.unfixable) or (plan.empty and failing) \
+            else EXIT_OK
+    _apply(src, dst, facts, plan, before)
+    _, after = _check(dst, options.rules)
+    echo(_before_after(before, after))
+    remaining = [f for f in _failing(after) if f.severity == "error"]
+    if remaining:
+        echo("These need a new recording or photo; no mechanical fix covers them:\n"
+             + "\n".join(_listing(remaining)) + "\n")
+    return EXIT_FAIL if remaining else EXIT_OK
+
+
+def _plan_text(src: Path, dst: Path, plan: Plan) -> str:
+    lines = [f"{src}: fix plan"]
+    lines += [f"  + {step}" for step in plan.steps] or ["  (no mechanical fix applies)"]
+    if plan.steps:
+        lines.append(f"  → {dst}")
+    if plan.unfixable:
+        lines.append("Not fixable by preflight (a new recording or photo is needed):")
+        lines += _listing(plan.unfixable)
+    return "\n".join(lines) + "\n"
+
+
+def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, before: FileResult) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if isinstance(facts, VideoFacts):
+            max_bytes = _param(before, "file.size", "max_bytes") if "file.size" in plan.fixes else None
+            fps = output_fps(facts)
+            video_fix.reencode(src, tmp, facts, fps=fps, loudnorm=plan.normalise_loudness, max_bytes=max_bytes)
+        else:
+            picture = image_fix.normalised(src)
+            if plan.reframe and facts.faces:
+                picture, _scale = image_fix.reframed(picture, facts.faces[0])
+            image_fix.save_jpeg(picture, tmp)
+        publish(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _param(res: FileResult, rule: str, name: str) -> int | None:
+    finding = next((f for f in res.findings if f.rule == rule), None)
+    expected = str(finding.expected) if finding is not None else ""
+    digits = expected.lstrip("< ").strip()
+    return int(digits) if digits.isdigit() else None
+
+
+def _before_after(before: FileResult, after: FileResult) -> str:
+    was = {f.rule for f in _failing(before)}
+    now = {f.rule for f in _failing(after)}
+    fixed, still = sorted(was - now), sorted(was & now)
+    lines = [f"after: {after.path} {after.verdict.upper()}"]
+    if fixed:
+        lines.append(f"  fixed: {', '.join(fixed)}")
+    if still:
+        lines.append(f"  still failing: {', '.join(still)}")
+    new = sorted(now - was)
+    if new:
+        lines.append(f"  newly failing: {', '.join(new)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,92 @@
+"""Re-encode a video with ffmpeg (the binary imageio-ffmpeg ships), the graph built with ffmpeg-python.
+
+Upright (ffmpeg applies the display rotation while re-encoding), constant frame rate, H.264 + AAC
+in MP4 with the index at the front, optional two-pass loudness normalisation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+import imageio_ffmpeg
+
+from preflight.errors import PreflightError
+from preflight.facts import VideoFacts
+
+LOUDNESS = {"I": -16.0, "TP": -1.5, "LRA": 11.0}
+AUDIO_BPS = 192_000
+
+
+class FixFailed(PreflightError):
+    """ffmpeg could not produce the fixed file."""
+
+
+def ffmpeg_exe() -> str:
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def measure_loudness(src: Path) -> dict[str, Any]:
+    """First loudnorm pass: measure, print JSON on stderr."""
+    graph = ffmpeg.input(str(src)).audio.filter("loudnorm", print_format="json", **LOUDNESS)
+    cmd = ffmpeg.output(graph, "-", f="null").global_args("-nostdin", "-hide_banner").compile(cmd=ffmpeg_exe())
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", proc.stderr)
+    if proc.returncode != 0 or not found:
+        raise FixFailed(f"measuring the loudness failed: {proc.stderr.strip().splitlines()[-1:] or ['no output']}")
+    return dict(json.loads(found.group(0)))
+
+
+def video_bitrate(facts: VideoFacts, max_bytes: int | None) -> int | None:
+    """A video bitrate that lands the file under ``max_bytes`` (10 % to spare for the container and
+    the encoder's overshoot), or None to encode at constant quality."""
+    if max_bytes is None or not facts.duration_s:
+        return None
+    audio = AUDIO_BPS if facts.has_audio else 0
+    return max(50_000, int(max_bytes * 8 * 0.9 / facts.duration_s) - audio)
+
+
+def reencode(src: Path, dst: Path, facts: VideoFacts, *, fps: int, loudnorm: bool, max_bytes: int | None,
+             progress: Callable[[float], None] | None = None) -> None:
+    source = ffmpeg.input(str(src))
+    streams = [source.video.filter("fps", fps=fps)]
+    kwargs: dict[str, Any] = {"vcodec": "libx264", "pix_fmt": "yuv420p", "preset": "medium",
+                              "movflags": "+faststart", "f": "mp4", "map_metadata": -1}
+    bitrate = video_bitrate(facts, max_bytes)
+    if bitrate is None:
+        kwargs["crf"] = 18
+    else:
+        kwargs.update({"video_bitrate": bitrate, "maxrate": int(bitrate * 1.2), "bufsize": int(bitrate * 2)})
+    if facts.has_audio:
+        audio = source.audio
+        if loudnorm:
+            m = measure_loudness(src)
+            audio = audio.filter("loudnorm", linear="true", measured_I=m["input_i"], measured_TP=m["input_tp"],
+                                 measured_LRA=m["input_lra"], measured_thresh=m["input_thresh"],
+                                 offset=m["target_offset"], **LOUDNESS)
+        streams.append(audio)
+        kwargs.update({"acodec": "aac", "audio_bitrate": AUDIO_BPS, "ar": 48000})
+    out = ffmpeg.output(*streams, str(dst), **kwargs).overwrite_output()
+    cmd = out.global_args("-nostdin", "-hide_banner", "-v", "error", "-progress", "pipe:1").compile(cmd=ffmpeg_exe())
+    _run(cmd, progress)
+
+
+def _run(cmd: list[str], progress: Callable[[float], None] | None) -> None:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("out_time_us=") and progress is not None and line.strip()[12:].isdigit():
+                progress(int(line.strip()[12:]) / 1e6)
+        stderr = proc.stderr.read() if proc.stderr else ""
+        if proc.wait() != 0:
+            raise FixFailed(f"ffmpeg failed: {(stderr.strip().splitlines() or ['no message'])[-1]}")
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise

@@ -1,0 +1,136 @@
+"""``preflight fix``: broken inputs in, fixed copies out that pass the rules they failed; inputs untouched."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from preflight.analyze import analyze
+from preflight.cli import main
+from preflight.engine import judge
+from preflight.facts import ImageFacts, VideoFacts
+from preflight.ruleset import load
+from tests.media_factory import VideoSpec, make_image, make_video
+
+DATA = Path(__file__).resolve().parent / "data"
+SHORT = str(DATA / "short-clips.toml")
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def outcomes(path: Path, rules: str) -> dict[str, str]:
+    facts = analyze(path)
+    return {f.rule: f.outcome for f in judge(facts, load(rules))}
+
+
+def fix(src: Path, *args: str, rules: str = SHORT) -> tuple[int, Path]:
+    before = digest(src)
+    code = main(["fix", str(src), "--rules", rules, *args])
+    assert digest(src) == before, "the input must be byte-for-byte unchanged"
+    return code, src.with_name(f"{src.stem}.fixed{'.jpg' if src.suffix in ('.png', '.jpg') else '.mp4'}")
+
+
+def video_facts(path: Path) -> VideoFacts:
+    facts = analyze(path)
+    assert isinstance(facts, VideoFacts)
+    return facts
+
+
+@pytest.mark.parametrize(("name", "spec", "rule"), [
+    ("hevc.mp4", VideoSpec(codec="libx265", seconds=3), "video.codec"),
+    ("vp9.webm", VideoSpec(codec="libvpx-vp9", audio="libopus", seconds=3), "container.format"),
+    ("phone-sideways-hevc.mp4", VideoSpec(width=320, height=240, rotation=90, codec="libx265", seconds=3),
+     "video.codec"),
+    ("phone-vfr.mp4", VideoSpec(frame_times=tuple([i * 0.033 for i in range(45)] + [1.5 + i * 0.04 for i in range(40)]
+                                                + [3.1 + i * 0.033 for i in range(30)])), "video.vfr"),
+])
+def test_video_fixes(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, spec: VideoSpec, rule: str) -> None:
+    src = make_video(tmp_path / name, spec)
+    before = video_facts(src)
+    code, out = fix(src)
+    text = capsys.readouterr().out
+    assert "fix plan" in text and out.exists(), text
+    after = video_facts(out)
+    assert (after.container, after.video_codec, after.audio_codec) == ("mp4", "h264", "aac" if before.has_audio else None)
+    assert after.rotation == 0 and (after.width, after.height) == (before.width, before.height)
+    assert after.vfr is False
+    frame = 1 / (after.fps or 25)
+    length_before = before.video_duration_s or before.duration_s or 0
+    length_after = after.video_duration_s or after.duration_s or 0
+    assert abs(length_after - length_before) <= frame + 0.05
+    if after.audio is not None and before.audio is not None:  # sound and picture still end together
+        assert abs(after.audio.duration_s - length_after) <= abs(before.audio.duration_s - length_before) + frame
+    assert outcomes(out, SHORT)[rule] == "pass"
+
+
+def test_size_limit_is_met_by_choosing_a_bitrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "tiny.toml"
+    rules.write_text(f'[ruleset]\nextends = "{SHORT}"\n[rules."file.size"]\nmax_bytes = 150000\n')
+    src = make_video(tmp_path / "big.mp4", VideoSpec(width=640, height=360, seconds=4))
+    noisy = tmp_path / "noisy.mp4"
+    import subprocess
+
+    from preflight.fix.video import ffmpeg_exe
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(src), "-vf", "noise=alls=40:allf=t", "-c:v", "libx264",
+                    "-crf", "10", "-c:a", "copy", str(noisy)], check=True)
+    assert noisy.stat().st_size > 150_000
+    code, out = fix(noisy, rules=str(rules))
+    assert out.stat().st_size < 150_000
+    assert outcomes(out, str(rules))["file.size"] == "pass"
+
+
+def test_quiet_audio_is_normalised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = make_video(tmp_path / "quiet.mp4", VideoSpec(seconds=6, tone=0.002))
+    assert outcomes(src, SHORT)["audio.loudness"] == "fail"
+    _, out = fix(src)
+    assert "normalise loudness" in capsys.readouterr().out
+    loudness = video_facts(out).audio
+    assert loudness is not None and loudness.loudness_lufs is not None and abs(loudness.loudness_lufs + 16) < 2.5
+
+
+def test_exif_rotated_png_with_alpha_becomes_an_upright_opaque_jpeg(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    src = make_image(tmp_path / "cutout.png", size=(800, 600), mode="RGBA", fmt="PNG", exif_orientation=6)
+    _, out = fix(src, rules="image")
+    facts = analyze(out)
+    assert isinstance(facts, ImageFacts)
+    assert (facts.format, facts.mode, facts.has_alpha) == ("JPEG", "RGB", False)
+    assert (facts.width, facts.height) == (600, 800) and facts.exif_orientation is None
+
+
+def test_nothing_fixable_makes_no_output_and_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = make_video(tmp_path / "short.mp4", VideoSpec(seconds=2))
+    code, out = fix(src, rules="phoenix-4")
+    text = capsys.readouterr().out
+    assert code == 1 and not out.exists()
+    assert "no mechanical fix applies" in text and "video.duration" in text and "new recording" in text
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = make_video(tmp_path / "hevc.mp4", VideoSpec(codec="libx265", seconds=2))
+    _, out = fix(src, "--dry-run")
+    assert "re-encode to H.264" in capsys.readouterr().out and not out.exists()
+
+
+def test_output_may_not_be_the_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = make_video(tmp_path / "hevc.mp4", VideoSpec(codec="libx265", seconds=2))
+    assert main(["fix", str(src), "-o", str(src)]) == 2
+    assert "never overwrites its input" in capsys.readouterr().err
+
+
+def test_off_centre_face_is_reframed(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    portrait = Image.open(corpus / "real3dportrait_Macron.png").convert("RGB").resize((600, 600))
+    canvas = Image.new("RGB", (1800, 1000), (92, 96, 104))
+    canvas.paste(portrait, (60, 200))
+    src = tmp_path / "off-centre.jpg"
+    canvas.save(src, quality=92)
+    assert outcomes(src, "image")["face.centered"] == "fail"
+    code, out = fix(src, rules="image")
+    after = outcomes(out, "image")
+    assert after["face.centered"] == "pass" and after["face.count"] == "pass" and after["face.head_in_frame"] == "pass"
+    assert code == 0
