@@ -84,8 +84,9 @@ def test_size_limit_is_met_by_choosing_a_bitrate(tmp_path: Path, capsys: pytest.
     assert outcomes(out, str(rules))["file.size"] == "pass"
 
 
-def test_quiet_audio_is_normalised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = make_video(tmp_path / "quiet.mp4", VideoSpec(seconds=6, tone=0.002))
+@pytest.mark.parametrize("tone", [0.002, 0.95], ids=["quiet", "loud"])
+def test_audio_level_is_normalised(tmp_path: Path, capsys: pytest.CaptureFixture[str], tone: float) -> None:
+    src = make_video(tmp_path / "level.mp4", VideoSpec(seconds=6, tone=tone))
     assert outcomes(src, SHORT)["audio.loudness"] == "fail"
     _, out = fix(src)
     assert "normalise loudness" in capsys.readouterr().out

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from preflight.analyze import analyze
 from preflight.commands.check import publish, rulesets_for
@@ -23,11 +24,17 @@ from preflight.report import FileResult, Finding
 Echo = Callable[[str], None]
 
 
+class ProgressBar(Protocol):
+    def __call__(self, now: float, total: float | None) -> None: ...
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class FixOptions:
     output: Path | None = None
     rules: str | None = None
     dry_run: bool = False
+    progress: Callable[[str], ProgressBar] | None = None  # a bar for the encode, given its label
 
 
 def default_output(src: Path, kind: str) -> Path:
@@ -62,7 +69,9 @@ def run(src: Path, options: FixOptions, echo: Echo) -> int:
     if plan.empty or options.dry_run:
         return EXIT_FAIL if any(f.severity == "error" for f in plan.unfixable) or (plan.empty and failing) \
             else EXIT_OK
-    _apply(src, dst, facts, plan, before)
+    notes = _apply(src, dst, facts, plan, before, options)
+    if notes:
+        echo("".join(f"note: {n}\n" for n in notes))
     _, after = _check(dst, options.rules)
     echo(_before_after(before, after))
     remaining = [f for f in _failing(after) if f.severity == "error"]
@@ -83,23 +92,37 @@ def _plan_text(src: Path, dst: Path, plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, before: FileResult) -> None:
+def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, before: FileResult,
+           options: FixOptions) -> list[str]:
+    """Write the fixed file; returns notes for the user (e.g. an upscale). Ctrl-C or an error leaves
+    no output behind: the temporary file is removed and ffmpeg is stopped."""
+    notes: list[str] = []
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         if isinstance(facts, VideoFacts):
             max_bytes = _param(before, "file.size", "max_bytes") if "file.size" in plan.fixes else None
-            fps = output_fps(facts)
-            video_fix.reencode(src, tmp, facts, fps=fps, loudnorm=plan.normalise_loudness, max_bytes=max_bytes)
+            bar = options.progress(f"encoding {dst.name}") if options.progress is not None else None
+            try:
+                video_fix.reencode(src, tmp, facts, fps=output_fps(facts), loudnorm=plan.normalise_loudness,
+                                   max_bytes=max_bytes,
+                                   progress=(lambda t: bar(t, facts.duration_s)) if bar is not None else None)
+            finally:
+                if bar is not None:
+                    bar.close()
         else:
             picture = image_fix.normalised(src)
             if plan.reframe and facts.faces:
-                picture, _scale = image_fix.reframed(picture, facts.faces[0])
+                picture, scale = image_fix.reframed(picture, facts.faces[0])
+                if scale > 1:
+                    notes.append(f"the photo was upscaled {scale:.2f}x to reach 512 px; upscaling adds no detail, "
+                                 "a larger original is better")
             image_fix.save_jpeg(picture, tmp)
         publish(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
+    return notes
 
 
 def _param(res: FileResult, rule: str, name: str) -> int | None:
