@@ -13,10 +13,12 @@ from typing import Any
 import click
 
 from preflight import __version__
+from preflight.api.client import DEFAULT_URL
+from preflight.commands import api as api_cmd
 from preflight.commands import check as check_cmd
 from preflight.commands import fix as fix_cmd
 from preflight.commands import rules as rules_cmd
-from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError
+from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError, UsageError
 from preflight.render import RENDERERS, RenderOptions
 
 CHECK_EXAMPLES = """\b
@@ -90,6 +92,54 @@ def fix(src: Path, output: Path | None, rules: str | None, dry_run: bool) -> int
     """
     progress = _ProgressBar.labelled if sys.stderr.isatty() else None
     return fix_cmd.run(src, fix_cmd.FixOptions(output, rules, dry_run, progress), lambda s: click.echo(s, nl=False))
+
+
+def _connection(api_url: str | None) -> api_cmd.Connection:
+    key = os.environ.get("TAVUS_API_KEY", "")
+    if not key:
+        raise UsageError("TAVUS_API_KEY is not set: export your key from the Tavus Developer Portal (API Keys)")
+    return api_cmd.Connection(key, api_url or os.environ.get("TAVUS_API_URL") or DEFAULT_URL)
+
+
+_api_url = click.option("--api-url", metavar="URL", help=f"API base URL (default: $TAVUS_API_URL or {DEFAULT_URL}).")
+
+
+@cli.command()
+@click.argument("face_id")
+@click.option("--wait", is_flag=True, help="Poll (politely, with backoff) until training completes or fails.")
+@_api_url
+def status(face_id: str, wait: bool, api_url: str | None) -> int:
+    """Show a face's training status (needs TAVUS_API_KEY).
+
+    Exit 0 when started or completed, 1 when training failed (the error message is shown).
+    """
+    bar = _TrainingBar(face_id) if wait and sys.stderr.isatty() else None
+    return api_cmd.status(_connection(api_url), face_id, wait, lambda s: click.echo(s, nl=False), bar=bar)
+
+
+@cli.command()
+@click.option("--search", metavar="TEXT", help="Only voice names containing TEXT (case-insensitive).")
+@_api_url
+def voices(search: str | None, api_url: str | None) -> int:
+    """List the stock voice names usable as --voice-name for image training (needs TAVUS_API_KEY)."""
+    return api_cmd.voices(_connection(api_url), search, lambda s: click.echo(s, nl=False))
+
+
+class _TrainingBar(api_cmd.StatusBar):
+    def __init__(self, face_id: str) -> None:
+        self.bar: Any = click.progressbar(length=100, label=f"training {face_id}", file=sys.stderr, width=30,
+                                          show_eta=False)
+        self.bar.__enter__()
+        self.done = 0
+
+    def update(self, percent: float) -> None:
+        step = int(percent) - self.done
+        if step > 0:
+            self.bar.update(step)
+            self.done += step
+
+    def close(self) -> None:
+        self.bar.__exit__(None, None, None)
 
 
 @cli.command()

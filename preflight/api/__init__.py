@@ -1,0 +1,1 @@
+"""The Tavus API at the edge: an httpx client for faces and voices. Nothing here analyses media."""

@@ -1,0 +1,158 @@
+"""A small client for the Tavus face API (``/v2/faces``, ``/v2/voices``), after the contract in
+tavus-requirements.md §4: ``x-api-key`` auth, ``{"error": …}`` bodies on 400, ``{"message": …}`` on 401.
+
+Retries with exponential backoff and jitter on connection errors, timeouts, 429 and 5xx; every other
+failure becomes an ApiError with one readable line. The API key is sent in a header and never appears
+in a message, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from preflight import __version__
+from preflight.errors import PreflightError
+
+DEFAULT_URL = "https://tavusapi.com"
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class ApiError(PreflightError):
+    """The API refused a request or could not be reached. ``str()`` is one line, without secrets."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Face:
+    face_id: str
+    status: str  # started | completed | error (callbacks also say ready)
+    name: str | None = None
+    progress: str | None = None  # "42/100"
+    error_message: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Face:
+        """Tolerant: E3 names (face_id, face_name) or E1/E2 ones (replica_id, replica_name); extra fields kept."""
+        face_id = body.get("face_id") or body.get("replica_id")
+        if not isinstance(face_id, str):
+            raise ApiError("the API answered without a face_id")
+        return cls(face_id, str(body.get("status") or "unknown"), body.get("face_name") or body.get("replica_name"),
+                   body.get("training_progress"), body.get("error_message"), body)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "ready", "error")
+
+    @property
+    def percent(self) -> float | None:
+        try:
+            done, total = (float(x) for x in str(self.progress).split("/"))
+            return 100 * done / total if total else None
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class Voice:
+    voice_name: str
+    voice_id: str | None = None
+    face_id: str | None = None
+
+
+class TavusClient:
+    """Use as a context manager. ``transport`` lets tests use httpx.MockTransport; integration tests
+    point ``base_url`` at a local server that speaks the same contract."""
+
+    def __init__(self, api_key: str, base_url: str = DEFAULT_URL, *, transport: httpx.BaseTransport | None = None,
+                 timeout: float = 30.0, retries: int = 4, backoff_s: float = 1.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if not api_key:
+            raise ApiError("no API key: set TAVUS_API_KEY (Tavus Developer Portal > API Keys)")
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout,
+                                  headers={"x-api-key": api_key, "user-agent": f"preflight/{__version__}"})
+        self._retries, self._backoff, self._sleep = retries, backoff_s, sleep
+
+    def __enter__(self) -> TavusClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"TavusClient({self._http.base_url})"
+
+    # --- endpoints ---------------------------------------------------------------------------
+
+    def create_face(self, body: dict[str, Any]) -> Face:
+        return Face.parse(self._request("POST", "/v2/faces", json=body))
+
+    def get_face(self, face_id: str) -> Face:
+        return Face.parse(self._request("GET", f"/v2/faces/{face_id}"))
+
+    def voices(self, search: str | None = None, page_size: int = 100) -> Iterator[Voice]:
+        """Every stock voice (all pages), optionally filtered by a name substring."""
+        page, seen = 1, 0
+        while True:
+            params: dict[str, Any] = {"limit": page_size, "page": page}
+            if search:
+                params["search"] = search
+            body = self._request("GET", "/v2/voices", params=params)
+            rows = body.get("data") or []
+            for row in rows:
+                if isinstance(row, dict) and row.get("voice_name"):
+                    yield Voice(str(row["voice_name"]), row.get("voice_id"), row.get("face_id") or row.get("replica_id"))
+            seen += len(rows)
+            total = body.get("total_count")
+            if not rows or (isinstance(total, int) and seen >= total):
+                return
+            page += 1
+
+    # --- transport -----------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        for attempt in range(self._retries + 1):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except (httpx.TransportError, httpx.TimeoutException) as err:
+                if attempt == self._retries:
+                    raise ApiError(f"cannot reach the Tavus API at {self._http.base_url}: {type(err).__name__}") from None
+                self._pause(attempt, None)
+                continue
+            if response.status_code in RETRY_STATUS and attempt < self._retries:
+                self._pause(attempt, response.headers.get("retry-after"))
+                continue
+            return _body(response, method, path)
+        raise AssertionError("unreachable")
+
+    def _pause(self, attempt: int, retry_after: str | None) -> None:
+        delay = self._backoff * 2**attempt * (0.5 + random.random())  # full jitter around the backoff
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, float(retry_after))
+        self._sleep(min(delay, 60.0))
+
+
+def _body(response: httpx.Response, method: str, path: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.is_success:
+        if not isinstance(body, dict):
+            raise ApiError(f"{method} {path}: the API answered {response.status_code} without a JSON object")
+        return body
+    detail = ""
+    if isinstance(body, dict):
+        detail = str(body.get("error") or body.get("message") or "")
+    hint = {401: " (check TAVUS_API_KEY)", 429: " (rate limited; try again later)"}.get(response.status_code, "")
+    raise ApiError(f"{method} {path}: HTTP {response.status_code}: {detail or response.reason_phrase}{hint}",
+                   response.status_code)

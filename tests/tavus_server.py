@@ -1,0 +1,113 @@
+"""A local HTTP server on 127.0.0.1 that speaks the documented Tavus face API contract
+(tavus-requirements.md §4): POST/GET /v2/faces, GET /v2/voices, x-api-key auth, the documented error
+bodies, and faults on demand (``fail_next``) to test retries."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+VOICES = ["anna", "benjamin", "ivy", "james", "julia", "liam"]
+
+
+@dataclass
+class State:
+    api_key: str
+    faces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fail_next: list[int] = field(default_factory=list)  # status codes to answer with, before the real one
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    progress_steps: list[str] = field(default_factory=lambda: ["10/100", "55/100", "100/100"])
+
+
+class Handler(BaseHTTPRequestHandler):
+    state: State
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _send(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _guard(self) -> bool:
+        self.state.requests.append((self.command, self.path, dict(self.headers)))
+        if self.state.fail_next:
+            code = self.state.fail_next.pop(0)
+            self._send(code, {"message": "try again"})
+            return False
+        if self.headers.get("x-api-key") != self.state.api_key:
+            self._send(401, {"message": "Invalid access token"})
+            return False
+        return True
+
+    def do_GET(self) -> None:  # noqa: N802
+        if not self._guard():
+            return
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/v2/voices":
+            names = [v for v in VOICES if query.get("search", "").lower() in v]
+            limit, page = int(query.get("limit", 10)), int(query.get("page", 1))
+            rows = names[(page - 1) * limit: page * limit]
+            self._send(200, {"data": [{"voice_name": n, "replica_id": f"r{n}", "tags": []} for n in rows],
+                             "total_count": len(names), "page": page, "limit": limit})
+        elif url.path.startswith("/v2/faces/"):
+            face = self.state.faces.get(url.path.rsplit("/", 1)[1])
+            if face is None:
+                self._send(400, {"error": "Invalid face_id"})
+                return
+            steps = self.state.progress_steps
+            face["polls"] = face.get("polls", 0) + 1
+            step = steps[min(face["polls"] - 1, len(steps) - 1)]
+            if face.get("fails"):
+                face.update(status="error", error_message=face["fails"])
+            elif step == steps[-1]:
+                face["status"] = "completed"
+            self._send(200, {**{k: v for k, v in face.items() if k not in ("polls", "fails")},
+                             "training_progress": step, "unknown_new_field": True})
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        if not self._guard():
+            return
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+        video, image = body.get("train_video_url"), body.get("train_image_url")
+        if bool(video) == bool(image):
+            self._send(400, {"error": "Either train_video_url or train_image_url must be provided."})
+            return
+        if image and not body.get("voice_name") and not body.get("default_voice_id"):
+            self._send(400, {"error": "voice_name is required with train_image_url"})
+            return
+        if body.get("voice_name") and body["voice_name"].lower() not in VOICES:
+            self._send(400, {"error": f"Invalid voice_name: {body['voice_name']}"})
+            return
+        face_id = f"r{len(self.state.faces) + 1:011d}"
+        self.state.faces[face_id] = {"face_id": face_id, "face_name": body.get("face_name"), "status": "started",
+                                     "model_name": body.get("model_name", "phoenix-4"), "error_message": None}
+        self._send(200, {"face_id": face_id, "status": "started"})
+
+
+class TavusStandIn:
+    def __init__(self, api_key: str = "test-key-123") -> None:
+        self.state = State(api_key)
+        handler = type("BoundHandler", (Handler,), {"state": self.state})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TavusStandIn:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
