@@ -1,0 +1,83 @@
+"""Presigned GET URLs: long enough for Tavus (>= 24 h), within SigV4's 7 days, verified before use,
+and never shown with their signature."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
+
+import httpx
+
+from preflight.upload.s3 import UploadError
+
+MIN_VALID_S = 24 * 3600  # Tavus: keep URLs valid for at least 24 hours after submission
+MAX_VALID_S = 7 * 24 * 3600  # SigV4's limit
+_SECRET_PARAMS = {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature", "awsaccesskeyid"}
+
+
+def redact(url: str) -> str:
+    """The URL with its signature, credential and session token replaced by REDACTED."""
+    parts = urlparse(url)
+    query = [(k, "REDACTED" if k.lower() in _SECRET_PARAMS else v) for k, vs in parse_qs(parts.query).items()
+             for v in vs]
+    return urlunparse(parts._replace(query=urlencode(query)))
+
+
+def parse_duration(text: str) -> int:
+    """'24h', '3d', '90m', '3600' -> seconds."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
+    if not match:
+        raise UploadError(f"cannot read the duration {text!r}; use e.g. 24h, 3d or 7d")
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def credentials_expiry(credentials: Any) -> dt.datetime | None:
+    """When temporary (session) credentials run out, or None for long-term keys."""
+    if credentials is None or not getattr(credentials, "token", None):
+        return None
+    expiry = getattr(credentials, "_expiry_time", None)
+    return expiry if isinstance(expiry, dt.datetime) else None
+
+
+def presign(client: Any, bucket: str, key: str, expires_s: int, credentials: Any = None,
+            now: dt.datetime | None = None) -> str:
+    if not MIN_VALID_S <= expires_s <= MAX_VALID_S:
+        raise UploadError(f"--expires must be between 24h (Tavus) and 7d (SigV4); got {expires_s // 3600} h")
+    expiry = credentials_expiry(credentials)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if expiry is not None and expiry < now + dt.timedelta(seconds=MIN_VALID_S):
+        left = max(0, int((expiry - now).total_seconds()) // 60)
+        raise UploadError(f"the AWS credentials are temporary and expire in {left} min, so a presigned URL dies "
+                          "with them; Tavus needs 24 h. Use long-term credentials for the upload")
+    return str(client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                             ExpiresIn=expires_s))
+
+
+def seconds_left(url: str, now: dt.datetime | None = None) -> int | None:
+    """How long a SigV4 URL stays valid, from its X-Amz-Date and X-Amz-Expires."""
+    query = {k.lower(): v[0] for k, v in parse_qs(urlparse(url).query).items()}
+    if "x-amz-date" not in query or "x-amz-expires" not in query:
+        return None
+    signed = dt.datetime.strptime(query["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+    end = signed + dt.timedelta(seconds=int(query["x-amz-expires"]))
+    return int((end - (now or dt.datetime.now(dt.timezone.utc))).total_seconds())
+
+
+def verify(url: str, path: Path, timeout: float = 30.0) -> None:
+    """Fetch the first KiB without credentials, as Tavus will, and compare it with the file."""
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    try:
+        reply = httpx.get(url, headers={"Range": f"bytes=0-{len(head) - 1}"}, timeout=timeout)
+    except httpx.HTTPError as err:
+        raise UploadError(f"the presigned URL cannot be fetched: {type(err).__name__}") from None
+    if reply.status_code not in (200, 206):
+        raise UploadError(f"the presigned URL answers HTTP {reply.status_code}; Tavus could not download it")
+    if reply.content[: len(head)] != head:
+        raise UploadError("the presigned URL serves different bytes than the file")
+    total = reply.headers.get("content-range", "").rpartition("/")[2]
+    if total.isdigit() and int(total) != path.stat().st_size:
+        raise UploadError(f"the stored object has {total} bytes, the file {path.stat().st_size}")
