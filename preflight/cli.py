@@ -17,6 +17,7 @@ from preflight.api.client import DEFAULT_URL
 from preflight.commands import api as api_cmd
 from preflight.commands import check as check_cmd
 from preflight.commands import fix as fix_cmd
+from preflight.commands import submit as submit_cmd
 from preflight.commands import rules as rules_cmd
 from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError, UsageError
 from preflight.render import RENDERERS, RenderOptions
@@ -123,6 +124,55 @@ def status(face_id: str, wait: bool, api_url: str | None) -> int:
 def voices(search: str | None, api_url: str | None) -> int:
     """List the stock voice names usable as --voice-name for image training (needs TAVUS_API_KEY)."""
     return api_cmd.voices(_connection(api_url), search, lambda s: click.echo(s, nl=False))
+
+
+@cli.command(epilog="""\b
+Examples:
+  export TAVUS_API_KEY=... PREFLIGHT_BUCKET=my-bucket
+  preflight submit training.mp4 --name "Ana"          # check, upload, create the face
+  preflight submit headshot.jpg --voice-name anna --auto-fix-image
+  preflight submit training.mp4 --dry-run             # everything but the upload and the POST
+""")
+@click.argument("src", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--name", help="The face's name (default: the file name). Keep it short and plain ASCII.")
+@click.option("--model", type=click.Choice(["phoenix-4", "phoenix-4.5", "phoenix-3"]), default="phoenix-4",
+              show_default=True)
+@click.option("--voice-name", metavar="SLUG", help="A stock voice (required for images; see `preflight voices`).")
+@click.option("--auto-fix-image", is_flag=True, help="Ask Tavus to fix the image's framing (framing errors become warnings).")
+@click.option("--callback-url", metavar="URL", help="Tavus calls this URL when training ends.")
+@click.option("--property", "properties", multiple=True, metavar="K=V", help="Extra properties, e.g. background_green_screen=true.")
+@click.option("--bucket", envvar="PREFLIGHT_BUCKET", help="S3 bucket (default: $PREFLIGHT_BUCKET).")
+@click.option("--prefix", default="preflight", show_default=True, help="Key prefix inside the bucket.")
+@click.option("--s3-endpoint", envvar="PREFLIGHT_S3_ENDPOINT", metavar="URL", help="An S3-compatible endpoint.")
+@click.option("--expires", default="24h", show_default=True, help="Presigned URL lifetime, 24h to 7d.")
+@click.option("--wait", is_flag=True, help="Follow training until it completes or fails.")
+@click.option("--force", is_flag=True, help="Submit even if the check fails, or if this file was submitted before.")
+@click.option("--dry-run", is_flag=True, help="Do everything but the upload and the POST; print the request.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_api_url
+def submit(src: Path, name: str | None, model: str, voice_name: str | None, auto_fix_image: bool,
+           callback_url: str | None, properties: tuple[str, ...], bucket: str | None, prefix: str,
+           s3_endpoint: str | None, expires: str, wait: bool, force: bool, dry_run: bool, fmt: str,
+           api_url: str | None) -> int:
+    """Check FILE, upload it to S3, and create a Tavus face from a presigned URL (needs TAVUS_API_KEY
+    and AWS credentials from boto3's usual places)."""
+    conn = _connection(api_url)
+    options = submit_cmd.SubmitOptions(
+        bucket=bucket or "", name=name, model=model, voice_name=voice_name, auto_fix_image=auto_fix_image,
+        callback_url=callback_url, properties=_properties(properties), prefix=prefix, expires=expires, wait=wait,
+        force=force, dry_run=dry_run, fmt=fmt, s3_endpoint=s3_endpoint,
+        state_dir=Path(os.environ.get("PREFLIGHT_STATE_DIR") or Path.home() / ".cache" / "preflight"))
+    return submit_cmd.run(src, options, conn, lambda s: click.echo(s, nl=False))
+
+
+def _properties(pairs: tuple[str, ...]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--property {pair!r}: expected KEY=VALUE")
+        out[key] = {"true": True, "false": False}.get(value.lower(), value)
+    return out
 
 
 class _TrainingBar(api_cmd.StatusBar):

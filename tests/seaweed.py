@@ -33,6 +33,7 @@ def weed_binary() -> str | None:
 class SeaweedS3:
     def __init__(self, root: Path) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.proc: subprocess.Popen[bytes] | None = None
         s3, master, volume, filer, admin, debug = _free_ports(6)
         self.endpoint = f"http://127.0.0.1:{s3}"

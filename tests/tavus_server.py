@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +23,8 @@ class State:
     fail_next: list[int] = field(default_factory=list)  # status codes to answer with, before the real one
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     progress_steps: list[str] = field(default_factory=lambda: ["10/100", "55/100", "100/100"])
+    delay_create_s: float = 0.0  # answer POST /v2/faces this late (after creating the face)
+    fetched: list[bytes] = field(default_factory=list)  # what the training URLs served, as Tavus would fetch it
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -59,6 +63,9 @@ class Handler(BaseHTTPRequestHandler):
             rows = names[(page - 1) * limit: page * limit]
             self._send(200, {"data": [{"voice_name": n, "replica_id": f"r{n}", "tags": []} for n in rows],
                              "total_count": len(names), "page": page, "limit": limit})
+        elif url.path == "/v2/faces":
+            rows = [{k: v for k, v in f.items() if k not in ("polls", "fails")} for f in self.state.faces.values()]
+            self._send(200, {"data": rows, "total_count": len(rows)})
         elif url.path.startswith("/v2/faces/"):
             face = self.state.faces.get(url.path.rsplit("/", 1)[1])
             if face is None:
@@ -90,10 +97,28 @@ class Handler(BaseHTTPRequestHandler):
         if body.get("voice_name") and body["voice_name"].lower() not in VOICES:
             self._send(400, {"error": f"Invalid voice_name: {body['voice_name']}"})
             return
+        fetched = _fetch(video or image)
+        if fetched is None:
+            self._send(400, {"error": f"Invalid {'train_video_url' if video else 'train_image_url'}"})
+            return
+        self.state.fetched.append(fetched)
         face_id = f"r{len(self.state.faces) + 1:011d}"
         self.state.faces[face_id] = {"face_id": face_id, "face_name": body.get("face_name"), "status": "started",
                                      "model_name": body.get("model_name", "phoenix-4"), "error_message": None}
+        if self.state.delay_create_s:
+            time.sleep(self.state.delay_create_s)
         self._send(200, {"face_id": face_id, "status": "started"})
+
+
+def _fetch(url: str) -> bytes | None:
+    """Download the training file like Tavus does; only 127.0.0.1 (tests never leave the machine)."""
+    if urlparse(url).hostname not in ("127.0.0.1", "localhost"):
+        return b"" if url.startswith("https://example.invalid/") else None
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return bytes(reply.read())
+    except OSError:
+        return None
 
 
 class TavusStandIn:

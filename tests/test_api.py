@@ -54,11 +54,19 @@ def test_401_says_to_check_the_key_and_never_shows_it(tavus: TavusStandIn) -> No
 
 def test_500_and_429_are_retried_with_backoff_then_succeed(tavus: TavusStandIn) -> None:
     pauses: list[float] = []
-    tavus.state.fail_next = [500, 429, 503]
     with TavusClient(KEY, tavus.url, sleep=pauses.append, backoff_s=0.5) as api:
+        tavus.state.fail_next = [429]
         face = api.create_face({"train_video_url": "https://example.invalid/v.mp4"})
-    assert face.status == "started" and len(tavus.state.faces) == 1
-    assert len(pauses) == 3 and pauses[1] > pauses[0] * 0.5 and all(p <= 60 for p in pauses)
+        tavus.state.fail_next = [500, 429, 503]
+        assert api.get_face(face.face_id).face_id == face.face_id
+    assert len(tavus.state.faces) == 1
+    assert len(pauses) == 4 and all(p <= 60 for p in pauses)
+
+
+def test_a_create_that_got_a_5xx_is_not_blindly_repeated(tavus: TavusStandIn) -> None:
+    tavus.state.fail_next = [502]
+    with client(tavus) as api, pytest.raises(ApiError, match="HTTP 502"):
+        api.create_face({"train_video_url": "https://example.invalid/v.mp4"})
 
 
 def test_retries_give_up_with_the_last_error(tavus: TavusStandIn) -> None:

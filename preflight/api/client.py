@@ -94,7 +94,13 @@ class TavusClient:
     # --- endpoints ---------------------------------------------------------------------------
 
     def create_face(self, body: dict[str, Any]) -> Face:
-        return Face.parse(self._request("POST", "/v2/faces", json=body))
+        """Never retried once the request may have been sent (a timeout could hide a created face):
+        only refusals that prove nothing was created (429, and errors before connecting) are retried."""
+        return Face.parse(self._request("POST", "/v2/faces", json=body, idempotent=False))
+
+    def list_faces(self, limit: int = 100) -> list[Face]:
+        body = self._request("GET", "/v2/faces", params={"limit": limit, "page": 1})
+        return [Face.parse(row) for row in body.get("data") or [] if isinstance(row, dict)]
 
     def get_face(self, face_id: str) -> Face:
         return Face.parse(self._request("GET", f"/v2/faces/{face_id}"))
@@ -119,16 +125,20 @@ class TavusClient:
 
     # --- transport -----------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _request(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> dict[str, Any]:
         for attempt in range(self._retries + 1):
             try:
                 response = self._http.request(method, path, **kwargs)
             except (httpx.TransportError, httpx.TimeoutException) as err:
-                if attempt == self._retries:
-                    raise ApiError(f"cannot reach the Tavus API at {self._http.base_url}: {type(err).__name__}") from None
+                unsent = isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout))
+                if attempt == self._retries or not (idempotent or unsent):
+                    sent = "" if unsent else "; the request may have reached Tavus"
+                    raise ApiError(f"cannot reach the Tavus API at {self._http.base_url}: "
+                                   f"{type(err).__name__}{sent}") from None
                 self._pause(attempt, None)
                 continue
-            if response.status_code in RETRY_STATUS and attempt < self._retries:
+            retry = response.status_code in RETRY_STATUS if idempotent else response.status_code == 429
+            if retry and attempt < self._retries:
                 self._pause(attempt, response.headers.get("retry-after"))
                 continue
             return _body(response, method, path)

@@ -1,0 +1,198 @@
+"""``preflight submit``: check, upload to S3, presign, ``POST /v2/faces``, and optionally follow training.
+
+Every step that costs the user (an upload, a face) happens only after the cheap ones passed: the
+configuration, the check, the voice. A local journal (file hash + name + model → face) keeps a second
+run, or a retry after a timeout, from creating a second face unless ``--force`` is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from preflight.api.client import ApiError, Face, TavusClient
+from preflight.commands import api as api_cmd
+from preflight.commands.check import rulesets_for
+from preflight.engine import result
+from preflight.analyze import analyze
+from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
+from preflight.render import RENDERERS, RenderOptions
+from preflight.report import Report
+from preflight.ruleset import RuleSet, load
+from preflight.upload.s3 import Uploader, object_key, sha256_of
+from preflight.upload.urls import parse_duration, presign, redact, verify
+
+Echo = Callable[[str], None]
+FRAMING_RULES = {"face.centered", "face.head_in_frame", "face.size", "face.looking"}
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    bucket: str
+    name: str | None = None
+    model: str = "phoenix-4"
+    voice_name: str | None = None
+    auto_fix_image: bool = False
+    callback_url: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    prefix: str = "preflight"
+    expires: str = "24h"
+    wait: bool = False
+    force: bool = False
+    dry_run: bool = False
+    fmt: str = "text"
+    s3_endpoint: str | None = None
+    state_dir: Path = Path.home() / ".cache" / "preflight"
+    timeout_s: float = 60.0
+
+
+def s3_client(endpoint: str | None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(signature_version="s3v4", s3={"addressing_style": "path"} if endpoint else {})
+    return boto3.client("s3", endpoint_url=endpoint, config=config)
+
+
+def _ruleset(kind: str, opts: SubmitOptions) -> RuleSet:
+    if kind == "image":
+        if opts.model == "phoenix-3":
+            raise UsageError("image training is not available on phoenix-3; use --model phoenix-4 or phoenix-4.5")
+        rules = load("image")
+        if opts.auto_fix_image:  # Tavus's AI Image Fixer repairs framing: those become warnings
+            rules = replace(rules, rules=tuple(replace(c, severity="warning") if c.id in FRAMING_RULES else c
+                                               for c in rules.rules))
+        return rules
+    return load(opts.model)
+
+
+class Journal:
+    """Which file (by hash), name and model became which face: a JSON file, rewritten atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        entry = self._read().get(key)
+        return entry if isinstance(entry, dict) else None
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        data = self._read()
+        data[key] = entry
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, self.path)
+
+
+def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s3: Any = None) -> int:
+    if not opts.bucket:
+        raise UsageError("no bucket: pass --bucket or set PREFLIGHT_BUCKET")
+    expires_s = parse_duration(opts.expires)
+    facts = analyze(path, settings_for=lambda kind: rulesets_for(None)[kind].analysis)
+    rules = _ruleset(facts.kind, opts)
+    checked = result(str(path), facts, rules, "error")
+    if checked.verdict != "pass" and not opts.force:
+        echo(RENDERERS["text"](Report([checked]), RenderOptions(quiet=True)))
+        echo("Not uploaded: fix the failures above (see `preflight fix`), or pass --force to submit anyway.\n")
+        return EXIT_FAIL
+    with TavusClient(conn.api_key, conn.base_url, timeout=opts.timeout_s) as api:
+        voice = _checked_voice(api, facts.kind, opts)
+        sha = sha256_of(path)
+        name = opts.name or path.stem
+        journal, entry_key = Journal(opts.state_dir / "journal.json"), f"{sha}:{name}:{opts.model}"
+        known = None if opts.force else _known_face(api, journal, entry_key, name)
+        if known is not None:
+            echo(f"already submitted: {api_cmd.describe(known)}" if opts.fmt == "text" else "")
+            return _finish(api, conn, known, None, None, opts, echo)
+        key = object_key(opts.prefix, sha, path)
+        client = s3 if s3 is not None else s3_client(opts.s3_endpoint)
+        if opts.dry_run:
+            body = _body(facts.kind, f"<presigned GET of s3://{opts.bucket}/{key}, valid {opts.expires}>", name,
+                         voice, opts)
+            echo(f"dry run: would upload {path} to s3://{opts.bucket}/{key} and send\n"
+                 f"POST {conn.base_url}/v2/faces\n{json.dumps(body, indent=2)}\n")
+            return EXIT_OK
+        Uploader(client, opts.state_dir).upload(path, opts.bucket, opts.prefix, sha)
+        url = presign(client, opts.bucket, key, expires_s, _credentials(client))
+        verify(url, path)
+        body = _body(facts.kind, url, name, voice, opts)
+        shown = {**body, **{k: redact(v) for k, v in body.items() if k.startswith("train_")}}
+        journal.put(entry_key, {"state": "pending", "at": _now(), "request": shown})
+        face = api.create_face(body)
+        journal.put(entry_key, {"state": "created", "face_id": face.face_id, "at": _now(), "request": shown})
+        return _finish(api, conn, face, key, shown, opts, echo)
+
+
+def _checked_voice(api: TavusClient, kind: str, opts: SubmitOptions) -> str | None:
+    if kind == "image" and not opts.voice_name:
+        raise UsageError("image training needs a stock voice: pass --voice-name (see `preflight voices`)")
+    if opts.voice_name is None:
+        return None
+    names = [v.voice_name for v in api.voices(opts.voice_name)]
+    match = next((n for n in names if n.lower() == opts.voice_name.lower()), None)
+    if match is None:
+        close = f"; similar: {', '.join(names[:5])}" if names else ""
+        raise UsageError(f"--voice-name {opts.voice_name!r} is not a Tavus stock voice{close}")
+    return match
+
+
+def _known_face(api: TavusClient, journal: Journal, key: str, name: str) -> Face | None:
+    entry = journal.get(key)
+    if entry is None:
+        return None
+    if entry.get("face_id"):
+        return api.get_face(str(entry["face_id"]))
+    # pending: the last POST's answer never came. If Tavus made the face anyway, adopt it.
+    return next((f for f in api.list_faces() if f.name == name), None)
+
+
+def _body(kind: str, url: str, name: str, voice: str | None, opts: SubmitOptions) -> dict[str, Any]:
+    body: dict[str, Any] = {"train_video_url" if kind == "video" else "train_image_url": url,
+                            "face_name": name, "model_name": opts.model}
+    if voice:
+        body["voice_name"] = voice
+    if kind == "image" and opts.auto_fix_image:
+        body["auto_fix_training_image"] = True
+    if opts.callback_url:
+        body["callback_url"] = opts.callback_url
+    if opts.properties:
+        body["properties"] = opts.properties
+    return body
+
+
+def _finish(api: TavusClient, conn: api_cmd.Connection, face: Face, key: str | None, shown: dict[str, Any] | None,
+            opts: SubmitOptions, echo: Echo) -> int:
+    if opts.fmt == "json":
+        echo(json.dumps({"face_id": face.face_id, "status": face.status, "object": key, "request": shown}) + "\n")
+    elif shown is not None:
+        echo(f"uploaded s3://{opts.bucket}/{key}\ncreated {api_cmd.describe(face)}")
+    if opts.wait:
+        return api_cmd.status(conn, face.face_id, True, echo)
+    return EXIT_OK
+
+
+def _credentials(client: Any) -> Any:
+    try:
+        return client._request_signer._credentials
+    except AttributeError:
+        return None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+__all__ = ["ApiError", "SubmitOptions", "run"]

