@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,21 +148,36 @@ Examples:
 @click.option("--wait", is_flag=True, help="Follow training until it completes or fails.")
 @click.option("--force", is_flag=True, help="Submit even if the check fails, or if this file was submitted before.")
 @click.option("--dry-run", is_flag=True, help="Do everything but the upload and the POST; print the request.")
+@click.option("--fix", "fix_first", is_flag=True, help="Run `preflight fix` first and upload the fixed file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_api_url
 def submit(src: Path, name: str | None, model: str, voice_name: str | None, auto_fix_image: bool,
            callback_url: str | None, properties: tuple[str, ...], bucket: str | None, prefix: str,
-           s3_endpoint: str | None, expires: str, wait: bool, force: bool, dry_run: bool, fmt: str,
-           api_url: str | None) -> int:
+           s3_endpoint: str | None, expires: str, wait: bool, force: bool, dry_run: bool, fix_first: bool,
+           fmt: str, api_url: str | None) -> int:
     """Check FILE, upload it to S3, and create a Tavus face from a presigned URL (needs TAVUS_API_KEY
     and AWS credentials from boto3's usual places)."""
     conn = _connection(api_url)
     options = submit_cmd.SubmitOptions(
         bucket=bucket or "", name=name, model=model, voice_name=voice_name, auto_fix_image=auto_fix_image,
         callback_url=callback_url, properties=_properties(properties), prefix=prefix, expires=expires, wait=wait,
-        force=force, dry_run=dry_run, fmt=fmt, s3_endpoint=s3_endpoint,
-        state_dir=Path(os.environ.get("PREFLIGHT_STATE_DIR") or Path.home() / ".cache" / "preflight"))
+        force=force, dry_run=dry_run, fmt=fmt, s3_endpoint=s3_endpoint, fix=fix_first,
+        state_dir=Path(os.environ.get("PREFLIGHT_STATE_DIR") or Path.home() / ".cache" / "preflight"),
+        upload_progress=_upload_bar if sys.stderr.isatty() else None)
     return submit_cmd.run(src, options, conn, lambda s: click.echo(s, nl=False))
+
+
+def _upload_bar(total: int) -> Callable[[int], None]:
+    bar: Any = click.progressbar(length=total, label="uploading", file=sys.stderr, width=30)
+    bar.__enter__()
+    sent = [0]
+
+    def update(n: int) -> None:
+        bar.update(n)
+        sent[0] += n
+        if sent[0] >= total:
+            bar.__exit__(None, None, None)
+    return update
 
 
 def _properties(pairs: tuple[str, ...]) -> dict[str, object]:

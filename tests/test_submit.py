@@ -148,3 +148,13 @@ def test_missing_bucket_is_a_clear_error_before_any_work(tmp_path: Path, env: li
     monkeypatch.delenv("PREFLIGHT_BUCKET")
     code, text = submit(capsys, str(tmp_path / "nothing.mp4"), *env)
     assert code == 2 and "no bucket" in text
+
+
+def test_fix_first_uploads_the_fixed_file(tmp_path: Path, env: list[str], tavus: TavusStandIn,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    video = make_video(tmp_path / "phone.mp4", VideoSpec(codec="libx265", seconds=2))
+    original = video.read_bytes()
+    code, text = submit(capsys, str(video), "--fix", "--force", *env)
+    fixed = tmp_path / "phone.fixed.mp4"
+    assert code == 0 and "fix plan" in text and fixed.exists(), text
+    assert tavus.state.fetched == [fixed.read_bytes()] and video.read_bytes() == original

@@ -49,6 +49,8 @@ class SubmitOptions:
     s3_endpoint: str | None = None
     state_dir: Path = Path.home() / ".cache" / "preflight"
     timeout_s: float = 60.0
+    fix: bool = False  # run `preflight fix` first and upload the fixed file
+    upload_progress: Callable[[int], Callable[[int], None]] | None = None  # a bar, given the total bytes
 
 
 def s3_client(endpoint: str | None) -> Any:
@@ -101,6 +103,8 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
     if not opts.bucket:
         raise UsageError("no bucket: pass --bucket or set PREFLIGHT_BUCKET")
     expires_s = parse_duration(opts.expires)
+    if opts.fix:
+        path = _fixed(path, opts, echo)
     facts = analyze(path, settings_for=lambda kind: rulesets_for(None)[kind].analysis)
     rules = _ruleset(facts.kind, opts)
     checked = result(str(path), facts, rules, "error")
@@ -125,7 +129,8 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
             echo(f"dry run: would upload {path} to s3://{opts.bucket}/{key} and send\n"
                  f"POST {conn.base_url}/v2/faces\n{json.dumps(body, indent=2)}\n")
             return EXIT_OK
-        Uploader(client, opts.state_dir).upload(path, opts.bucket, opts.prefix, sha)
+        progress = opts.upload_progress(path.stat().st_size) if opts.upload_progress is not None else None
+        Uploader(client, opts.state_dir).upload(path, opts.bucket, opts.prefix, sha, progress)
         url = presign(client, opts.bucket, key, expires_s, _credentials(client))
         verify(url, path)
         body = _body(facts.kind, url, name, voice, opts)
@@ -134,6 +139,17 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         face = api.create_face(body)
         journal.put(entry_key, {"state": "created", "face_id": face.face_id, "at": _now(), "request": shown})
         return _finish(api, conn, face, key, shown, opts, echo)
+
+
+def _fixed(path: Path, opts: SubmitOptions, echo: Echo) -> Path:
+    """Run the fixer; carry on with its output if it wrote one (the check that follows decides)."""
+    from preflight.commands import fix as fix_cmd
+
+    rules = None if opts.model == "phoenix-4" else opts.model
+    fix_cmd.run(path, fix_cmd.FixOptions(rules=rules), echo)
+    kind = "image" if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".heic", ".gif") else "video"
+    fixed = fix_cmd.default_output(path, kind)
+    return fixed if fixed.exists() else path
 
 
 def _checked_voice(api: TavusClient, kind: str, opts: SubmitOptions) -> str | None:
