@@ -135,3 +135,20 @@ def test_off_centre_face_is_reframed(tmp_path: Path, corpus: Path, capsys: pytes
     after = outcomes(out, "image")
     assert after["face.centered"] == "pass" and after["face.count"] == "pass" and after["face.head_in_frame"] == "pass"
     assert code == 0
+
+
+def test_downscale_only_when_the_size_limit_needs_it() -> None:
+    from preflight.fix.video import downscaled_size, video_bitrate
+    from tests.facts_factory import video as facts
+
+    uhd = facts(width=3840, height=2160, duration_s=600.0)
+    bitrate = video_bitrate(uhd, 750_000_000)
+    smaller = downscaled_size(uhd, 30, bitrate)  # 10 min of 4K under 750 MB: too few bits for 4K
+    assert smaller is not None and bitrate is not None and 1080 <= smaller[1] < 2160
+    assert bitrate / (smaller[0] * smaller[1] * 30) >= 0.049 and abs(smaller[0] / smaller[1] - 16 / 9) < 0.01
+    assert downscaled_size(uhd, 30, video_bitrate(uhd, 7_500_000_000)) is None  # plenty of bits: keep 4K
+    assert downscaled_size(uhd, 30, None) is None  # size was not the problem
+    hd = facts(width=1920, height=1080, duration_s=3000.0)
+    assert downscaled_size(hd, 30, video_bitrate(hd, 750_000_000)) is None  # never under 1080
+    portrait = facts(width=2160, height=3840, duration_s=600.0)
+    assert downscaled_size(portrait, 30, video_bitrate(portrait, 750_000_000)) == smaller[::-1]

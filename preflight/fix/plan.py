@@ -48,7 +48,8 @@ def video_plan(facts: VideoFacts, failing: list[Finding]) -> Plan:
         if facts.rotation:
             steps.append(f"turn the picture upright (stored rotated by {facts.rotation}°)")
         if "file.size" in ids:
-            steps.append("choose a bitrate that lands under the size limit")
+            steps.append("choose a bitrate that lands under the size limit (and, if that leaves too few bits, "
+                         "a smaller picture, never under 1080 px on the short side)")
         if "audio.loudness" in ids and facts.has_audio:
             steps.append("normalise loudness to -16 LUFS (two-pass loudnorm)")
     return Plan("video", steps, fixes, unfixable, normalise_loudness="audio.loudness" in fixes)

@@ -51,10 +51,32 @@ def video_bitrate(facts: VideoFacts, max_bytes: int | None) -> int | None:
     return max(50_000, int(max_bytes * 8 * 0.9 / facts.duration_s) - audio)
 
 
+MIN_BITS_PER_PIXEL = 0.05  # below this per pixel per frame, H.264 smears; a smaller picture looks better
+MIN_SHORT_SIDE = 1080  # never downscale below what the Phoenix-4 rules require
+
+
+def downscaled_size(facts: VideoFacts, fps: int, bitrate: int | None) -> tuple[int, int] | None:
+    """A smaller picture when the size limit leaves too few bits for this one; never under 1080 on
+    the short side (display orientation), never upscaled. None: keep the size."""
+    if bitrate is None:
+        return None
+    short = min(facts.width, facts.height)
+    if short <= MIN_SHORT_SIDE or bitrate / (facts.width * facts.height * fps) >= MIN_BITS_PER_PIXEL:
+        return None
+    scale = max(MIN_SHORT_SIDE / short, (bitrate / (MIN_BITS_PER_PIXEL * fps * facts.width * facts.height)) ** 0.5)
+    if scale >= 1:
+        return None
+    return (round(facts.width * scale / 2) * 2, round(facts.height * scale / 2) * 2)
+
+
 def reencode(src: Path, dst: Path, facts: VideoFacts, *, fps: int, loudnorm: bool, max_bytes: int | None,
              progress: Callable[[float], None] | None = None) -> None:
     source = ffmpeg.input(str(src))
-    streams = [source.video.filter("fps", fps=fps)]
+    video = source.video.filter("fps", fps=fps)
+    smaller = downscaled_size(facts, fps, video_bitrate(facts, max_bytes))
+    if smaller is not None:
+        video = video.filter("scale", smaller[0], smaller[1])
+    streams = [video]
     kwargs: dict[str, Any] = {"vcodec": "libx264", "pix_fmt": "yuv420p", "preset": "medium",
                               "movflags": "+faststart", "f": "mp4", "map_metadata": -1}
     bitrate = video_bitrate(facts, max_bytes)
