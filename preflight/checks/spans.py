@@ -69,3 +69,12 @@ def median(values: Sequence[float]) -> float:
 
 def pct(x: float) -> str:
     return f"{x:.0%}" if abs(x) >= 0.1 else f"{x:.1%}"
+
+
+def face_speed_p90(faced: Sequence[tuple[PictureSample, FaceBox]], aspect: float) -> float | None:
+    """How fast the main face's centre moves between samples, in face widths per second: the 90th
+    percentile (a single nod does not count). ``aspect`` = frame height / width turns vertical shares
+    into the same units as horizontal ones. None with fewer than 3 intervals."""
+    speeds = sorted(((b2.cx - b1.cx) ** 2 + ((b2.cy - b1.cy) * aspect) ** 2) ** 0.5 / b1.w / (s2.t - s1.t)
+                    for (s1, b1), (s2, b2) in zip(faced, faced[1:]) if s2.t > s1.t)
+    return speeds[int(0.9 * (len(speeds) - 1))] if len(speeds) >= 3 else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from preflight.checks.audio import audio_of
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.checks.spans import Span, listed, main_faces, median, sampled
+from preflight.checks.spans import Span, face_speed_p90, listed, main_faces, median, sampled
 from preflight.facts import AudioFacts, PictureSample, Segment, VideoFacts
 from preflight.units import clock, num
 
@@ -157,12 +157,9 @@ def listening_still(facts: VideoFacts, *, max_speed: float) -> Verdict:
     segment = _segment(audio, "listening")
     if segment is None:
         return skipped("no listening segment was found (see segments.structure)")
-    faced = main_faces(_in(samples, segment))
-    speeds = sorted(((b2.cx - b1.cx) ** 2 + ((b2.cy - b1.cy) * facts.height / max(facts.width, 1)) ** 2) ** 0.5
-                    / b1.w / (s2.t - s1.t) for (s1, b1), (s2, b2) in zip(faced, faced[1:]) if s2.t > s1.t)
-    if len(speeds) < 3:
+    p90 = face_speed_p90(main_faces(_in(samples, segment)), facts.height / max(facts.width, 1))
+    if p90 is None:
         return skipped("a face was found in fewer than 4 samples of the listening segment")
-    p90 = speeds[int(0.9 * (len(speeds) - 1))]
     detail = f"the head moves {num(round(p90, 2))} face widths per second while listening"
     if p90 > max_speed:
         return failed(f"not still: {detail}", round(p90, 3), f"<= {num(max_speed)}")
