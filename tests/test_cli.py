@@ -161,3 +161,21 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
                           env={"NO_COLOR": "1", "PATH": ""}, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
     assert "is not a readable video or image" in proc.stdout
+
+
+def test_pre_commit_hooks_call_real_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The hook definitions run `preflight check` with options that exist, on the files pre-commit passes."""
+    import re
+    import shlex
+
+    text = (Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text()
+    entries = re.findall(r"^\s+entry: (.+)$", text, re.M)
+    patterns = re.findall(r"^\s+files: (.+)$", text, re.M)
+    assert entries and len(entries) == len(patterns)
+    image = make_image(tmp_path / "tiny.png", size=(100, 100))
+    for entry, pattern in zip(entries, patterns):
+        assert re.search(pattern, image.name) and not re.search(pattern, "notes.txt")
+        argv = shlex.split(entry)
+        assert argv[0] == "preflight"
+        assert main([*argv[1:], str(image)]) == 1  # too small: the hook fails the commit
+        assert "image.resolution" in capsys.readouterr().out
