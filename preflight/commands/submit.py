@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from preflight.api.client import ApiError, Face, TavusClient
+from preflight.api.client import Face, TavusClient
 from preflight.commands import api as api_cmd
 from preflight.commands.check import rulesets_for
 from preflight.engine import result
@@ -24,6 +24,7 @@ from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
 from preflight.render import RENDERERS, RenderOptions
 from preflight.report import Report
 from preflight.ruleset import RuleSet, load
+from preflight.media.sniff import sniff
 from preflight.upload.s3 import Uploader, object_key, sha256_of
 from preflight.upload.urls import parse_duration, presign, redact, verify
 
@@ -147,8 +148,7 @@ def _fixed(path: Path, opts: SubmitOptions, echo: Echo) -> Path:
 
     rules = None if opts.model == "phoenix-4" else opts.model
     fix_cmd.run(path, fix_cmd.FixOptions(rules=rules), echo)
-    kind = "image" if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".heic", ".gif") else "video"
-    fixed = fix_cmd.default_output(path, kind)
+    fixed = fix_cmd.default_output(path, sniff(path).kind)
     return fixed if fixed.exists() else path
 
 
@@ -209,6 +209,3 @@ def _credentials(client: Any) -> Any:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-__all__ = ["ApiError", "SubmitOptions", "run"]
