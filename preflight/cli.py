@@ -68,7 +68,7 @@ def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | N
     """
     render = RenderOptions(color=_color(sys.stdout), quiet=quiet, verbose=verbose)
     options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render)
-    progress = None if quiet or not sys.stderr.isatty() else _ProgressBar
+    progress = None if quiet or not sys.stderr.isatty() else _ProgressBar.decoding
     return check_cmd.run(list(paths), options, lambda s: click.echo(s, nl=False, color=render.color), progress)
 
 
@@ -91,7 +91,7 @@ def fix(src: Path, output: Path | None, rules: str | None, dry_run: bool) -> int
     """Write a fixed copy of a video or headshot: re-encode, turn upright, constant frame rate,
     normalise loudness, flatten and reframe images. Never touches INPUT; never generative.
     """
-    progress = _ProgressBar.labelled if sys.stderr.isatty() else None
+    progress = _ProgressBar if sys.stderr.isatty() else None
     return fix_cmd.run(src, fix_cmd.FixOptions(output, rules, dry_run, progress), lambda s: click.echo(s, nl=False))
 
 
@@ -228,16 +228,16 @@ def _color(stream: object) -> bool:
 
 
 class _ProgressBar:
-    """A progress bar on stderr for one file's decode, shown only for clips longer than a few seconds."""
+    """A progress bar on stderr for long media work (decoding, encoding), shown only past a few seconds."""
 
-    def __init__(self, path: Path, label: str | None = None) -> None:
-        self.label = label or f"decoding {path.name}"
+    def __init__(self, label: str) -> None:
+        self.label = label
         self.bar: Any = None
         self.done = 0
 
     @classmethod
-    def labelled(cls, label: str) -> _ProgressBar:
-        return cls(Path(label), label)
+    def decoding(cls, path: Path) -> _ProgressBar:
+        return cls(f"decoding {path.name}")
 
     def __call__(self, now: float, total: float | None) -> None:
         if not total or total < 5:

@@ -7,7 +7,7 @@ say which share each threshold is about and why.
 from __future__ import annotations
 
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.checks.spans import (NOT_SAMPLED, face_speed_p90, listed, main_faces, median, pct, sampled,
+from preflight.checks.spans import (NOT_SAMPLED, aspect, face_speed_p90, listed, main_faces, median, pct, sampled,
                                      spans_where, step_s)
 from preflight.facts import FaceBox, Facts, ImageFacts, PictureSample, VideoFacts
 from preflight.units import num
@@ -207,15 +207,10 @@ def movement(facts: VideoFacts, *, max_speed: float) -> Verdict:
     samples = sampled(facts)
     if samples is None:
         return skipped(NOT_SAMPLED)
-    p90 = face_speed_p90(main_faces(samples), _aspect(facts))
+    p90 = face_speed_p90(main_faces(samples), aspect(facts))
     if p90 is None:
         return skipped("a face was found in fewer than 4 sampled frames")
     detail = f"the face moves {num(round(p90, 2))} face widths per second (90th percentile)"
     if p90 > max_speed:
         return failed(f"too much movement: {detail}", round(p90, 3), f"<= {num(max_speed)}")
     return passed(detail, round(p90, 3), f"<= {num(max_speed)}")
-
-
-def _aspect(facts: VideoFacts) -> float:
-    """Height / width: turns a vertical share of the frame into the same units as a horizontal one."""
-    return facts.height / facts.width if facts.width else 1.0

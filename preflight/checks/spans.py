@@ -17,6 +17,11 @@ def sampled(facts: VideoFacts) -> list[PictureSample] | None:
     return facts.picture.samples if facts.picture is not None and facts.picture.samples else None
 
 
+def aspect(facts: VideoFacts) -> float:
+    """Height / width: turns a vertical share of the frame into the same units as a horizontal one."""
+    return facts.height / facts.width if facts.width else 1.0
+
+
 def step_s(facts: VideoFacts) -> float:
     """How many seconds of video one sample stands for."""
     return 1.0 / facts.picture.sample_fps if facts.picture is not None else 0.5

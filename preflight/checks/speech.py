@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from preflight.checks.audio import audio_of
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.checks.spans import Span, face_speed_p90, listed, main_faces, median, sampled
+from preflight.checks.spans import (Span, aspect, face_speed_p90, listed, main_faces, median, sampled, spans_where,
+                                     step_s)
 from preflight.facts import AudioFacts, PictureSample, Segment, VideoFacts
 from preflight.units import clock, num
 
@@ -127,15 +128,8 @@ def lips_closed(facts: VideoFacts, *, max_mouth: float, min_span_s: float) -> Ve
     inside, segment, why = _picture_and_segment(facts, "listening")
     if why is not None or segment is None:
         return skipped(why or "no listening segment")
-    step = 1.0 / facts.picture.sample_fps if facts.picture else 0.5
-    moving = [Span(s.t, s.t + step, "mouth moves") for s in inside if (s.mouth or 0.0) > max_mouth]
-    merged: list[Span] = []
-    for span in moving:
-        if merged and span.start_s - merged[-1].end_s < step * 0.6:
-            merged[-1] = Span(merged[-1].start_s, span.end_s, span.label)
-        else:
-            merged.append(span)
-    found = [s for s in merged if s.duration_s >= min_span_s]
+    moving = spans_where(inside, step_s(facts), lambda s: "mouth moves" if (s.mouth or 0.0) > max_mouth else None)
+    found = [s for s in moving if s.duration_s >= min_span_s]
     value = median([s.mouth or 0.0 for s in inside])
     if found:
         return failed(f"the mouth moves while listening: {listed(found)}", round(value, 3), f"<= {num(max_mouth)}")
@@ -157,7 +151,7 @@ def listening_still(facts: VideoFacts, *, max_speed: float) -> Verdict:
     segment = _segment(audio, "listening")
     if segment is None:
         return skipped("no listening segment was found (see segments.structure)")
-    p90 = face_speed_p90(main_faces(_in(samples, segment)), facts.height / max(facts.width, 1))
+    p90 = face_speed_p90(main_faces(_in(samples, segment)), aspect(facts))
     if p90 is None:
         return skipped("a face was found in fewer than 4 samples of the listening segment")
     detail = f"the head moves {num(round(p90, 2))} face widths per second while listening"

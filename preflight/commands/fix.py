@@ -15,7 +15,7 @@ from preflight.analyze import analyze
 from preflight.commands.check import publish, rulesets_for
 from preflight.engine import result
 from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
-from preflight.facts import ImageFacts, VideoFacts
+from preflight.facts import ImageFacts, Kind, VideoFacts
 from preflight.fix import image as image_fix
 from preflight.fix import video as video_fix
 from preflight.fix.plan import Plan, image_plan, output_fps, video_plan
@@ -102,7 +102,7 @@ def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, bef
     tmp = Path(tmp_name)
     try:
         if isinstance(facts, VideoFacts):
-            max_bytes = _param(before, "file.size", "max_bytes") if "file.size" in plan.fixes else None
+            max_bytes = _max_bytes(options.rules, "video") if "file.size" in plan.fixes else None
             bar = options.progress(f"encoding {dst.name}") if options.progress is not None else None
             try:
                 video_fix.reencode(src, tmp, facts, fps=output_fps(facts), loudnorm=plan.normalise_loudness,
@@ -125,11 +125,11 @@ def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, bef
     return notes
 
 
-def _param(res: FileResult, rule: str, name: str) -> int | None:
-    finding = next((f for f in res.findings if f.rule == rule), None)
-    expected = str(finding.expected) if finding is not None else ""
-    digits = expected.lstrip("< ").strip()
-    return int(digits) if digits.isdigit() else None
+def _max_bytes(rules: str | None, kind: Kind) -> int | None:
+    """The file.size limit of the rule set the file is judged by (its threshold, not a parsed message)."""
+    config = next((c for c in rulesets_for(rules)[kind].rules if c.id == "file.size"), None)
+    value = config.params.get("max_bytes") if config is not None else None
+    return int(value) if isinstance(value, int) else None
 
 
 def _before_after(before: FileResult, after: FileResult) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 
 from preflight.api.client import Face, TavusClient
 from preflight.commands import api as api_cmd
-from preflight.commands.check import rulesets_for
 from preflight.engine import result
 from preflight.analyze import analyze
 from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
@@ -106,7 +105,7 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
     expires_s = parse_duration(opts.expires)
     if opts.fix:
         path = _fixed(path, opts, echo)
-    facts = analyze(path, settings_for=lambda kind: rulesets_for(None)[kind].analysis)
+    facts = analyze(path, settings_for=lambda kind: _ruleset(kind, opts).analysis)
     rules = _ruleset(facts.kind, opts)
     checked = result(str(path), facts, rules, "error")
     if checked.verdict != "pass" and not opts.force:
