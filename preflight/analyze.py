@@ -16,7 +16,7 @@ from preflight.media.scan import Progress, scan_video
 from preflight.media.settings import AnalysisSettings
 from preflight.media.sniff import sniff
 from preflight.media.worker import Threaded
-
+from preflight.preview import Thumbnails
 
 SettingsFor = Callable[[Kind], AnalysisSettings | None]
 
@@ -26,23 +26,26 @@ def default_settings(kind: Kind) -> AnalysisSettings:
 
 
 def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None,
-            settings_for: SettingsFor = default_settings) -> Facts:
+            settings_for: SettingsFor = default_settings, thumbs: Thumbnails | None = None) -> Facts:
     """Measure ``path``. Raises UnusableInput (one line, no traceback) when it cannot be judged.
 
     ``decode=False`` is quick mode: metadata, plus the picture of the key frames only.
     ``settings_for(kind)`` gives the analysis settings of the rule set that will judge the file;
     None skips the picture analysis (faces, brightness, change) altogether.
+    ``thumbs``, if given, collects a few colour thumbnails on the way (for the HTML report).
     """
     sniffed = sniff(path)
     settings = settings_for(sniffed.kind)
     size = path.stat().st_size
     if sniffed.kind == "image":
-        return probe_image(path, size, sniffed.head, sniffed.image_format or "image", settings)
+        return probe_image(path, size, sniffed.head, sniffed.image_format or "image", settings, thumbs)
     facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
     if settings is None:
         return _decoded(path, facts, decode, progress, None)
     analyzer = Threaded(PictureAnalyzer(settings), depth=4, name="picture")
-    sampler = FrameSampler(analyzer.add, settings.sample_fps, settings.work_width, facts.rotation)
+    if thumbs is not None:
+        thumbs.duration_s = facts.video_duration_s or facts.duration_s
+    sampler = FrameSampler(analyzer.add, settings.sample_fps, settings.work_width, facts.rotation, thumbs)
     try:
         facts = _decoded(path, facts, decode, progress, sampler)
     except BaseException:

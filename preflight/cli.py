@@ -13,14 +13,14 @@ from typing import Any
 import click
 
 from preflight import __version__
-from preflight.api.client import DEFAULT_URL
-from preflight.commands import api as api_cmd
+from preflight.api import DEFAULT_URL
 from preflight.commands import check as check_cmd
-from preflight.commands import fix as fix_cmd
-from preflight.commands import submit as submit_cmd
-from preflight.commands import rules as rules_cmd
 from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError, UsageError
+from preflight.project import LfsPolicy
 from preflight.render import RENDERERS, RenderOptions
+
+# The other commands' modules are imported in their functions: `check` served from the cache should
+# not pay for loading the API client, S3 or the transcoder.
 
 CHECK_EXAMPLES = """\b
 Examples:
@@ -29,6 +29,13 @@ Examples:
   preflight check media/ --rules phoenix-3  # every video and image under media/
   preflight check clip.mp4 --format json -o report.json
   preflight check clip.mp4 --rules my-rules.toml --fail-level warning
+  preflight check media/ --report report.html  # a visual report: frames, face boxes, timelines
+  preflight check faces/ --format compact      # one line per problem (the pre-commit hook's format)
+
+\b
+Settings for a media repository (rule sets per path, excludes, Git LFS pointers) are read from the
+nearest preflight.toml or [tool.preflight] in pyproject.toml; see the README. Results are cached in
+the user's cache directory by file content, rule set and version; --no-cache ignores the cache.
 
 \b
 Exit codes: 0 every file passes, 1 a file fails a rule at --fail-level,
@@ -55,21 +62,33 @@ def cli() -> None:
               help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file (the terminal still gets a text summary).")
-@click.option("--fail-level", type=click.Choice(["error", "warning"]), default="error", show_default=True,
-              help="Lowest severity that fails a file.")
+@click.option("--report", "html", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html",
+              help="Also write a self-contained visual HTML report (frames with face boxes, timelines).")
+@click.option("--fail-level", type=click.Choice(["error", "warning"]),
+              help="Lowest severity that fails a file.  [default: error, or the project's fail-level]")
 @click.option("--quick", is_flag=True, help="Metadata and key frames only: skip the end-to-end decode (several times faster).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Files checked at once, in worker processes.  [default: one per core, fewer if memory is short]")
+@click.option("--no-cache", "no_cache", is_flag=True, help="Analyse every file again; neither read nor write the cache.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Project settings file (default: the nearest preflight.toml or pyproject.toml [tool.preflight]).")
+@click.option("--lfs-pointers", type=click.Choice(["fail", "skip"]),
+              help="What a Git LFS pointer file (media not fetched) does to the run.  [default: fail, or the project's]")
 @click.option("-q", "--quiet", is_flag=True, help="Only show files that fail; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the rules that passed.")
-def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | None, fail_level: str,
-          quick: bool, quiet: bool, verbose: bool) -> int:
+def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | None, html: Path | None,
+          fail_level: str | None, quick: bool, jobs: int | None, no_cache: bool, config: Path | None,
+          lfs_pointers: LfsPolicy | None, quiet: bool, verbose: bool) -> int:
     """Check training videos and headshot images against a rule set.
 
     PATHS are files or directories (walked for video and image files).
     """
     render = RenderOptions(color=_color(sys.stdout), quiet=quiet, verbose=verbose)
-    options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render)
-    progress = None if quiet or not sys.stderr.isatty() else _ProgressBar.decoding
-    return check_cmd.run(list(paths), options, lambda s: click.echo(s, nl=False, color=render.color), progress)
+    options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render, config, lfs_pointers,
+                                     cache=not no_cache, jobs=jobs, html=html)
+    show = not quiet and sys.stderr.isatty()
+    return check_cmd.run(list(paths), options, lambda s: click.echo(s, nl=False, color=render.color),
+                         _ProgressBar.decoding if show else None, _ProgressBar.files if show else None)
 
 
 @cli.command(epilog="""\b
@@ -91,11 +110,15 @@ def fix(src: Path, output: Path | None, rules: str | None, dry_run: bool) -> int
     """Write a fixed copy of a video or headshot: re-encode, turn upright, constant frame rate,
     normalise loudness, flatten and reframe images. Never touches INPUT; never generative.
     """
+    from preflight.commands import fix as fix_cmd
+
     progress = _ProgressBar if sys.stderr.isatty() else None
     return fix_cmd.run(src, fix_cmd.FixOptions(output, rules, dry_run, progress), lambda s: click.echo(s, nl=False))
 
 
-def _connection(api_url: str | None) -> api_cmd.Connection:
+def _connection(api_url: str | None) -> Any:
+    from preflight.commands import api as api_cmd
+
     key = os.environ.get("TAVUS_API_KEY", "")
     if not key:
         raise UsageError("TAVUS_API_KEY is not set: export your key from the Tavus Developer Portal (API Keys)")
@@ -114,6 +137,8 @@ def status(face_id: str, wait: bool, api_url: str | None) -> int:
 
     Exit 0 when started or completed, 1 when training failed (the error message is shown).
     """
+    from preflight.commands import api as api_cmd
+
     bar = _TrainingBar(face_id) if wait and sys.stderr.isatty() else None
     return api_cmd.status(_connection(api_url), face_id, wait, lambda s: click.echo(s, nl=False), bar=bar)
 
@@ -123,6 +148,8 @@ def status(face_id: str, wait: bool, api_url: str | None) -> int:
 @_api_url
 def voices(search: str | None, api_url: str | None) -> int:
     """List the stock voice names usable as --voice-name for image training (needs TAVUS_API_KEY)."""
+    from preflight.commands import api as api_cmd
+
     return api_cmd.voices(_connection(api_url), search, lambda s: click.echo(s, nl=False))
 
 
@@ -157,6 +184,8 @@ def submit(src: Path, name: str | None, model: str, voice_name: str | None, auto
            fmt: str, api_url: str | None) -> int:
     """Check FILE, upload it to S3, and create a Tavus face from a presigned URL (needs TAVUS_API_KEY
     and AWS credentials from boto3's usual places)."""
+    from preflight.commands import submit as submit_cmd
+
     conn = _connection(api_url)
     options = submit_cmd.SubmitOptions(
         bucket=bucket or "", name=name, model=model, voice_name=voice_name, auto_fix_image=auto_fix_image,
@@ -190,7 +219,9 @@ def _properties(pairs: tuple[str, ...]) -> dict[str, object]:
     return out
 
 
-class _TrainingBar(api_cmd.StatusBar):
+class _TrainingBar:
+    """Training progress (0-100 %) on stderr while ``status --wait`` polls."""
+
     def __init__(self, face_id: str) -> None:
         self.bar: Any = click.progressbar(length=100, label=f"training {face_id}", file=sys.stderr, width=30,
                                           show_eta=False)
@@ -218,6 +249,8 @@ def rules(name: str | None) -> int:
       preflight rules phoenix-3       # its rules, thresholds, fix hints and sources
       preflight rules video.fps       # what the rule checks and why
     """
+    from preflight.commands import rules as rules_cmd
+
     click.echo(rules_cmd.show(name), nl=False)
     return 0
 
@@ -230,8 +263,10 @@ def _color(stream: object) -> bool:
 class _ProgressBar:
     """A progress bar on stderr for long media work (decoding, encoding), shown only past a few seconds."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, unit: float = 0.1, min_total: float = 5) -> None:
         self.label = label
+        self.scale = 1 / unit  # bar steps per unit of progress
+        self.min_total = min_total  # shorter work gets no bar
         self.bar: Any = None
         self.done = 0
 
@@ -239,13 +274,17 @@ class _ProgressBar:
     def decoding(cls, path: Path) -> _ProgressBar:
         return cls(f"decoding {path.name}")
 
+    @classmethod
+    def files(cls, count: int) -> _ProgressBar:
+        return cls(f"checking {count} files", unit=1, min_total=2)
+
     def __call__(self, now: float, total: float | None) -> None:
-        if not total or total < 5:
+        if not total or total < self.min_total:
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=int(total * 10), label=self.label, file=sys.stderr, width=30)
+            self.bar = click.progressbar(length=int(total * self.scale), label=self.label, file=sys.stderr, width=30)
             self.bar.__enter__()
-        step = min(int(now * 10), self.bar.length) - self.done
+        step = min(int(now * self.scale), self.bar.length) - self.done
         if step > 0:
             self.bar.update(step)
             self.done += step

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from preflight.checks import RULES
 from preflight.facts import Facts
-from preflight.report import FileResult, Finding, FileVerdict
+from preflight.report import FileResult, FileVerdict, Finding
 from preflight.ruleset import SEVERITIES, RuleConfig, RuleSet, Severity
 
 
@@ -21,7 +21,7 @@ def _finding(facts: Facts, config: RuleConfig) -> Finding:
     return Finding(
         rule=config.id, severity=severity, outcome=verdict.outcome, message=verdict.message,
         fix=config.fix, measured=verdict.measured, expected=verdict.expected,
-        summary=spec.summary, source=config.source,
+        summary=spec.summary, source=config.source, spans=verdict.spans,
     )
 
 

@@ -16,6 +16,11 @@ class UnusableInput(PreflightError):
     """A file that cannot be judged at all: missing, unreadable, empty, not media, corrupt beyond probing."""
 
 
+class NotFetched(UnusableInput):
+    """A Git LFS pointer file: the media was never fetched. Whether that fails a run is the project's
+    choice (``lfs-pointers`` in preflight.toml), not a sign of a corrupt file."""
+
+
 class RuleSetError(PreflightError):
     """A rule set that cannot be loaded: unknown name, bad TOML, unknown rule or key, wrong type."""
 

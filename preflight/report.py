@@ -7,10 +7,13 @@ from typing import Any, Literal
 
 from preflight import __version__
 from preflight.checks.registry import Outcome
+from preflight.preview import Thumb
 from preflight.ruleset import SEVERITIES, Severity
 
 SCHEMA = "preflight.report/1"
-FileVerdict = Literal["pass", "fail", "error"]
+# error: the file cannot be judged at all (exit code 2); skip: not judged by choice (an LFS pointer
+# file with ``lfs-pointers = "skip"``)
+FileVerdict = Literal["pass", "fail", "error", "skip"]
 
 
 def at_least(severity: str, level: str) -> bool:
@@ -28,6 +31,7 @@ class Finding:
     expected: Any
     summary: str = ""  # the rule's one-line description (its docstring's first line)
     source: str = ""  # the documented requirement behind the rule
+    spans: tuple[tuple[float, float], ...] = ()  # where in the video the rule failed (seconds)
 
     def fails_at(self, level: str) -> bool:
         return self.outcome == "fail" and at_least(self.severity, level)
@@ -39,9 +43,24 @@ class FileResult:
     kind: str | None
     ruleset: str | None
     verdict: FileVerdict
-    error: str | None = None
+    error: str | None = None  # why the file was not judged (unusable, or not fetched)
     facts: dict[str, Any] | None = None
     findings: list[Finding] = field(default_factory=list)
+    not_fetched: bool = False  # a Git LFS pointer file: the media itself is not in the working tree
+    preview: list[Thumb] = field(default_factory=list)  # thumbnails for the HTML report (not in JSON)
+    cached: bool = False  # this result came from the cache (see cache.py)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, for the cache: ``from_dict`` gives the same result back."""
+        d = asdict(self)
+        d["preview"] = [t.to_dict() for t in self.preview]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileResult:
+        findings = [Finding(**{**f, "spans": tuple(tuple(s) for s in f["spans"])}) for f in d["findings"]]
+        preview = [Thumb.from_dict(t) for t in d["preview"]]
+        return cls(**{**d, "findings": findings, "preview": preview})
 
 
 @dataclass(frozen=True)
@@ -53,8 +72,8 @@ class Report:
     @property
     def summary(self) -> dict[str, int]:
         verdicts = [r.verdict for r in self.results]
-        return {"files": len(verdicts), "passed": verdicts.count("pass"),
-                "failed": verdicts.count("fail"), "errors": verdicts.count("error")}
+        return {"files": len(verdicts), "passed": verdicts.count("pass"), "failed": verdicts.count("fail"),
+                "errors": verdicts.count("error"), "skipped": verdicts.count("skip")}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,8 +87,10 @@ class Report:
 
 def _result_dict(result: FileResult) -> dict[str, Any]:
     d = asdict(result)
+    del d["preview"]
     d["findings"] = [
-        {k: f[k] for k in ("rule", "severity", "outcome", "message", "fix", "measured", "expected")}
+        {**{k: f[k] for k in ("rule", "severity", "outcome", "message", "fix", "measured", "expected")},
+         "spans": [{"start_s": a, "end_s": b} for a, b in f["spans"]]}
         for f in d["findings"]
     ]
     return d

@@ -12,9 +12,9 @@ import pytest
 from preflight.analyze import analyze
 from preflight.cli import _color, main
 from preflight.engine import judge
-from preflight.ruleset import load
 from preflight.render import RENDERERS, RenderOptions
 from preflight.report import Report
+from preflight.ruleset import load
 from tests.conftest import IMAGE_FILES_ONLY
 from tests.media_factory import VideoSpec, make_image, make_video
 

@@ -18,8 +18,11 @@ from tests.media_factory import VideoSpec, make_image, make_video
 
 FINDING = {
     "type": "object",
-    "required": ["rule", "severity", "outcome", "message", "fix", "measured", "expected"],
+    "required": ["rule", "severity", "outcome", "message", "fix", "measured", "expected", "spans"],
     "properties": {
+        "spans": {"type": "array", "items": {"type": "object", "required": ["start_s", "end_s"],
+                                             "properties": {"start_s": {"type": "number"},
+                                                            "end_s": {"type": "number"}}}},
         "rule": {"type": "string", "pattern": r"^[a-z]+\.[a-z_]+$"},
         "severity": {"enum": ["error", "warning", "info"]},
         "outcome": {"enum": ["pass", "fail", "skip"]},
@@ -39,14 +42,16 @@ REPORT_SHAPE = {
             "required": ["path", "kind", "ruleset", "verdict", "error", "facts", "findings"],
             "properties": {
                 "kind": {"enum": ["video", "image", None]},
-                "verdict": {"enum": ["pass", "fail", "error"]},
+                "verdict": {"enum": ["pass", "fail", "error", "skip"]},
+                "not_fetched": {"type": "boolean"},
+                "cached": {"type": "boolean"},
                 "error": {"type": ["string", "null"]},
                 "facts": {"type": ["object", "null"]},
                 "findings": {"type": "array", "items": FINDING},
             },
         }},
-        "summary": {"type": "object", "required": ["files", "passed", "failed", "errors"],
-                    "properties": {k: {"type": "integer"} for k in ("files", "passed", "failed", "errors")},
+        "summary": {"type": "object", "required": ["files", "passed", "failed", "errors", "skipped"],
+                    "properties": {k: {"type": "integer"} for k in ("files", "passed", "failed", "errors", "skipped")},
                     "additionalProperties": False},
     },
 }
@@ -79,7 +84,7 @@ def test_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str], mixed
     assert VIDEO_FACTS <= set(video["facts"]) and IMAGE_FACTS <= set(image["facts"])
     verdicts = (video["verdict"], image["verdict"], cutout["verdict"], empty["verdict"])
     assert verdicts == ("fail", "pass", "pass", "error")
-    assert doc["summary"] == {"files": 4, "passed": 2, "failed": 1, "errors": 1}
+    assert doc["summary"] == {"files": 4, "passed": 2, "failed": 1, "errors": 1, "skipped": 0}
     fails = {f["rule"] for f in video["findings"] if f["outcome"] == "fail"}
     assert {"video.duration", "video.resolution", "audio.present"} <= fails
     skip = {f["rule"]: f for f in video["findings"]}["audio.codec"]
@@ -147,3 +152,16 @@ def test_output_file_gets_the_report_and_the_terminal_a_summary(
     assert code == 0 and json.loads(target.read_text())["summary"]["passed"] == 1
     assert out.startswith("PASS  ") and "1 file: 1 passed" in out
     assert not list(tmp_path.glob(".report.json.*"))  # no temporary file left behind
+
+
+def test_compact_is_one_line_per_failing_rule_with_its_fix(capsys: pytest.CaptureFixture[str], mixed: list[str]) -> None:
+    code, out = run(capsys, "compact", mixed)
+    video, _, cutout, empty = mixed
+    lines = out.splitlines()
+    assert code == 2
+    failing = [ln for ln in lines if ln.startswith(f"{video}: error ")]
+    assert {ln.split()[2].rstrip(":") for ln in failing} >= {"video.duration", "video.resolution", "audio.present"}
+    assert all(" — fix: " in ln for ln in failing)
+    assert not any(ln.startswith(cutout) for ln in lines)  # a warning below --fail-level is no problem for a hook
+    assert f"{empty}: unusable: is empty (0 bytes)" in out
+    assert lines[-1] == "preflight: 4 files, 2 passed, 1 failed, 1 unusable"

@@ -51,11 +51,27 @@ def test_text_file_named_jpg(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert_unusable(capsys, path, "is a text file, not a video or image")
 
 
-def test_git_lfs_pointer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "training.mp4"
+def lfs_pointer(path: Path) -> Path:
     path.write_text("version https://git-lfs.github.com/spec/v1\n"
                     "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n")
-    assert_unusable(capsys, path, "Git LFS pointer file, not the media itself; run `git lfs pull`")
+    return path
+
+
+def test_git_lfs_pointer_is_not_fetched_and_fails_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = check_json(capsys, str(lfs_pointer(tmp_path / "training.mp4")))
+    result = only_result(doc)
+    assert code == 1  # not a corrupt file (that would be 2): a file whose content is not here
+    assert result["verdict"] == "fail" and result["not_fetched"] is True and result["facts"] is None
+    assert result["error"].startswith("not fetched: this is a Git LFS pointer file") and "`git lfs pull`" in result["error"]
+
+
+def test_git_lfs_pointer_can_be_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pointer = lfs_pointer(tmp_path / "training.mp4")
+    code, doc = check_json(capsys, str(pointer), "--lfs-pointers", "skip")
+    assert code == 0 and only_result(doc)["verdict"] == "skip"
+    assert doc["summary"] == {"files": 1, "passed": 0, "failed": 0, "errors": 0, "skipped": 1}
+    assert main(["check", "--lfs-pointers", "skip", "--format", "compact", str(pointer)]) == 0
+    assert f"{pointer}: skipped: not fetched: this is a Git LFS pointer file" in capsys.readouterr().out
 
 
 def test_decompression_bomb_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,7 +152,7 @@ def test_unusable_file_does_not_hide_the_others(tmp_path: Path, capsys: pytest.C
     assert code == 2
     assert [r["verdict"] for r in doc["results"]] == ["fail", "error"]  # the clip is fine but has nobody in it
     assert doc["results"][0]["facts"]["scan"]["ok"] is True
-    assert doc["summary"] == {"files": 2, "passed": 0, "failed": 1, "errors": 1}
+    assert doc["summary"] == {"files": 2, "passed": 0, "failed": 1, "errors": 1, "skipped": 0}
 
 
 def test_text_report_gives_one_line_for_an_unusable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

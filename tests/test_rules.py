@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from preflight.engine import judge
 from preflight.facts import Facts, StreamChange
 from preflight.report import Finding
 from preflight.ruleset import load
-from dataclasses import replace
-
-from tests.facts_factory import FACE, LOOK, audio, image, image_with, sample, structured, video, video_with
+from tests.facts_factory import (
+    FACE,
+    LOOK,
+    audio,
+    image,
+    image_with,
+    sample,
+    structured,
+    video,
+    video_with,
+)
 
 SECOND = replace(FACE, x=0.8, y=0.3, w=0.06, h=0.09, score=0.4)
 TURNED = replace(FACE, pose="right")

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from preflight.upload.s3 import UploadError, Uploader, sha256_of
+from preflight.upload.s3 import Uploader, UploadError, sha256_of
 from preflight.upload.urls import parse_duration, presign, redact, seconds_left, verify
 from tests.seaweed import BUCKET, SECRET_KEY, SeaweedS3, weed_binary
 

@@ -1,1 +1,3 @@
-"""The Tavus API at the edge: an httpx client for faces and voices. Nothing here analyses media."""
+"""The Tavus API client (client.py). Kept free of imports so the CLI can name the default URL cheaply."""
+
+DEFAULT_URL = "https://tavusapi.com"

@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 
 from preflight import __version__
+from preflight.api import DEFAULT_URL
 from preflight.errors import PreflightError
 
-DEFAULT_URL = "https://tavusapi.com"
+__all__ = ["DEFAULT_URL", "ApiError", "Face", "TavusClient", "Voice"]
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 

@@ -7,8 +7,18 @@ say which share each threshold is about and why.
 from __future__ import annotations
 
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.checks.spans import (NOT_SAMPLED, aspect, face_speed_p90, listed, main_faces, median, pct, sampled,
-                                     spans_where, step_s)
+from preflight.checks.spans import (
+    NOT_SAMPLED,
+    aspect,
+    face_speed_p90,
+    listed,
+    main_faces,
+    median,
+    pct,
+    sampled,
+    spans_where,
+    step_s,
+)
 from preflight.facts import FaceBox, Facts, ImageFacts, PictureSample, VideoFacts
 from preflight.units import num
 
@@ -66,7 +76,7 @@ def count(facts: Facts, *, max_other_share: float = 0.0, min_span_s: float = 0.0
         return failed(f"no face found in any of the {len(samples)} sampled frames", measured, expected)
     if long_ones or share > max_other_share:
         return failed(f"not exactly one face in {pct(share)} of sampled frames: {listed(long_ones or others)}",
-                      measured, expected)
+                      measured, expected, spans=long_ones or others)
     return passed(f"exactly 1 face in {pct(1 - share)} of sampled frames (brief misses: {listed(others)})",
                   measured, expected)
 
@@ -167,7 +177,7 @@ def looking(facts: Facts, *, max_turned_share: float = 0.0) -> Verdict:
     expected = f"<= {pct(max_turned_share)} of samples turned"
     if share > max_turned_share:
         return failed(f"the face is turned away in {pct(share)} of sampled frames: {listed(turned)}",
-                      round(share, 4), expected)
+                      round(share, 4), expected, spans=turned)
     return passed(f"the face looks at the camera in {pct(1 - share)} of sampled frames", round(share, 4), expected)
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import statistics
 
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.checks.spans import NOT_SAMPLED, listed, median, pct, sampled, spans_where, step_s
+from preflight.checks.spans import (
+    NOT_SAMPLED,
+    Span,
+    listed,
+    median,
+    pct,
+    sampled,
+    spans_where,
+    step_s,
+)
 from preflight.facts import FaceLook, Facts, ImageFacts, PictureSample, VideoFacts
 from preflight.units import clock, num
 
@@ -101,7 +110,7 @@ def edits(facts: VideoFacts, *, min_cut_diff: float, cut_ratio: float) -> Verdic
     if cuts:
         times = ", ".join(clock(t) for t in cuts[:6]) + (f" and {len(cuts) - 6} more" if len(cuts) > 6 else "")
         return failed(f"{len(cuts)} cut{'s' * (len(cuts) > 1)} or jump{'s' * (len(cuts) > 1)} in the picture at {times}",
-                      len(cuts), 0)
+                      len(cuts), 0, spans=[Span(t - step_s(facts), t) for t in cuts])
     return passed("no cuts found", 0, 0)
 
 
@@ -127,5 +136,5 @@ def black_frozen(facts: VideoFacts, *, black_luma: float, frozen_diff: float, mi
 
     found = [sp for sp in spans_where(samples, step_s(facts), label) if sp.duration_s >= min_span_s]
     if found:
-        return failed(f"{listed(found)}", len(found), 0)
+        return failed(f"{listed(found)}", len(found), 0, spans=found)
     return passed("no black or frozen stretches", 0, 0)

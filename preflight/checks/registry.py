@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -25,14 +25,18 @@ class Verdict:
     measured: Any = None
     expected: Any = None
     soft: bool = False  # a near miss (below a recommendation, not a requirement): at most a warning
+    spans: tuple[tuple[float, float], ...] = ()  # where in the video it failed, for timelines
 
 
 def passed(message: str, measured: Any = None, expected: Any = None) -> Verdict:
     return Verdict("pass", message, measured, expected)
 
 
-def failed(message: str, measured: Any = None, expected: Any = None, *, soft: bool = False) -> Verdict:
-    return Verdict("fail", message, measured, expected, soft)
+def failed(message: str, measured: Any = None, expected: Any = None, *, soft: bool = False,
+           spans: Iterable[Any] = ()) -> Verdict:
+    """``spans``: where it failed, as objects with ``start_s`` and ``end_s`` (checks/spans.py's Span)."""
+    return Verdict("fail", message, measured, expected, soft,
+                   tuple((round(s.start_s, 3), round(s.end_s, 3)) for s in spans))
 
 
 def skipped(reason: str) -> Verdict:

@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from preflight.checks.audio import audio_of
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.checks.spans import (Span, aspect, face_speed_p90, listed, main_faces, median, sampled, spans_where,
-                                     step_s)
+from preflight.checks.spans import (
+    Span,
+    aspect,
+    face_speed_p90,
+    listed,
+    main_faces,
+    median,
+    sampled,
+    spans_where,
+    step_s,
+)
 from preflight.facts import AudioFacts, PictureSample, Segment, VideoFacts
 from preflight.units import clock, num
 
@@ -93,7 +102,7 @@ def listening_silent(facts: VideoFacts, *, min_span_s: float, burst_margin_db: f
                            for lv, talk in zip(levels, audio.speech[start:end])], audio.frame_s, start, "noise")
     found = sorted((s for s in speech + bursts if s.duration_s >= min_span_s), key=lambda s: s.start_s)
     if found:
-        return failed(f"sound in the listening segment: {listed(found)}", len(found), 0)
+        return failed(f"sound in the listening segment: {listed(found)}", len(found), 0, spans=found)
     return passed(f"the listening segment {clock(listening.start_s)}–{clock(listening.end_s)} is silent", 0, 0)
 
 
@@ -132,7 +141,8 @@ def lips_closed(facts: VideoFacts, *, max_mouth: float, min_span_s: float) -> Ve
     found = [s for s in moving if s.duration_s >= min_span_s]
     value = median([s.mouth or 0.0 for s in inside])
     if found:
-        return failed(f"the mouth moves while listening: {listed(found)}", round(value, 3), f"<= {num(max_mouth)}")
+        return failed(f"the mouth moves while listening: {listed(found)}", round(value, 3), f"<= {num(max_mouth)}",
+                      spans=found)
     return passed(f"the mouth stays still while listening (median change {num(round(value, 2))})",
                   round(value, 3), f"<= {num(max_mouth)}")
 
@@ -156,7 +166,7 @@ def listening_still(facts: VideoFacts, *, max_speed: float) -> Verdict:
         return skipped("a face was found in fewer than 4 samples of the listening segment")
     detail = f"the head moves {num(round(p90, 2))} face widths per second while listening"
     if p90 > max_speed:
-        return failed(f"not still: {detail}", round(p90, 3), f"<= {num(max_speed)}")
+        return failed(f"not still: {detail}", round(p90, 3), f"<= {num(max_speed)}", spans=[segment])
     return passed(detail, round(p90, 3), f"<= {num(max_speed)}")
 
 

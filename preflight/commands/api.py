@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from preflight.api.client import Face, TavusClient
 from preflight.errors import EXIT_FAIL, EXIT_OK
@@ -18,7 +19,7 @@ class Connection:
     base_url: str
 
 
-class StatusBar:
+class StatusBar(Protocol):
     """Shows training progress; ``update(percent)`` and ``close()``. The CLI passes a terminal bar."""
 
     def update(self, percent: float) -> None: ...

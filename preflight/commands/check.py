@@ -1,31 +1,46 @@
-"""``preflight check``: analyse files, judge them against rule sets, render the report."""
+"""``preflight check``: pick each file's rule set, take results from the cache or analyse and judge the
+file (in parallel when there are several), render the report."""
 
 from __future__ import annotations
 
+import functools
 import os
+import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from preflight.analyze import analyze
+from preflight import batch, project
+from preflight.cache import ResultCache, result_key
 from preflight.discover import discover
-from preflight.engine import result, unusable
-from preflight.errors import EXIT_FAIL, EXIT_OK, EXIT_UNUSABLE, UnusableInput, UsageError
+from preflight.errors import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    NotFetched,
+    UnusableInput,
+    UsageError,
+)
 from preflight.facts import Kind
+from preflight.media.sniff import sniff
+from preflight.project import LfsPolicy, ProjectConfig
 from preflight.render import RENDERERS, RenderOptions
 from preflight.report import FileResult, Report
 from preflight.ruleset import DEFAULT_RULESETS, RuleSet, load
 
+
 class ProgressBar(Protocol):
-    """Shows one file's decode progress; ``close`` is called when the file is done, however it ended."""
+    """Shows one file's decode progress (or, for a batch, files done); ``close`` is called when the
+    work is done, however it ended."""
 
     def __call__(self, now: float, total: float | None) -> None: ...
     def close(self) -> None: ...
 
 
 ProgressFactory = Callable[[Path], ProgressBar]
+BatchProgressFactory = Callable[[int], ProgressBar]
 
 
 @dataclass(frozen=True)
@@ -33,36 +48,152 @@ class CheckOptions:
     rules: str | None = None
     fmt: str = "text"
     output: Path | None = None
-    fail_level: str = "error"
+    fail_level: str | None = None  # None: the project's (preflight.toml), else "error"
     quick: bool = False
     render: RenderOptions = RenderOptions()
+    config: Path | None = None  # --config; None: look for preflight.toml / pyproject.toml upwards
+    lfs_pointers: LfsPolicy | None = None  # None: the project's, else "fail"
+    cache: bool = True
+    jobs: int | None = None  # worker processes; None: one per core
+    html: Path | None = None  # --report: also write the visual HTML report here
+
+
+class RuleSets:
+    """Which rule set judges a file: ``--rules`` for files of its kind, else the first of the project's
+    patterns that matches the file and names a rule set of its kind, else the default for the kind."""
+
+    def __init__(self, rules: str | None, config: ProjectConfig | None) -> None:
+        self.config = config
+        self._loaded: dict[str, RuleSet] = {}
+        self.chosen = self.get(rules) if rules else None
+
+    def get(self, ref: str) -> RuleSet:
+        if ref not in self._loaded:
+            self._loaded[ref] = load(ref)
+        return self._loaded[ref]
+
+    def for_file(self, path: Path, kind: Kind) -> RuleSet:
+        if self.chosen is not None and self.chosen.kind == kind:
+            return self.chosen
+        for ref in self.config.ruleset_refs(path) if self.config is not None else []:
+            if (ruleset := self.get(ref)).kind == kind:
+                return ruleset
+        return self.get(DEFAULT_RULESETS[kind])
 
 
 def rulesets_for(rules: str | None) -> dict[Kind, RuleSet]:
     """The rule set per kind of file: the chosen one for its kind, the default for the other."""
-    chosen = load(rules) if rules else None
-    return {kind: chosen if chosen is not None and chosen.kind == kind else load(name)
-            for kind, name in DEFAULT_RULESETS.items()}
+    chooser = RuleSets(rules, None)
+    return {kind: chooser.for_file(Path(), kind) for kind in DEFAULT_RULESETS}
 
 
-def build_report(paths: Sequence[Path], options: CheckOptions, progress: ProgressFactory | None = None) -> Report:
-    rulesets = rulesets_for(options.rules)
-    results = [_check_one(path, rulesets, options, progress) for path in discover(paths)]
-    return Report(results, options.fail_level)
+def check_file(path: Path, ruleset: RuleSet, quick: bool, fail_level: str,
+               progress: ProgressBar | None = None) -> FileResult:
+    """Analyse one file and judge it. Runs in a worker process in a batch: imports the decoder and the
+    face detector here, so a run served from the cache never loads them."""
+    from preflight.analyze import analyze
+    from preflight.engine import result, unusable
+    from preflight.preview import Thumbnails
 
-
-def _check_one(path: Path, rulesets: dict[Kind, RuleSet], options: CheckOptions,
-               progress: ProgressFactory | None) -> FileResult:
-    bar = progress(path) if progress is not None else None
+    thumbs = Thumbnails()
     try:
-        facts = analyze(path, decode=not options.quick, progress=bar,
-                        settings_for=lambda kind: rulesets[kind].analysis)
+        facts = analyze(path, decode=not quick, progress=progress, thumbs=thumbs,
+                        settings_for=lambda kind: ruleset.analysis)
     except UnusableInput as err:
         return unusable(str(path), str(err))
     finally:
+        if progress is not None:
+            progress.close()
+    if facts.kind != ruleset.kind:
+        return unusable(str(path), "changed while it was being checked; check it again")
+    return replace(result(str(path), facts, ruleset, fail_level), preview=thumbs.thumbs)
+
+
+@dataclass(frozen=True)
+class _Job:
+    index: int
+    path: Path
+    ruleset: RuleSet
+    key: str | None  # the cache key; None when not caching
+
+
+def _work(job: _Job, quick: bool, fail_level: str) -> FileResult:
+    return check_file(job.path, job.ruleset, quick, fail_level)
+
+
+def _crashed(job: _Job) -> FileResult:
+    return FileResult(str(job.path), None, job.ruleset.name, "error",
+                      "the analysis process crashed on this file (a decoder or detector failure); "
+                      "try `preflight check` on it alone, and report it if it persists")
+
+
+def build_report(paths: Sequence[Path], options: CheckOptions, progress: ProgressFactory | None = None,
+                 batch_progress: BatchProgressFactory | None = None) -> Report:
+    config = project.discover(Path.cwd(), options.config)
+    fail_level = options.fail_level or (config.fail_level if config else None) or "error"
+    lfs: LfsPolicy = options.lfs_pointers or (config.lfs_pointers if config else None) or "fail"
+    chooser = RuleSets(options.rules, config)  # a bad --rules is reported before any file is looked at
+    files = [p for p in discover(paths) if config is None or not config.excluded(p)]
+    cache = _open_cache() if options.cache else None
+    results: dict[int, FileResult] = {}
+    jobs: list[_Job] = []
+    try:
+        for index, path in enumerate(files):
+            try:
+                kind = sniff(path).kind
+                ruleset = chooser.for_file(path, kind)
+                key = result_key(cache.content_hash(path), ruleset, quick=options.quick,
+                                 fail_level=fail_level) if cache is not None else None
+            except NotFetched as err:
+                results[index] = FileResult(str(path), None, None, "skip" if lfs == "skip" else "fail",
+                                            str(err), not_fetched=True)
+                continue
+            except UnusableInput as err:
+                results[index] = FileResult(str(path), None, None, "error", str(err))
+                continue
+            except OSError as err:
+                results[index] = FileResult(str(path), None, None, "error", f"cannot be read: {err.strerror or err}")
+                continue
+            hit = cache.get(key, str(path)) if cache is not None and key is not None else None
+            if hit is not None:
+                results[index] = hit
+            else:
+                jobs.append(_Job(index, path, ruleset, key))
+        for job, res in _run(jobs, options, fail_level, progress, batch_progress):
+            results[job.index] = res
+            if cache is not None and job.key is not None and res.verdict != "error":
+                cache.put(job.key, res)
+    finally:
+        if cache is not None:
+            cache.close()
+    return Report([results[i] for i in sorted(results)], fail_level)
+
+
+def _open_cache() -> ResultCache | None:
+    try:
+        return ResultCache.open()
+    except (OSError, sqlite3.Error):
+        return None  # an optimisation only: run uncached
+
+
+def _run(jobs: list[_Job], options: CheckOptions, fail_level: str, progress: ProgressFactory | None,
+         batch_progress: BatchProgressFactory | None) -> list[tuple[_Job, FileResult]]:
+    workers = batch.worker_count(options.jobs, len(jobs))
+    if workers <= 1:
+        return [(job, check_file(job.path, job.ruleset, options.quick, fail_level,
+                                 progress(job.path) if progress is not None else None)) for job in jobs]
+    bar = batch_progress(len(jobs)) if batch_progress is not None else None
+    done: list[tuple[_Job, FileResult]] = []
+    try:
+        work = functools.partial(_work, quick=options.quick, fail_level=fail_level)
+        for job, res in batch.run_parallel(work, jobs, workers, _crashed):
+            done.append((job, res))
+            if bar is not None:
+                bar(len(done), len(jobs))
+    finally:
         if bar is not None:
             bar.close()
-    return result(str(path), facts, rulesets[facts.kind], options.fail_level)
+    return done
 
 
 def exit_code(report: Report) -> int:
@@ -93,11 +224,17 @@ def publish(tmp: Path, path: Path) -> None:
 
 
 def run(paths: Sequence[Path], options: CheckOptions, echo: Callable[[str], None],
-        progress: ProgressFactory | None = None) -> int:
-    if options.output is not None and options.output.resolve() in {p.resolve() for p in paths}:
-        raise UsageError(f"--output {options.output} would overwrite an input file")
-    report = build_report(paths, options, progress)
+        progress: ProgressFactory | None = None, batch_progress: BatchProgressFactory | None = None) -> int:
+    inputs = {os.path.realpath(p) for p in paths}  # realpath: a symlink loop is reported, not raised
+    for out, flag in ((options.output, "--output"), (options.html, "--report")):
+        if out is not None and os.path.realpath(out) in inputs:
+            raise UsageError(f"{flag} {out} would overwrite an input file")
+    report = build_report(paths, options, progress, batch_progress)
     rendered = RENDERERS[options.fmt](report, options.render)
+    if options.html is not None:
+        from preflight.render import html
+
+        write_atomically(options.html, html.render(report, options.render))
     if options.output is None:
         echo(rendered)
     else:

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from preflight.analyze import analyze
 from preflight.api.client import Face, TavusClient
 from preflight.commands import api as api_cmd
 from preflight.engine import result
-from preflight.analyze import analyze
 from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
+from preflight.media.sniff import sniff
 from preflight.render import RENDERERS, RenderOptions
 from preflight.report import Report
 from preflight.ruleset import RuleSet, load
-from preflight.media.sniff import sniff
 from preflight.upload.s3 import Uploader, object_key, sha256_of
 from preflight.upload.urls import parse_duration, presign, redact, verify
 

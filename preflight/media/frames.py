@@ -16,6 +16,7 @@ import av.error
 import numpy as np
 
 from preflight.media.probe import open_container
+from preflight.preview import Thumbnails
 
 Gray = np.ndarray[Any, Any]  # a 2-D uint8 array: one grey picture
 Sink = Callable[[float, Gray], None]
@@ -29,6 +30,7 @@ class FrameSampler:
     fps: float
     work_width: int
     rotation: int = 0  # the display rotation, degrees counter-clockwise (from the probe)
+    thumbs: Thumbnails | None = None  # also keeps a few colour thumbnails for the HTML report
     _next: float = 0.0
     _reached: float = 0.0
 
@@ -39,17 +41,24 @@ class FrameSampler:
         while self._next <= self._reached + 1e-6:  # stay on the 1/fps grid: no drift over long videos
             self._next += 1.0 / self.fps
         self.sink(self._reached, upright_gray(frame, self.work_width, self.rotation))
+        if self.thumbs is not None and self.thumbs.wants(self._reached):
+            self.thumbs.add(self._reached, upright(frame, self.thumbs.width, self.rotation, "rgb24"))
 
 
 def upright_gray(frame: av.VideoFrame, work_width: int, rotation: int) -> Gray:
     """The frame in grey, display orientation, ``work_width`` wide (never upscaled)."""
+    return upright(frame, work_width, rotation, "gray")
+
+
+def upright(frame: av.VideoFrame, width: int, rotation: int, pix_fmt: str) -> np.ndarray[Any, Any]:
+    """The frame in ``pix_fmt`` (gray or rgb24), display orientation, ``width`` wide (never upscaled)."""
     sideways = rotation in (90, 270)
     shown_w, shown_h = (frame.height, frame.width) if sideways else (frame.width, frame.height)
-    scale = min(1.0, work_width / shown_w)
+    scale = min(1.0, width / shown_w)
     out_w, out_h = max(2, round(shown_w * scale)), max(2, round(shown_h * scale))
     coded = (out_h, out_w) if sideways else (out_w, out_h)
-    gray: Gray = frame.reformat(width=coded[0], height=coded[1], format="gray").to_ndarray()
-    return np.ascontiguousarray(np.rot90(gray, k=rotation // 90)) if rotation else gray
+    pixels: np.ndarray[Any, Any] = frame.reformat(width=coded[0], height=coded[1], format=pix_fmt).to_ndarray()
+    return np.ascontiguousarray(np.rot90(pixels, k=rotation // 90)) if rotation else pixels
 
 
 def sample_keyframes(path: Path, sampler: FrameSampler) -> int:

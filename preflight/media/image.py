@@ -13,6 +13,7 @@ from preflight.errors import UnusableInput
 from preflight.facts import ImageFacts
 from preflight.media.picture import analyse_still
 from preflight.media.settings import AnalysisSettings
+from preflight.preview import Thumbnails
 
 # Pillow's own decompression-bomb guard: a header that promises more pixels than this is refused
 # before any pixel is decoded. 100 Mpx is far above any camera a headshot comes from (a 50 Mpx
@@ -24,15 +25,21 @@ _BITS = {"1": 1, "L": 8, "P": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "LA
 
 
 def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str,
-                settings: AnalysisSettings | None = None) -> ImageFacts:
-    """The image's facts; with ``settings``, its faces too (from the same decoded pixels)."""
+                settings: AnalysisSettings | None = None, thumbs: Thumbnails | None = None) -> ImageFacts:
+    """The image's facts; with ``settings``, its faces too (from the same decoded pixels); with
+    ``thumbs``, a thumbnail of it, upright."""
     previous_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 facts = _facts(path, im, size_bytes, head)
-                return _with_faces(facts, im, settings) if settings and facts.decode_ok else facts
+                if not facts.decode_ok:
+                    return facts
+                rgb = ImageOps.exif_transpose(im.convert("RGB"))
+                if thumbs is not None:
+                    thumbs.add(None, np.asarray(_shrunk(rgb, thumbs.width * 3 // 2)))
+                return _with_faces(facts, rgb, settings) if settings else facts
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UnusableInput(
             f"declares more than {MAX_PIXELS // 1_000_000} million pixels; refusing to decode "
@@ -73,8 +80,14 @@ def _facts(path: Path, im: Image.Image, size_bytes: int, head: bytes) -> ImageFa
     )
 
 
-def _with_faces(facts: ImageFacts, im: Image.Image, settings: AnalysisSettings) -> ImageFacts:
-    gray = np.asarray(ImageOps.exif_transpose(im.convert("RGB")).convert("L"))
+def _shrunk(im: Image.Image, longest: int) -> Image.Image:
+    scale = longest / max(im.size)
+    return im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
+                     Image.Resampling.BILINEAR, reducing_gap=2.0) if scale < 1 else im
+
+
+def _with_faces(facts: ImageFacts, upright_rgb: Image.Image, settings: AnalysisSettings) -> ImageFacts:
+    gray = np.asarray(upright_rgb.convert("L"))
     faces, look = analyse_still(gray, settings)
     return replace(facts, faces=faces, face=look, face_count=len(faces), face_count_max=len(faces))
 

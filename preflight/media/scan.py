@@ -16,8 +16,8 @@ import os
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 from pathlib import Path
+from typing import Any, Protocol
 
 import av
 import av.error

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight.errors import UnusableInput
+from preflight.errors import NotFetched, UnusableInput
 from preflight.facts import Kind
 
 _HEAD = 512
@@ -63,8 +63,8 @@ def sniff(path: Path) -> Sniffed:
     if not head:
         raise UnusableInput("is empty (0 bytes); the file was not copied or downloaded completely")
     if head.startswith(_LFS_POINTER):
-        raise UnusableInput(
-            "is a Git LFS pointer file, not the media itself; run `git lfs pull` to fetch the real file"
+        raise NotFetched(
+            "not fetched: this is a Git LFS pointer file, not the media itself; run `git lfs pull` to fetch it"
         )
     fmt = image_format(head)
     if fmt:

@@ -1,4 +1,6 @@
-"""Presenting: renderers turn a finished Report into text. They compute nothing and decide no exit code."""
+"""Presenting: renderers turn a finished Report into text. They compute nothing and decide no exit code.
+
+The HTML report (``html.py``, ``check --report``) is written beside whichever of these is chosen."""
 
 from __future__ import annotations
 
@@ -19,9 +21,9 @@ Renderer = Callable[[Report, RenderOptions], str]
 
 
 def _registry() -> dict[str, Renderer]:
-    from preflight.render import github, json_, junit, sarif, text
+    from preflight.render import compact, github, json_, junit, sarif, text
 
-    return {"text": text.render, "json": json_.render, "junit": junit.render,
+    return {"text": text.render, "compact": compact.render, "json": json_.render, "junit": junit.render,
             "sarif": sarif.render, "github": github.render}
 
 

@@ -21,12 +21,15 @@ def render(report: Report, options: RenderOptions) -> str:
     for result in report.results:
         where = f"file={_prop(result.path)}"
         if result.error is not None:
-            lines.append(f"::error {where},title=unusable input::{_data(result.error)}")
+            level = {"error": "error", "fail": "error", "skip": "warning"}.get(result.verdict, "error")
+            title = "not fetched" if result.not_fetched else "unusable input"
+            lines.append(f"::{level} {where},title={title}::{_data(result.error)}")
             continue
         for f in result.findings:
             if f.outcome == "fail":
                 title = _prop(f"{f.rule}: {f.summary}")
                 lines.append(f"::{_LEVELS[f.severity]} {where},title={title}::{_data(f.message + ' — fix: ' + f.fix)}")
     s = report.summary
-    lines.append(f"preflight: {s['files']} files, {s['passed']} passed, {s['failed']} failed, {s['errors']} unusable")
+    lines.append(f"preflight: {s['files']} files, {s['passed']} passed, {s['failed']} failed, {s['errors']} unusable"
+                 + (f", {s['skipped']} skipped" if s["skipped"] else ""))
     return "\n".join(lines) + "\n"

@@ -22,6 +22,12 @@ def render(report: Report, options: RenderOptions) -> str:
 
 def _suite(result: FileResult, fail_level: str) -> ET.Element:
     suite = ET.Element("testsuite", name=result.path)
+    if result.not_fetched:
+        case = ET.SubElement(suite, "testcase", classname=result.path, name="file.fetched")
+        failed = result.verdict == "fail"
+        ET.SubElement(case, "failure" if failed else "skipped", message=result.error or "", type="not-fetched")
+        suite.attrib.update(tests="1", failures=str(int(failed)), errors="0", skipped=str(int(not failed)))
+        return suite
     if result.error is not None:
         case = ET.SubElement(suite, "testcase", classname=result.path, name="file.readable")
         ET.SubElement(case, "error", message=result.error, type="unusable-input")

@@ -20,7 +20,8 @@ def render(report: Report, options: RenderOptions) -> str:
     for result in report.results:
         location = _location(result.path)
         if result.error is not None:
-            notes.append({"level": "error", "message": {"text": f"{result.path}: {result.error}"},
+            level = "warning" if result.verdict == "skip" else "error"
+            notes.append({"level": level, "message": {"text": f"{result.path}: {result.error}"},
                           "locations": [location]})
             continue
         for f in result.findings:

@@ -11,7 +11,8 @@ from preflight.report import FileResult, Finding, Report
 from preflight.ruleset import SEVERITIES
 
 _MARKS = {"error": ("✗", "red"), "warning": ("!", "yellow"), "info": ("i", "cyan")}
-_VERDICTS = {"pass": ("PASS", "green"), "fail": ("FAIL", "red"), "error": ("ERROR", "magenta")}
+_VERDICTS = {"pass": ("PASS", "green"), "fail": ("FAIL", "red"), "error": ("ERROR", "magenta"),
+             "skip": ("SKIP", "yellow")}
 
 
 def render(report: Report, options: RenderOptions) -> str:
@@ -22,6 +23,11 @@ def render(report: Report, options: RenderOptions) -> str:
               if not (options.quiet and r.verdict == "pass")]
     s = report.summary
     line = f"{s['files']} file{'s' * (s['files'] != 1)}: {s['passed']} passed, {s['failed']} failed, {s['errors']} unusable"
+    if s["skipped"]:
+        line += f", {s['skipped']} skipped (not fetched)"
+    cached = sum(r.cached for r in report.results)
+    if cached:
+        line += f" ({cached} from the cache)"
     if not (options.quiet and s["files"] == s["passed"]):
         blocks.append(style(line, "red" if s["failed"] or s["errors"] else "green", bold=True))
     return "\n".join(b for b in blocks if b) + "\n" if blocks else ""

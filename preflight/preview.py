@@ -1,0 +1,62 @@
+"""Small colour pictures of a file, kept during the analysis pass for the HTML report's contact sheet.
+
+Not facts (no rule reads them, the JSON report leaves them out): a dozen JPEG thumbnails per video,
+one per image, a few kilobytes each. Picking them costs one extra colour conversion per thumbnail.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+THUMB_WIDTH = 320
+VIDEO_THUMBS = 12
+
+
+@dataclass(frozen=True)
+class Thumb:
+    t: float | None  # seconds into the video; None for an image
+    width: int
+    height: int
+    jpeg: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": self.t, "width": self.width, "height": self.height,
+                "jpeg": base64.b64encode(self.jpeg).decode("ascii")}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Thumb:
+        return cls(d["t"], d["width"], d["height"], base64.b64decode(d["jpeg"]))
+
+
+@dataclass
+class Thumbnails:
+    """Picks ``count`` sampled frames spread evenly over ``duration_s`` (the first sample at or after
+    each of ``count`` evenly spaced times), or the first ``count`` samples when the duration is unknown."""
+
+    duration_s: float | None = None
+    count: int = VIDEO_THUMBS
+    width: int = THUMB_WIDTH
+    thumbs: list[Thumb] = field(default_factory=list)
+
+    def wants(self, t: float) -> bool:
+        if len(self.thumbs) >= self.count:
+            return False
+        if not self.duration_s:
+            return True
+        return t >= self.duration_s * (len(self.thumbs) + 0.5) / self.count - 1e-6
+
+    def add(self, t: float | None, rgb: np.ndarray[Any, Any]) -> None:
+        self.thumbs.append(Thumb(t, rgb.shape[1], rgb.shape[0], jpeg(rgb)))
+
+
+def jpeg(rgb: np.ndarray[Any, Any], quality: int = 72) -> bytes:
+    from PIL import Image  # only when a thumbnail is made
+
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=quality)
+    return out.getvalue()

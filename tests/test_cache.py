@@ -1,0 +1,135 @@
+"""The result cache: hits on unchanged files; misses after a content change (even one that keeps the
+size and modification time), a rule-file change, a version change, or another --fail-level/--quick."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import preflight
+import preflight.analyze
+from preflight.cli import main
+from tests.media_factory import VideoSpec, make_image, make_video
+
+RULES = """[ruleset]
+extends = "phoenix-4"
+name = "team"
+[rules."video.fps"]
+min_fps = {fps}
+"""
+
+
+@pytest.fixture
+def analyses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every file actually analysed (a cache hit analyses nothing)."""
+    seen: list[Path] = []
+    real = preflight.analyze.analyze
+
+    def counting(path: Path, **kwargs: object) -> object:
+        seen.append(path)
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(preflight.analyze, "analyze", counting)
+    return seen
+
+
+def settled(path: Path) -> Path:
+    """Date the file a minute back, as a file that has not just been written (see cache.py on racy stats)."""
+    old = path.stat().st_mtime - 60
+    os.utime(path, (old, old))
+    return path
+
+
+def check(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    main(["check", "-j", "1", "--format", "json", *args])
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    return settled(make_video(tmp_path / "clip.mp4", VideoSpec(seconds=1.0)))
+
+
+def test_unchanged_file_is_a_hit_with_the_same_result(clip: Path, analyses: list[Path],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    first = check(capsys, str(clip))
+    second = check(capsys, str(clip))
+    assert analyses == [clip]
+    assert second["results"][0]["cached"] is True and first["results"][0]["cached"] is False
+    for key in ("verdict", "facts", "findings", "ruleset"):
+        assert second["results"][0][key] == first["results"][0][key]
+    main(["check", str(clip)])
+    assert "(1 from the cache)" in capsys.readouterr().out
+
+
+def test_same_content_elsewhere_is_a_hit_under_its_own_name(clip: Path, analyses: list[Path],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    check(capsys, str(clip))
+    copy = clip.with_name("copy.mp4")
+    copy.write_bytes(clip.read_bytes())
+    doc = check(capsys, str(copy))
+    assert analyses == [clip] and doc["results"][0]["path"] == str(copy)
+
+
+def test_content_change_is_a_miss_even_with_the_old_size_and_mtime(clip: Path, analyses: list[Path],
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    check(capsys, str(clip))
+    st = clip.stat()
+    data = bytearray(clip.read_bytes())
+    data[-100] ^= 0xFF  # same size
+    clip.write_bytes(bytes(data))
+    os.utime(clip, ns=(st.st_atime_ns, st.st_mtime_ns))  # the old modification time, too
+    check(capsys, str(clip))
+    assert analyses == [clip, clip]
+
+
+def test_rule_file_change_is_a_miss(clip: Path, analyses: list[Path], tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "team.toml"
+    rules.write_text(RULES.format(fps=25))
+    check(capsys, "--rules", str(rules), str(clip))
+    check(capsys, "--rules", str(rules), str(clip))
+    assert len(analyses) == 1
+    rules.write_text(RULES.format(fps=24))
+    check(capsys, "--rules", str(rules), str(clip))
+    assert len(analyses) == 2
+    check(capsys, "--rules", "phoenix-3", str(clip))
+    assert len(analyses) == 3
+
+
+def test_version_and_options_are_part_of_the_key(clip: Path, analyses: list[Path], monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    check(capsys, str(clip))
+    monkeypatch.setattr(preflight, "__version__", "99.0.0")
+    check(capsys, str(clip))
+    assert len(analyses) == 2
+    check(capsys, "--fail-level", "warning", str(clip))
+    check(capsys, "--quick", str(clip))
+    assert len(analyses) == 4
+    check(capsys, "--quick", str(clip))
+    assert len(analyses) == 4
+
+
+def test_no_cache_neither_reads_nor_writes(clip: Path, analyses: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
+    check(capsys, "--no-cache", str(clip))
+    check(capsys, str(clip))
+    check(capsys, "--no-cache", str(clip))
+    assert len(analyses) == 3
+
+
+def test_unusable_results_are_not_cached_and_a_broken_cache_is_no_error(
+        tmp_path: Path, analyses: list[Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x20ftypisom" + os.urandom(3000))
+    settled(bad)
+    check(capsys, str(bad))
+    check(capsys, str(bad))
+    assert len(analyses) == 2  # a file that could not be judged is tried again next time
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("PREFLIGHT_CACHE_DIR", str(blocker))
+    image = make_image(tmp_path / "a.jpg")
+    assert check(capsys, str(image))["results"][0]["verdict"] in ("pass", "fail")
