@@ -59,13 +59,10 @@ def _decoded(path: Path, facts: VideoFacts, decode: bool, progress: Progress | N
     """The full decode scan (sampling frames and listening on the way), or in quick mode the key
     frames only."""
     if decode:
-        listener = Threaded(AudioAnalyzer(), depth=256, name="audio") if facts.has_audio else None
-        try:
-            scan = scan_video(path, progress, sampler, listener)
-        except BaseException:
-            if listener is not None:
-                listener.abandon()
-            raise
+        # Listening runs inline: 60 s of audio costs ~0.07 s of analysis, less than handing 2,800
+        # frames to a thread would (measured: 0.14 s more CPU with a worker thread).
+        listener = AudioAnalyzer() if facts.has_audio else None
+        scan = scan_video(path, progress, sampler, listener)
         audio = listener.finish() if listener is not None else None
         return replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share), audio=audio)
     if sampler is not None:

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import preflight
+from preflight.dirs import cache_dir
 from preflight.report import FileResult
 from preflight.ruleset import RuleSet
 
@@ -33,15 +34,6 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, stat TEXT NOT NULL, sha256 TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, result TEXT NOT NULL, stored REAL NOT NULL);
 """
-
-
-def cache_dir() -> Path:
-    override = os.environ.get("PREFLIGHT_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs  # the per-platform answer: ~/.cache, ~/Library/Caches, %LOCALAPPDATA%
-
-    return platformdirs.user_cache_path("preflight", appauthor=False)
 
 
 def fingerprint(ruleset: RuleSet) -> str:

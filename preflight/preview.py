@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is not needed to read cached results
+    import numpy as np
 
 THUMB_WIDTH = 320
 VIDEO_THUMBS = 12

