@@ -1,6 +1,6 @@
 """Time `preflight check` against one plain ffmpeg decode of the same file, side by side.
 
-    python benchmarks/bench_check.py [--seconds 60] [--size 1920x1080] [--fps 30] [--runs 3] [FILE]
+    python benchmarks/bench_check.py [--seconds 60] [--size 1920x1080] [--fps 30] [--runs 3] [--rules R] [FILE]
 
 Without FILE it generates a 60 s 1080p30 H.264 + AAC test clip (ffmpeg's testsrc2 pattern, x264
 preset veryfast, CRF 23: a realistic bitrate, not an easy all-black file) into benchmarks/out/.
@@ -76,9 +76,11 @@ def main() -> None:
     ap.add_argument("--size", default="1920x1080")
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rules", help="passed on to preflight check (e.g. a rule file with lighter [analysis])")
     args = ap.parse_args()
     clip = args.file or make_clip(args.seconds, args.size, args.fps)
-    preflight = [sys.executable, "-m", "preflight", "check", "--quiet", "--no-cache"]
+    preflight = [sys.executable, "-m", "preflight", "check", "--quiet", "--no-cache",
+                 *(["--rules", args.rules] if args.rules else [])]
     names = ["ffmpeg decode (baseline)", "preflight check", "preflight check --quick"]
     cmds = [[ffmpeg(), "-v", "error", "-threads", "0", "-i", str(clip), "-f", "null", "-"],
             [*preflight, str(clip)], [*preflight, "--quick", str(clip)]]
