@@ -114,3 +114,11 @@ def test_explicit_config_file(repo: Path, tmp_path_factory: pytest.TempPathFacto
     assert results["faces/ana.mp4"]["ruleset"] == "phoenix-3"
     assert main(["check", "--config", "missing.toml", "faces/ana.mp4"]) == 2
     assert "--config missing.toml: no such file" in capsys.readouterr().err
+
+
+def test_fix_judges_by_the_projects_rule_set(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fix", "--dry-run", "headshots/ana.jpg"]) == 1  # the default image rules want a face
+    assert "face.count" in capsys.readouterr().out
+    (repo / "preflight.toml").write_text(CONFIG)  # headshots/** -> rules without the face rules
+    assert main(["fix", "--dry-run", "headshots/ana.jpg"]) == 0
+    assert "nothing to fix, every rule passes" in capsys.readouterr().out

@@ -81,12 +81,6 @@ class RuleSets:
         return self.get(DEFAULT_RULESETS[kind])
 
 
-def rulesets_for(rules: str | None) -> dict[Kind, RuleSet]:
-    """The rule set per kind of file: the chosen one for its kind, the default for the other."""
-    chooser = RuleSets(rules, None)
-    return {kind: chooser.for_file(Path(), kind) for kind in DEFAULT_RULESETS}
-
-
 def check_file(path: Path, ruleset: RuleSet, quick: bool, fail_level: str,
                progress: ProgressBar | None = None) -> FileResult:
     """Analyse one file and judge it. Runs in a worker process in a batch: imports the decoder and the

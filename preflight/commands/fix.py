@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from preflight import project
 from preflight.analyze import analyze
-from preflight.commands.check import publish, rulesets_for
+from preflight.commands.check import RuleSets, publish
 from preflight.engine import result
 from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
 from preflight.facts import ImageFacts, Kind, VideoFacts
@@ -20,6 +21,7 @@ from preflight.fix import image as image_fix
 from preflight.fix import video as video_fix
 from preflight.fix.plan import Plan, image_plan, output_fps, video_plan
 from preflight.report import FileResult, Finding
+from preflight.ruleset import RuleSet
 
 Echo = Callable[[str], None]
 
@@ -41,10 +43,19 @@ def default_output(src: Path, kind: str) -> Path:
     return src.with_name(f"{src.stem}.fixed{'.mp4' if kind == 'video' else '.jpg'}")
 
 
-def _check(path: Path, rules: str | None) -> tuple[VideoFacts | ImageFacts, FileResult]:
-    rulesets = rulesets_for(rules)
-    facts = analyze(path, settings_for=lambda kind: rulesets[kind].analysis)
-    return facts, result(str(path), facts, rulesets[facts.kind], "error")
+RuleSetFor = Callable[[Kind], RuleSet]
+
+
+def _rulesets(src: Path, rules: str | None) -> RuleSetFor:
+    """The rule set ``check`` would judge ``src`` by (``--rules``, else the project's preflight.toml,
+    else the default); the fixed file is judged by the same one."""
+    chooser = RuleSets(rules, project.discover(Path.cwd()))
+    return lambda kind: chooser.for_file(src, kind)
+
+
+def _check(path: Path, ruleset_for: RuleSetFor) -> tuple[VideoFacts | ImageFacts, FileResult]:
+    facts = analyze(path, settings_for=lambda kind: ruleset_for(kind).analysis)
+    return facts, result(str(path), facts, ruleset_for(facts.kind), "error")
 
 
 def _failing(res: FileResult) -> list[Finding]:
@@ -56,7 +67,8 @@ def _listing(findings: list[Finding]) -> list[str]:
 
 
 def run(src: Path, options: FixOptions, echo: Echo) -> int:
-    facts, before = _check(src, options.rules)
+    ruleset_for = _rulesets(src, options.rules)
+    facts, before = _check(src, ruleset_for)
     failing = _failing(before)
     plan = video_plan(facts, failing) if isinstance(facts, VideoFacts) else image_plan(facts, failing)
     dst = options.output or default_output(src, facts.kind)
@@ -69,10 +81,10 @@ def run(src: Path, options: FixOptions, echo: Echo) -> int:
     if plan.empty or options.dry_run:
         return EXIT_FAIL if any(f.severity == "error" for f in plan.unfixable) or (plan.empty and failing) \
             else EXIT_OK
-    notes = _apply(src, dst, facts, plan, before, options)
+    notes = _apply(src, dst, facts, plan, before, options, ruleset_for(facts.kind))
     if notes:
         echo("".join(f"note: {n}\n" for n in notes))
-    _, after = _check(dst, options.rules)
+    _, after = _check(dst, ruleset_for)
     echo(_before_after(before, after))
     remaining = [f for f in _failing(after) if f.severity == "error"]
     if remaining:
@@ -93,7 +105,7 @@ def _plan_text(src: Path, dst: Path, plan: Plan) -> str:
 
 
 def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, before: FileResult,
-           options: FixOptions) -> list[str]:
+           options: FixOptions, ruleset: RuleSet) -> list[str]:
     """Write the fixed file; returns notes for the user (e.g. an upscale). Ctrl-C or an error leaves
     no output behind: the temporary file is removed and ffmpeg is stopped."""
     notes: list[str] = []
@@ -102,7 +114,7 @@ def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, bef
     tmp = Path(tmp_name)
     try:
         if isinstance(facts, VideoFacts):
-            max_bytes = _max_bytes(options.rules, "video") if "file.size" in plan.fixes else None
+            max_bytes = _max_bytes(ruleset) if "file.size" in plan.fixes else None
             bar = options.progress(f"encoding {dst.name}") if options.progress is not None else None
             try:
                 video_fix.reencode(src, tmp, facts, fps=output_fps(facts), loudnorm=plan.normalise_loudness,
@@ -125,9 +137,9 @@ def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, bef
     return notes
 
 
-def _max_bytes(rules: str | None, kind: Kind) -> int | None:
+def _max_bytes(ruleset: RuleSet) -> int | None:
     """The file.size limit of the rule set the file is judged by (its threshold, not a parsed message)."""
-    config = next((c for c in rulesets_for(rules)[kind].rules if c.id == "file.size"), None)
+    config = next((c for c in ruleset.rules if c.id == "file.size"), None)
     value = config.params.get("max_bytes") if config is not None else None
     return int(value) if isinstance(value, int) else None
 
