@@ -29,6 +29,7 @@ import jsonschema
 import pathspec
 
 from preflight.errors import UsageError
+from preflight.ruleset import is_file_ref
 
 LfsPolicy = Literal["fail", "skip"]
 Spec = pathspec.PathSpec[Any]
@@ -76,8 +77,7 @@ class ProjectConfig:
 
 
 def _ref(root: Path, ref: str) -> str:
-    looks_like_path = ref.endswith(".toml") or "/" in ref or "\\" in ref
-    return str(root / ref) if looks_like_path and not Path(ref).is_absolute() else ref
+    return str(root / ref) if is_file_ref(ref) and not Path(ref).is_absolute() else ref
 
 
 def find(start: Path) -> Path | None:

@@ -68,9 +68,13 @@ def load(name_or_path: str) -> RuleSet:
     return replace(_build(path, header, rules), analysis=AnalysisSettings(**analysis))
 
 
+def is_file_ref(ref: str) -> bool:
+    """A rule set reference that names a file (``my.toml``, ``rules/x``) rather than a built-in."""
+    return ref.endswith(".toml") or "/" in ref or "\\" in ref
+
+
 def _locate(ref: str, base: Path | None) -> Path:
-    looks_like_path = ref.endswith(".toml") or "/" in ref or "\\" in ref
-    if looks_like_path:
+    if is_file_ref(ref):
         path = (base.parent / ref) if base is not None and not Path(ref).is_absolute() else Path(ref)
         if not path.is_file():
             raise RuleSetError(f"rule file {ref} not found")
