@@ -100,6 +100,22 @@ class ResultCache:
         text = json.dumps(dataclasses.replace(result, cached=False).to_dict(), default=str)
         self.db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", (key, text, time.time()))
 
+    def stats(self) -> tuple[int, int]:
+        """(stored results, bytes of the cache file)."""
+        (count,) = self.db.execute("SELECT COUNT(*) FROM results").fetchone()
+        (pages,) = self.db.execute("PRAGMA page_count").fetchone()
+        (page_size,) = self.db.execute("PRAGMA page_size").fetchone()
+        return int(count), int(pages) * int(page_size)
+
+    def clear(self) -> int:
+        """Forget every stored result and file hash; returns how many results there were."""
+        count, _ = self.stats()
+        self.db.execute("DELETE FROM results")
+        self.db.execute("DELETE FROM hashes")
+        self.db.commit()
+        self.db.execute("VACUUM")
+        return count
+
     def close(self) -> None:
         self.db.commit()
         self.db.close()

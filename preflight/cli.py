@@ -238,6 +238,35 @@ class _TrainingBar:
         self.bar.__exit__(None, None, None)
 
 
+@cli.command("cache")
+@click.option("--clear", is_flag=True, help="Forget every cached result.")
+def cache_command(clear: bool) -> int:
+    """Show where check results are cached and how many there are, or clear them.
+
+    Results are keyed by file content, the effective rule set and the preflight version, so a stale
+    result is never served; clearing is only needed to reclaim the space.
+    """
+    import sqlite3
+
+    from preflight.cache import ResultCache
+    from preflight.dirs import cache_dir
+
+    folder = cache_dir()
+    try:
+        cache = ResultCache.open(folder)
+    except (OSError, sqlite3.Error) as err:
+        raise UsageError(f"the cache at {folder} cannot be opened: {err}") from None
+    try:
+        if clear:
+            click.echo(f"cleared {cache.clear()} cached results from {folder}")
+        else:
+            count, size = cache.stats()
+            click.echo(f"{folder}: {count} cached results, {size / 1e6:.1f} MB")
+    finally:
+        cache.close()
+    return 0
+
+
 @cli.command()
 @click.argument("name", required=False, metavar="[NAME|FILE|RULE_ID]")
 def rules(name: str | None) -> int:

@@ -133,3 +133,14 @@ def test_unusable_results_are_not_cached_and_a_broken_cache_is_no_error(
     monkeypatch.setenv("PREFLIGHT_CACHE_DIR", str(blocker))
     image = make_image(tmp_path / "a.jpg")
     assert check(capsys, str(image))["results"][0]["verdict"] in ("pass", "fail")
+
+
+def test_cache_command_shows_and_clears(clip: Path, analyses: list[Path], private_cache: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    check(capsys, str(clip))
+    assert main(["cache"]) == 0
+    assert capsys.readouterr().out.startswith(f"{private_cache}: 1 cached results")
+    assert main(["cache", "--clear"]) == 0
+    assert "cleared 1 cached results" in capsys.readouterr().out
+    check(capsys, str(clip))
+    assert len(analyses) == 2
