@@ -66,16 +66,17 @@ def test_a_repeat_without_force_reuses_the_face(tmp_path: Path, env: list[str], 
     from preflight.commands import submit as submit_cmd
 
     video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
-    monkeypatch.setattr(submit_cmd, "result", _passing_result)
+    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
     assert submit(capsys, str(video), *env)[0] == 0
     code, text = submit(capsys, str(video), *env)
     assert code == 0 and "already submitted" in text and len(tavus.state.faces) == 1
 
 
-def _passing_result(path: str, facts: object, rules: object, level: str) -> object:
+def _passing_check(path: Path, ruleset: object, **options: object) -> object:
+    """The synthetic clip has nobody in it: these tests are about the API, so the check passes."""
     from preflight.report import FileResult
 
-    return FileResult(path, "video", "test", "pass", None, {}, [])
+    return FileResult(str(path), "video", "test", "pass", None, {}, [])
 
 
 def test_a_failing_file_is_not_uploaded(tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3,
@@ -120,7 +121,7 @@ def test_a_timeout_after_the_post_does_not_create_a_second_face(tmp_path: Path, 
 
     video = make_video(tmp_path / "slow.mp4", VideoSpec(seconds=2))
     monkeypatch.setattr(submit_cmd.SubmitOptions, "__init__", _with_timeout(submit_cmd.SubmitOptions.__init__))
-    monkeypatch.setattr(submit_cmd, "result", _passing_result)
+    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
     tavus.state.delay_create_s = 2.0
     code, text = submit(capsys, str(video), "--name", "Slow", *env)
     assert code == 2 and "may have reached Tavus" in text and len(tavus.state.faces) == 1
@@ -152,3 +153,19 @@ def test_fix_first_uploads_the_fixed_file(tmp_path: Path, env: list[str], tavus:
     fixed = tmp_path / "phone.fixed.mp4"
     assert code == 0 and "fix plan" in text and fixed.exists(), text
     assert tavus.state.fetched == [fixed.read_bytes()] and video.read_bytes() == original
+
+
+def test_submit_right_after_check_takes_the_cached_result(tmp_path: Path, env: list[str], tavus: TavusStandIn,
+                                                          capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import preflight.analyze
+
+    analysed: list[Path] = []
+    real = preflight.analyze.analyze
+    monkeypatch.setattr(preflight.analyze, "analyze", lambda path, **kw: analysed.append(path) or real(path, **kw))
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    assert main(["check", "--quiet", str(video)]) == 1  # nobody in the synthetic clip
+    capsys.readouterr()
+    code, text = submit(capsys, str(video), "--dry-run", "--force", *env)
+    assert code == 0 and "dry run: would upload" in text
+    assert analysed == [video]  # the check's result was reused, not measured again

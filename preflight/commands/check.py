@@ -103,6 +103,25 @@ def check_file(path: Path, ruleset: RuleSet, quick: bool, fail_level: str,
     return replace(result(str(path), facts, ruleset, fail_level), preview=thumbs.thumbs)
 
 
+def check_cached(path: Path, ruleset: RuleSet, *, quick: bool = False, fail_level: str = "error",
+                 use_cache: bool = True, progress: ProgressBar | None = None) -> FileResult:
+    """One file, through the cache: ``submit`` right after ``check`` does not analyse the file again."""
+    cache = _open_cache() if use_cache else None
+    try:
+        key = result_key(cache.content_hash(path), ruleset, quick=quick, fail_level=fail_level) \
+            if cache is not None else None
+        hit = cache.get(key, str(path)) if cache is not None and key is not None else None
+        if hit is not None:
+            return hit
+        res = check_file(path, ruleset, quick, fail_level, progress)
+        if cache is not None and key is not None and res.verdict != "error":
+            cache.put(key, res)
+        return res
+    finally:
+        if cache is not None:
+            cache.close()
+
+
 @dataclass(frozen=True)
 class _Job:
     index: int

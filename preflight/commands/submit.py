@@ -15,11 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from preflight.analyze import analyze
 from preflight.api.client import Face, TavusClient
 from preflight.commands import api as api_cmd
-from preflight.engine import result
-from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
+from preflight.commands.check import check_cached
+from preflight.errors import EXIT_FAIL, EXIT_OK, UnusableInput, UsageError
 from preflight.media.sniff import sniff
 from preflight.render import RENDERERS, RenderOptions
 from preflight.report import Report
@@ -105,15 +104,16 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
     expires_s = parse_duration(opts.expires)
     if opts.fix:
         path = _fixed(path, opts, echo)
-    facts = analyze(path, settings_for=lambda kind: _ruleset(kind, opts).analysis)
-    rules = _ruleset(facts.kind, opts)
-    checked = result(str(path), facts, rules, "error")
+    kind = sniff(path).kind
+    checked = check_cached(path, _ruleset(kind, opts))
+    if checked.verdict == "error":
+        raise UnusableInput(f"{path}: {checked.error}")
     if checked.verdict != "pass" and not opts.force:
         echo(RENDERERS["text"](Report([checked]), RenderOptions(quiet=True)))
         echo("Not uploaded: fix the failures above (see `preflight fix`), or pass --force to submit anyway.\n")
         return EXIT_FAIL
     with TavusClient(conn.api_key, conn.base_url, timeout=opts.timeout_s) as api:
-        voice = _checked_voice(api, facts.kind, opts)
+        voice = _checked_voice(api, kind, opts)
         sha = sha256_of(path)
         name = opts.name or path.stem
         journal, entry_key = Journal(opts.state_dir / "journal.json"), f"{sha}:{name}:{opts.model}"
@@ -124,7 +124,7 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         key = object_key(opts.prefix, sha, path)
         client = s3 if s3 is not None else s3_client(opts.s3_endpoint)
         if opts.dry_run:
-            body = _body(facts.kind, f"<presigned GET of s3://{opts.bucket}/{key}, valid {opts.expires}>", name,
+            body = _body(kind, f"<presigned GET of s3://{opts.bucket}/{key}, valid {opts.expires}>", name,
                          voice, opts)
             echo(f"dry run: would upload {path} to s3://{opts.bucket}/{key} and send\n"
                  f"POST {conn.base_url}/v2/faces\n{json.dumps(body, indent=2)}\n")
@@ -133,7 +133,7 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         Uploader(client, opts.state_dir).upload(path, opts.bucket, opts.prefix, sha, progress)
         url = presign(client, opts.bucket, key, expires_s, _credentials(client))
         verify(url, path)
-        body = _body(facts.kind, url, name, voice, opts)
+        body = _body(kind, url, name, voice, opts)
         shown = {**body, **{k: redact(v) for k, v in body.items() if k.startswith("train_")}}
         journal.put(entry_key, {"state": "pending", "at": _now(), "request": shown})
         face = api.create_face(body)
