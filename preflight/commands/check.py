@@ -108,18 +108,30 @@ def check_cached(path: Path, ruleset: RuleSet, *, quick: bool = False, fail_leve
     """One file, through the cache: ``submit`` right after ``check`` does not analyse the file again."""
     cache = _open_cache() if use_cache else None
     try:
-        key = result_key(cache.content_hash(path), ruleset, quick=quick, fail_level=fail_level) \
-            if cache is not None else None
-        hit = cache.get(key, str(path)) if cache is not None and key is not None else None
+        key, hit = _lookup(cache, path, ruleset, quick, fail_level)
         if hit is not None:
             return hit
         res = check_file(path, ruleset, quick, fail_level, progress)
-        if cache is not None and key is not None and res.verdict != "error":
-            cache.put(key, res)
+        _store(cache, key, res)
         return res
     finally:
         if cache is not None:
             cache.close()
+
+
+def _lookup(cache: ResultCache | None, path: Path, ruleset: RuleSet, quick: bool,
+            fail_level: str) -> tuple[str | None, FileResult | None]:
+    """The file's cache key under these options, and the stored result if there is one."""
+    if cache is None:
+        return None, None
+    key = result_key(cache.content_hash(path), ruleset, quick=quick, fail_level=fail_level)
+    return key, cache.get(key, str(path))
+
+
+def _store(cache: ResultCache | None, key: str | None, res: FileResult) -> None:
+    """Keep a judged result; one that could not be judged is tried again next time."""
+    if cache is not None and key is not None and res.verdict != "error":
+        cache.put(key, res)
 
 
 @dataclass(frozen=True)
@@ -152,34 +164,33 @@ def build_report(paths: Sequence[Path], options: CheckOptions, progress: Progres
     jobs: list[_Job] = []
     try:
         for index, path in enumerate(files):
-            try:
-                kind = sniff(path).kind
-                ruleset = chooser.for_file(path, kind)
-                key = result_key(cache.content_hash(path), ruleset, quick=options.quick,
-                                 fail_level=fail_level) if cache is not None else None
-            except NotFetched as err:
-                results[index] = FileResult(str(path), None, None, "skip" if lfs == "skip" else "fail",
-                                            str(err), not_fetched=True)
-                continue
-            except UnusableInput as err:
-                results[index] = FileResult(str(path), None, None, "error", str(err))
-                continue
-            except OSError as err:
-                results[index] = FileResult(str(path), None, None, "error", f"cannot be read: {err.strerror or err}")
-                continue
-            hit = cache.get(key, str(path)) if cache is not None and key is not None else None
-            if hit is not None:
-                results[index] = hit
+            triaged = _triage(index, path, chooser, cache, options.quick, fail_level, lfs)
+            if isinstance(triaged, _Job):
+                jobs.append(triaged)
             else:
-                jobs.append(_Job(index, path, ruleset, key))
+                results[index] = triaged
         for job, res in _run(jobs, options, fail_level, progress, batch_progress):
             results[job.index] = res
-            if cache is not None and job.key is not None and res.verdict != "error":
-                cache.put(job.key, res)
+            _store(cache, job.key, res)
     finally:
         if cache is not None:
             cache.close()
     return Report([results[i] for i in sorted(results)], fail_level)
+
+
+def _triage(index: int, path: Path, chooser: RuleSets, cache: ResultCache | None, quick: bool,
+            fail_level: str, lfs: LfsPolicy) -> FileResult | _Job:
+    """A result without analysing (not fetched, unusable, or cached), or the job of analysing it."""
+    try:
+        ruleset = chooser.for_file(path, sniff(path).kind)
+        key, hit = _lookup(cache, path, ruleset, quick, fail_level)
+    except NotFetched as err:
+        return FileResult(str(path), None, None, "skip" if lfs == "skip" else "fail", str(err), not_fetched=True)
+    except UnusableInput as err:
+        return FileResult(str(path), None, None, "error", str(err))
+    except OSError as err:  # vanished or became unreadable between the sniff and the hash
+        return FileResult(str(path), None, None, "error", f"cannot be read: {err.strerror or err}")
+    return hit if hit is not None else _Job(index, path, ruleset, key)
 
 
 def _open_cache() -> ResultCache | None:
