@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
 import pathspec
 
 from preflight.errors import UsageError
@@ -129,6 +128,8 @@ def _toml(path: Path) -> dict[str, Any]:
 
 
 def _validate(origin: str, table: dict[str, Any]) -> None:
+    import jsonschema  # only when a project config exists
+
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(table))
     if error is None:
         return

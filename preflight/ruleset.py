@@ -15,8 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-import jsonschema
-
 from preflight.checks import RULES
 from preflight.checks.registry import Param
 from preflight.errors import RuleSetError
@@ -92,7 +90,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise RuleSetError(f"{path.name}: not valid TOML: {err}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise RuleSetError(f"{path.name}: cannot be read: {err}") from None
-    _validate(path, doc)
+    if path.parent != builtin_dir():  # the built-in files are validated by the test suite instead
+        _validate(path, doc)
     return doc
 
 
@@ -179,6 +178,8 @@ def schema() -> dict[str, Any]:
 
 
 def _validate(path: Path, doc: dict[str, Any]) -> None:
+    import jsonschema  # only user rule files are validated at run time: 40 ms saved otherwise
+
     validator = jsonschema.Draft202012Validator(schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
     if error is None:

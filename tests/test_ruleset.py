@@ -118,3 +118,12 @@ def test_missing_rule_file_and_unknown_builtin_name() -> None:
         load("nowhere/x.toml")
     with pytest.raises(RuleSetError, match="unknown rule set 'fast'"):
         load("fast")
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_builtin_files_are_valid(name: str) -> None:
+    """Loading skips validation for the shipped files (it costs start-up time): it happens here."""
+    from preflight.ruleset import _validate, builtin_dir
+
+    path = builtin_dir() / f"{name}.toml"
+    _validate(path, tomllib.loads(path.read_text(encoding="utf-8")))
