@@ -88,7 +88,8 @@ def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | N
     options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render, config, lfs_pointers,
                                      cache=not no_cache, jobs=jobs, html=html)
     show = not quiet and sys.stderr.isatty()
-    gc.freeze()  # a one-shot process: the collector need not walk the start-up objects again (~1.5 %)
+    if not gc.get_freeze_count():  # once: the collector need not walk the start-up objects again (~1.5 %)
+        gc.freeze()
     return check_cmd.run(list(paths), options, lambda s: click.echo(s, nl=False, color=render.color),
                          _ProgressBar.decoding if show else None, _ProgressBar.files if show else None)
 
