@@ -34,7 +34,7 @@ def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str,
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 facts = _facts(path, im, size_bytes, head)
-                if not facts.decode_ok:
+                if not facts.decode_ok or (settings is None and thumbs is None):
                     return facts
                 rgb = ImageOps.exif_transpose(im.convert("RGB"))
                 if thumbs is not None:
