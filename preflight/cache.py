@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import preflight
+from preflight.digest import sha256_of
 from preflight.dirs import cache_dir
 from preflight.report import FileResult
 from preflight.ruleset import RuleSet
@@ -49,14 +50,6 @@ def result_key(sha256: str, ruleset: RuleSet, *, quick: bool, fail_level: str) -
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class ResultCache:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -80,7 +73,7 @@ class ResultCache:
         if row is not None and row[0] == stat:
             return str(row[1])
         started = time.time()
-        sha = sha256_file(path)
+        sha = sha256_of(path)
         settled = started - max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > _RACY_S
         if settled and path.stat().st_mtime_ns == st.st_mtime_ns:
             self.db.execute("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?)", (where, stat, sha))

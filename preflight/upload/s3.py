@@ -24,7 +24,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from preflight.digest import sha256_of
 from preflight.errors import PreflightError
+
+__all__ = ["PART_SIZE", "UploadError", "Uploaded", "Uploader", "object_key", "sha256_of"]
 
 PART_SIZE = 8 * 1024 * 1024
 Progress = Callable[[int], None]  # bytes just sent
@@ -42,16 +45,6 @@ class Uploaded:
     sha256: str
     sent_bytes: int  # 0 when the object was already there
     resumed_parts: int
-
-
-def sha256_of(path: Path, progress: Progress | None = None) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
-            if progress is not None:
-                progress(len(chunk))
-    return digest.hexdigest()
 
 
 def object_key(prefix: str, sha256: str, path: Path) -> str:
