@@ -29,6 +29,7 @@ import pathspec
 
 from preflight.errors import UsageError
 from preflight.ruleset import is_file_ref
+from preflight.validation import first_problem
 
 LfsPolicy = Literal["fail", "skip"]
 Spec = pathspec.PathSpec[Any]
@@ -49,8 +50,7 @@ _SCHEMA: dict[str, Any] = {
 @dataclass(frozen=True)
 class ProjectConfig:
     root: Path  # patterns are relative to this directory
-    origin: str  # the file (and table) the settings came from, for messages
-    rulesets: tuple[tuple[Spec, str, str], ...] = ()  # (pattern, its text, rule set reference)
+    rulesets: tuple[tuple[Spec, str], ...] = ()  # (pattern, rule set reference), in the file's order
     exclude: Spec = field(default_factory=lambda: pathspec.PathSpec([]))
     lfs_pointers: LfsPolicy | None = None
     fail_level: str | None = None
@@ -72,7 +72,7 @@ class ProjectConfig:
         rel = self.relative(path)
         if rel is None:
             return []
-        return [_ref(self.root, ref) for spec, _, ref in self.rulesets if spec.match_file(rel)]
+        return [_ref(self.root, ref) for spec, ref in self.rulesets if spec.match_file(rel)]
 
 
 def _ref(root: Path, ref: str) -> str:
@@ -99,10 +99,10 @@ def load(path: Path) -> ProjectConfig:
         if path.name == "pyproject.toml" else (doc, path.name)
     _validate(origin, table)
     root = path.resolve().parent
-    rulesets = tuple((pathspec.PathSpec.from_lines("gitignore", [pattern]), pattern, ref)
+    rulesets = tuple((pathspec.PathSpec.from_lines("gitignore", [pattern]), ref)
                      for pattern, ref in table.get("rulesets", {}).items())
     return ProjectConfig(
-        root=root, origin=str(path), rulesets=rulesets,
+        root=root, rulesets=rulesets,
         exclude=pathspec.PathSpec.from_lines("gitignore", table.get("exclude", [])),
         lfs_pointers=table.get("lfs-pointers"), fail_level=table.get("fail-level"),
     )
@@ -128,14 +128,10 @@ def _toml(path: Path) -> dict[str, Any]:
 
 
 def _validate(origin: str, table: dict[str, Any]) -> None:
-    import jsonschema  # only when a project config exists
-
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(table))
-    if error is None:
+    problem = first_problem(table, _SCHEMA, origin)
+    if problem is None:
         return
-    crumbs = ".".join(str(p) for p in error.absolute_path)
-    where = f"{origin} → {crumbs}" if crumbs else origin
-    if error.validator == "additionalProperties" and not crumbs:
-        unknown = sorted(set(table) - set(_SCHEMA["properties"]))[0]
-        raise UsageError(f"{where}: unknown key '{unknown}'; expected one of: {', '.join(_SCHEMA['properties'])}")
-    raise UsageError(f"{where}: {error.message}")
+    if problem.unknown is not None and not problem.crumbs:
+        raise UsageError(f"{problem.where}: unknown key '{problem.unknown}'; "
+                         f"expected one of: {', '.join(problem.known)}")
+    raise UsageError(f"{problem.where}: {problem.message}")

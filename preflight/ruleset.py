@@ -20,6 +20,7 @@ from preflight.checks.registry import Param
 from preflight.errors import RuleSetError
 from preflight.facts import Kind
 from preflight.media.settings import AnalysisSettings
+from preflight.validation import first_problem
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")  # least to most severe
@@ -178,19 +179,14 @@ def schema() -> dict[str, Any]:
 
 
 def _validate(path: Path, doc: dict[str, Any]) -> None:
-    import jsonschema  # only user rule files are validated at run time: 40 ms saved otherwise
-
-    validator = jsonschema.Draft202012Validator(schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
-    if error is None:
+    """Only user rule files are validated at run time (loading jsonschema costs 40 ms); the shipped
+    ones are validated by the test suite."""
+    problem = first_problem(doc, schema(), path.name)
+    if problem is None:
         return
-    crumbs = ".".join(str(p) for p in error.absolute_path)
-    where = f"{path.name} → {crumbs}" if crumbs else path.name
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = list(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(known))[0]
-        what = "rule" if crumbs == "rules" else "key"
-        hint = difflib.get_close_matches(unknown, known, n=1)
-        suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(known)}"
-        raise RuleSetError(f"{where}: unknown {what} '{unknown}'{suggestion}")
-    raise RuleSetError(f"{where}: {error.message}")
+    if problem.unknown is not None:
+        what = "rule" if problem.crumbs == "rules" else "key"
+        hint = difflib.get_close_matches(problem.unknown, problem.known, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(problem.known)}"
+        raise RuleSetError(f"{problem.where}: unknown {what} '{problem.unknown}'{suggestion}")
+    raise RuleSetError(f"{problem.where}: {problem.message}")
