@@ -75,6 +75,19 @@ class Report:
         return {"files": len(verdicts), "passed": verdicts.count("pass"), "failed": verdicts.count("fail"),
                 "errors": verdicts.count("error"), "skipped": verdicts.count("skip")}
 
+    @property
+    def files_text(self) -> str:
+        """"3 files", "1 file": the count the summary lines start with."""
+        n = self.summary["files"]
+        return f"{n} file{'s' * (n != 1)}"
+
+    @property
+    def tally_text(self) -> str:
+        """"1 passed, 2 failed, 0 unusable" (", 1 skipped" when any were): every format's summary line."""
+        s = self.summary
+        return (f"{s['passed']} passed, {s['failed']} failed, {s['errors']} unusable"
+                + (f", {s['skipped']} skipped" if s["skipped"] else ""))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,

@@ -19,9 +19,6 @@ def render(report: Report, options: RenderOptions) -> str:
         for f in r.findings:
             if f.fails_at(report.fail_level) or (options.verbose and f.outcome == "fail"):
                 lines.append(f"{r.path}: {f.severity} {f.rule}: {f.message} — fix: {f.fix}")
-    s = report.summary
     if lines or not options.quiet:
-        skipped = f", {s['skipped']} skipped" if s["skipped"] else ""
-        lines.append(f"preflight: {s['files']} file{'s' * (s['files'] != 1)}, {s['passed']} passed, "
-                     f"{s['failed']} failed, {s['errors']} unusable{skipped}")
+        lines.append(f"preflight: {report.files_text}, {report.tally_text}")
     return "\n".join(lines) + "\n" if lines else ""

@@ -29,7 +29,5 @@ def render(report: Report, options: RenderOptions) -> str:
             if f.outcome == "fail":
                 title = _prop(f"{f.rule}: {f.summary}")
                 lines.append(f"::{_LEVELS[f.severity]} {where},title={title}::{_data(f.message + ' — fix: ' + f.fix)}")
-    s = report.summary
-    lines.append(f"preflight: {s['files']} files, {s['passed']} passed, {s['failed']} failed, {s['errors']} unusable"
-                 + (f", {s['skipped']} skipped" if s["skipped"] else ""))
+    lines.append(f"preflight: {report.summary['files']} files, {report.tally_text}")
     return "\n".join(lines) + "\n"

@@ -45,9 +45,7 @@ svg.timeline{width:100%;height:auto;background:#fff;border:1px solid #eaeef2;bor
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    s = report.summary
-    summary = (f"{s['files']} file{'s' * (s['files'] != 1)}: {s['passed']} passed, {s['failed']} failed, "
-               f"{s['errors']} unusable" + (f", {s['skipped']} skipped" if s["skipped"] else ""))
+    summary = f"{report.files_text}: {report.tally_text}"
     files = "\n".join(_file(r, report.fail_level) for r in report.results)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"

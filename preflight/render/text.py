@@ -22,9 +22,7 @@ def render(report: Report, options: RenderOptions) -> str:
     blocks = [_file_block(r, options, style) for r in report.results
               if not (options.quiet and r.verdict == "pass")]
     s = report.summary
-    line = f"{s['files']} file{'s' * (s['files'] != 1)}: {s['passed']} passed, {s['failed']} failed, {s['errors']} unusable"
-    if s["skipped"]:
-        line += f", {s['skipped']} skipped (not fetched)"
+    line = f"{report.files_text}: {report.tally_text}" + (" (not fetched)" if s["skipped"] else "")
     cached = sum(r.cached for r in report.results)
     if cached:
         line += f" ({cached} from the cache)"
