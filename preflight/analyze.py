@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from preflight.facts import Facts, Kind, PictureFacts, VideoFacts
+import av
+
+from preflight.facts import AudioFacts, Facts, Kind, PictureFacts, VideoFacts
+from preflight.failures import StageFailed, stage
 from preflight.media.audio import AudioAnalyzer
 from preflight.media.frames import FrameSampler, sample_keyframes
 from preflight.media.image import probe_image
@@ -34,12 +37,13 @@ def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None
     None skips the picture analysis (faces, brightness, change) altogether.
     ``thumbs``, if given, collects a few colour thumbnails on the way (for the HTML report).
     """
-    sniffed = sniff(path)
-    settings = settings_for(sniffed.kind)
-    size = path.stat().st_size
-    if sniffed.kind == "image":
-        return probe_image(path, size, sniffed.head, sniffed.image_format or "image", settings, thumbs)
-    facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
+    with stage("probe"):
+        sniffed = sniff(path)
+        settings = settings_for(sniffed.kind)
+        size = path.stat().st_size
+        if sniffed.kind == "image":
+            return probe_image(path, size, sniffed.head, sniffed.image_format or "image", settings, thumbs)
+        facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
     if settings is None:
         return _decoded(path, facts, decode, progress, None)
     analyzer = Threaded(PictureAnalyzer(settings), depth=4, name="picture")
@@ -51,7 +55,9 @@ def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None
     except BaseException:
         analyzer.abandon()
         raise
-    return _with_picture(facts, analyzer.finish())
+    with stage("faces"):  # the picture thread's error surfaces here
+        picture = analyzer.finish()
+    return _with_picture(facts, picture)
 
 
 def _decoded(path: Path, facts: VideoFacts, decode: bool, progress: Progress | None,
@@ -61,13 +67,32 @@ def _decoded(path: Path, facts: VideoFacts, decode: bool, progress: Progress | N
     if decode:
         # Listening runs inline: 60 s of audio costs ~0.07 s of analysis, less than handing 2,800
         # frames to a thread would (measured: 0.14 s more CPU with a worker thread).
-        listener = AudioAnalyzer() if facts.has_audio else None
-        scan = scan_video(path, progress, sampler, listener)
+        listener = _Listening(AudioAnalyzer()) if facts.has_audio else None
+        with stage("decode"):
+            scan = scan_video(path, progress, sampler, listener)
         audio = listener.finish() if listener is not None else None
         return replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share), audio=audio)
     if sampler is not None:
-        sample_keyframes(path, sampler)
+        with stage("decode"):
+            sample_keyframes(path, sampler)
     return facts
+
+
+class _Listening:
+    """The audio analysis, its errors tagged as the audio stage's (it runs inside the decode loop)."""
+
+    def __init__(self, analyzer: AudioAnalyzer) -> None:
+        self.analyzer = analyzer
+
+    def add(self, frame: av.AudioFrame) -> None:
+        try:  # not stage(): a context manager per audio frame costs more than the check
+            self.analyzer.add(frame)
+        except Exception as err:
+            raise StageFailed("audio", err) from err
+
+    def finish(self) -> AudioFacts:
+        with stage("audio"):
+            return self.analyzer.finish()
 
 
 def _with_picture(facts: VideoFacts, picture: PictureFacts) -> VideoFacts:

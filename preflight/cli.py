@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -345,8 +344,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug: one line for the user, the traceback in a log file
         if os.environ.get("PREFLIGHT_DEBUG"):
             raise
-        log = Path(tempfile.gettempdir()) / "preflight-error.log"
-        log.write_text(traceback.format_exc(), encoding="utf-8")
-        click.echo(f"preflight: internal error: {type(err).__name__}: {err} (details in {log}; "
-                   "set PREFLIGHT_DEBUG=1 to see the traceback)", err=True)
+        from preflight import crashlog
+
+        log = crashlog.write(traceback.format_exc())
+        where = f"details in {log}" if log is not None else "the log could not be written"
+        message = crashlog.scrub(" ".join(f"{type(err).__name__}: {err}".split()))
+        click.echo(f"preflight: internal error: {message} ({where}; set PREFLIGHT_DEBUG=1 to see the traceback)",
+                   err=True)
         return EXIT_UNUSABLE

@@ -20,6 +20,15 @@ def at_least(severity: str, level: str) -> bool:
     return SEVERITIES.index(severity) >= SEVERITIES.index(level)
 
 
+def printable_path(path: str) -> str:
+    """``path`` with bytes that are not UTF-8 shown as ``\\xNN`` (any other text is unchanged)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclass(frozen=True)
 class Finding:
     rule: str
@@ -49,6 +58,13 @@ class FileResult:
     not_fetched: bool = False  # a Git LFS pointer file: the media itself is not in the working tree
     preview: list[Thumb] = field(default_factory=list)  # thumbnails for the HTML report (not in JSON)
     cached: bool = False  # this result came from the cache (see cache.py)
+    internal: bool = False  # verdict "error" from a bug in preflight or a library, not from the input
+    traceback: str | None = None  # for the private log (crashlog.py) only: never in a report
+
+    def __post_init__(self) -> None:
+        # A file name need not be UTF-8 (Python carries such bytes as surrogates, which no report can
+        # print): every format shows them escaped, as caf\xe9.mp4.
+        object.__setattr__(self, "path", printable_path(self.path))
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, for the cache: ``from_dict`` gives the same result back."""
@@ -100,7 +116,7 @@ class Report:
 
 def _result_dict(result: FileResult) -> dict[str, Any]:
     d = asdict(result)
-    del d["preview"]
+    del d["preview"], d["traceback"]
     d["findings"] = [
         {**{k: f[k] for k in ("rule", "severity", "outcome", "message", "fix", "measured", "expected")},
          "spans": [{"start_s": a, "end_s": b} for a, b in f["spans"]]}

@@ -37,10 +37,48 @@ def _work(n: int) -> int:
     return n * 10
 
 
-def test_a_dead_worker_costs_only_unfinished_files() -> None:
-    results = dict(batch.run_parallel(_work, [1, 2, 3, 4], workers=1, crashed=lambda n: -n))
-    assert set(results) == {1, 2, 3, 4}
-    assert results[1] == 10 and results[2] == -2  # what finished before the crash is kept
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_dead_worker_costs_only_the_file_that_killed_it(workers: int) -> None:
+    """Every other file, including the one sharing the dead pool, gets its real result: only the file
+    that killed a worker twice (the second time alone) is reported as crashing it."""
+    results = dict(batch.run_parallel(_work, [1, 2, 3, 4, 5], workers=workers, crashed=lambda n: -n))
+    assert results == {1: 10, 2: -2, 3: 30, 4: 40, 5: 50}
+
+
+_ATTEMPTS = Path(os.environ.get("PREFLIGHT_TEST_ATTEMPTS", "/nonexistent"))
+
+
+def _flaky(n: int) -> int:
+    """Kills its worker the first time it sees job 3 (an out-of-memory kill, say), works the second."""
+    marker = _ATTEMPTS / f"{n}.seen"
+    if n == 3 and not marker.exists():
+        marker.touch()
+        os._exit(9)
+    return n
+
+
+def test_a_file_that_killed_one_worker_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFLIGHT_TEST_ATTEMPTS", str(tmp_path))  # spawned workers read it at import
+    results = dict(batch.run_parallel(_flaky, [1, 2, 3, 4], workers=2, crashed=lambda n: -n))
+    assert results == {1: 1, 2: 2, 3: 3, 4: 4}
+
+
+def _hang(n: int) -> int:
+    with batch.time_limit(1.0 if n == 2 else 60.0):
+        if n == 2:
+            import time
+
+            time.sleep(30)  # a deadlocked decoder: the watchdog ends the worker
+        return n
+
+
+def test_a_hung_worker_is_ended_and_reported() -> None:
+    import time
+
+    started = time.monotonic()
+    results = dict(batch.run_parallel(_hang, [1, 2, 3], workers=2, crashed=lambda n: -n))
+    assert results == {1: 1, 2: -2, 3: 3}
+    assert time.monotonic() - started < 20
 
 
 def test_worker_count_is_bounded_by_files_cores_and_memory(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -20,10 +21,12 @@ from preflight.errors import (
     EXIT_OK,
     EXIT_UNUSABLE,
     NotFetched,
+    PreflightError,
     UnusableInput,
     UsageError,
 )
 from preflight.facts import Kind
+from preflight.failures import StageFailed, stage
 from preflight.media.sniff import sniff
 from preflight.project import LfsPolicy, ProjectConfig
 from preflight.render import RENDERERS, RenderOptions
@@ -85,22 +88,33 @@ def check_file(path: Path, ruleset: RuleSet, quick: bool, fail_level: str,
                progress: ProgressBar | None = None) -> FileResult:
     """Analyse one file and judge it. Runs in a worker process in a batch: imports the decoder and the
     face detector here, so a run served from the cache never loads them."""
-    from preflight.analyze import analyze
-    from preflight.engine import result, unusable
-    from preflight.preview import Thumbnails
-
-    thumbs = Thumbnails()
     try:
-        facts = analyze(path, decode=not quick, progress=progress, thumbs=thumbs,
-                        settings_for=lambda kind: ruleset.analysis)
-    except UnusableInput as err:
-        return unusable(str(path), str(err))
-    finally:
-        if progress is not None:
-            progress.close()
-    if facts.kind != ruleset.kind:
-        return unusable(str(path), "changed while it was being checked; check it again")
-    return replace(result(str(path), facts, ruleset, fail_level), preview=thumbs.thumbs)
+        from preflight.analyze import analyze
+        from preflight.engine import result, unusable
+        from preflight.preview import Thumbnails
+
+        thumbs = Thumbnails()
+        try:
+            facts = analyze(path, decode=not quick, progress=progress, thumbs=thumbs,
+                            settings_for=lambda kind: ruleset.analysis)
+        except UnusableInput as err:
+            return unusable(str(path), str(err))
+        finally:
+            if progress is not None:
+                progress.close()
+        if facts.kind != ruleset.kind:
+            return unusable(str(path), "changed while it was being checked; check it again")
+        with stage("judge"):
+            return replace(result(str(path), facts, ruleset, fail_level), preview=thumbs.thumbs)
+    except StageFailed as failure:
+        return internal_error(path, ruleset, failure)
+    except Exception as err:  # anything outside the tagged stages is still only this file's problem
+        return internal_error(path, ruleset, StageFailed("check", err))
+
+
+def internal_error(path: Path, ruleset: RuleSet | None, failure: StageFailed) -> FileResult:
+    return FileResult(str(path), None, ruleset.name if ruleset else None, "error", failure.reason(),
+                      internal=True, traceback=f"{path}: {failure}\n{failure.traceback}")
 
 
 def check_cached(path: Path, ruleset: RuleSet, *, quick: bool = False, fail_level: str = "error",
@@ -143,13 +157,16 @@ class _Job:
 
 
 def _work(job: _Job, quick: bool, fail_level: str) -> FileResult:
-    return check_file(job.path, job.ruleset, quick, fail_level)
+    with batch.time_limit(batch.seconds_for(job.path)):
+        return check_file(job.path, job.ruleset, quick, fail_level)
 
 
 def _crashed(job: _Job) -> FileResult:
     return FileResult(str(job.path), None, job.ruleset.name, "error",
-                      "the analysis process crashed on this file (a decoder or detector failure); "
-                      "try `preflight check` on it alone, and report it if it persists")
+                      f"the analysis process crashed or hung (over {batch.seconds_for(job.path):.0f} s) on this file "
+                      "twice, the second time alone (a decoder or detector failure, or out of memory); the "
+                      "other files are unaffected. Please report it",
+                      internal=True)
 
 
 def build_report(paths: Sequence[Path], options: CheckOptions, progress: ProgressFactory | None = None,
@@ -190,6 +207,10 @@ def _triage(index: int, path: Path, chooser: RuleSets, cache: ResultCache | None
         return FileResult(str(path), None, None, "error", str(err))
     except OSError as err:  # vanished or became unreadable between the sniff and the hash
         return FileResult(str(path), None, None, "error", f"cannot be read: {err.strerror or err}")
+    except PreflightError:  # a bad rule set or config stops the run: the user must fix it first
+        raise
+    except Exception as err:  # a bug while choosing or looking up: still only this file's result
+        return internal_error(path, None, StageFailed("probe", err))
     return hit if hit is not None else _Job(index, path, ruleset, key)
 
 
@@ -202,10 +223,13 @@ def _open_cache() -> ResultCache | None:
 
 def _run(jobs: list[_Job], options: CheckOptions, fail_level: str, progress: ProgressFactory | None,
          batch_progress: BatchProgressFactory | None) -> list[tuple[_Job, FileResult]]:
-    workers = batch.worker_count(options.jobs, len(jobs))
-    if workers <= 1:
+    if len(jobs) == 1:  # in this process, with its own progress bar; a crash here ends only this file's run
+        (job,) = jobs
         return [(job, check_file(job.path, job.ruleset, options.quick, fail_level,
-                                 progress(job.path) if progress is not None else None)) for job in jobs]
+                                 progress(job.path) if progress is not None else None))]
+    # Several files always go to worker processes, even with -j 1: a native crash on one file must not
+    # take the others' results down with this process.
+    workers = batch.worker_count(options.jobs, len(jobs))
     bar = batch_progress(len(jobs)) if batch_progress is not None else None
     done: list[tuple[_Job, FileResult]] = []
     try:
@@ -218,6 +242,22 @@ def _run(jobs: list[_Job], options: CheckOptions, fail_level: str, progress: Pro
         if bar is not None:
             bar.close()
     return done
+
+
+def _log_internal_errors(report: Report) -> None:
+    """Internal errors' tracebacks go to one private log file, named once on stderr."""
+    internal = [r for r in report.results if r.internal]
+    if not internal:
+        return
+    from preflight import crashlog
+
+    log = crashlog.write(*(r.traceback or f"{r.path}: {r.error}" for r in internal))
+    where = f"details in {log}" if log is not None else "the log could not be written"
+    print(f"preflight: {len(internal)} file{'s' * (len(internal) != 1)} hit an internal error ({where}; "
+          "set PREFLIGHT_DEBUG=1 to see tracebacks)", file=sys.stderr)
+    if os.environ.get("PREFLIGHT_DEBUG"):
+        for r in internal:
+            print(r.traceback or "", file=sys.stderr)
 
 
 def exit_code(report: Report) -> int:
@@ -254,6 +294,7 @@ def run(paths: Sequence[Path], options: CheckOptions, echo: Callable[[str], None
         if out is not None and os.path.realpath(out) in inputs:
             raise UsageError(f"{flag} {out} would overwrite an input file")
     report = build_report(paths, options, progress, batch_progress)
+    _log_internal_errors(report)
     rendered = RENDERERS[options.fmt](report, options.render)
     if options.html is not None:
         from preflight.render import html

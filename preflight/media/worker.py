@@ -42,7 +42,8 @@ class Threaded(Generic[R]):
         self._queue.put(item)
 
     def abandon(self) -> None:
-        """The decode failed or was interrupted: drop what is queued and let the worker end."""
+        """The decode failed or was interrupted: drop what is queued, and wait for the worker to end
+        (after the item in hand), so no analysis thread outlives its file."""
         self._abandoned = True
         while True:
             try:
@@ -50,6 +51,7 @@ class Threaded(Generic[R]):
             except queue.Empty:
                 break
         self._queue.put(self._DONE)
+        self._thread.join()
 
     def finish(self) -> R:
         self._queue.put(self._DONE)
