@@ -66,7 +66,7 @@ class ResultCache:
 
     def content_hash(self, path: Path) -> str:
         """The file's SHA-256, read from the cache when its stat is the one recorded with the hash."""
-        where = os.path.realpath(path)
+        where = os.fsencode(os.path.realpath(path))  # bytes: a name need not be UTF-8
         st = path.stat()
         stat = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
         row = self.db.execute("SELECT stat, sha256 FROM hashes WHERE path = ?", (where,)).fetchone()

@@ -184,6 +184,7 @@ class ImageFacts:
     n_frames: int | None
     decode_ok: bool
     decode_error: str | None
+    exif_error: str | None = None  # the EXIF block is damaged: orientation unknown, judged as stored
     faces: list[FaceBox] | None = None  # None: not analysed (the image did not decode)
     face: FaceLook | None = None  # the largest face, if any
     face_count: int | None = None

@@ -161,3 +161,76 @@ def test_text_report_gives_one_line_for_an_unusable_file(tmp_path: Path, capsys:
     assert main(["check", str(path)]) == 2
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"ERROR  {path}: is empty (0 bytes); the file was not copied or downloaded completely"
+
+
+# --- hostile and odd inputs (tests/hostile.py) -------------------------------------------------------
+
+from tests.hostile import ODD_NAMES, damaged_exif_jpeg, mjpeg_bomb, special_files  # noqa: E402
+
+
+def test_fifo_and_device_are_refused_without_being_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo, zero = special_files(tmp_path)
+    assert_unusable(capsys, fifo, "is a named pipe (FIFO), not a regular file")
+    assert_unusable(capsys, zero, "is a character device, not a regular file")
+
+
+def test_a_folder_with_a_fifo_still_reports_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    special_files(tmp_path)
+    make_video(tmp_path / "clip.mp4", VideoSpec(seconds=1))
+    code, doc = check_json(capsys, str(tmp_path))
+    verdicts = {Path(r["path"]).name: r["verdict"] for r in doc["results"]}
+    assert verdicts == {"clip.mp4": "fail", "pipe.mp4": "error", "zero.mp4": "error"} and code == 2
+
+
+@pytest.mark.parametrize("name", ODD_NAMES, ids=["concat-protocol", "leading-dash", "pipe-char", "space", "latin1"])
+def test_a_name_is_a_file_never_a_protocol_or_option(name: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """``concat:real.mp4`` is judged as itself (a 3 s clip), not as FFmpeg's concat of real.mp4 (1 s)."""
+    make_video(tmp_path / "real.mp4", VideoSpec(seconds=1))
+    odd = make_video(tmp_path / "odd.mp4", VideoSpec(seconds=3))
+    target = tmp_path / name
+    odd.rename(target)
+    code, doc = check_json(capsys, str(target))
+    result = only_result(doc)
+    assert result["verdict"] == "fail" and result["facts"]["duration_s"] > 2.5, result["error"]
+
+
+def test_a_declared_frame_size_bomb_is_refused_before_decoding(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = mjpeg_bomb(tmp_path / "bomb.mov")
+    assert path.stat().st_size < 100_000
+    assert_unusable(capsys, path, "declares 16000x16000 frames")
+
+
+def test_frames_larger_than_their_header_are_not_decoded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The header says 64x64, the frames 16000x16000: the decoder's own pixel limit refuses each one."""
+    path = mjpeg_bomb(tmp_path / "liar.mov", in_header=False)
+    code, doc = check_json(capsys, str(path))
+    (decodable,) = [f for f in only_result(doc)["findings"] if f["rule"] == "file.decodable"]
+    assert code == 1 and decodable["outcome"] == "fail"
+
+
+def test_a_damaged_exif_block_is_a_finding_not_a_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image, ImageOps
+
+    path = damaged_exif_jpeg(tmp_path / "headshot.jpg")
+    with Image.open(path) as im, pytest.raises(SyntaxError):
+        ImageOps.exif_transpose(im.convert("RGB"))  # what used to end the run
+    code, doc = check_json(capsys, str(path))
+    result = only_result(doc)
+    (exif,) = [f for f in result["findings"] if f["rule"] == "image.exif"]
+    assert exif["outcome"] == "fail" and exif["severity"] == "warning"
+    assert "orientation could not be read" in exif["message"] and exif["fix"]
+    assert result["facts"]["width"] == 600 and result["verdict"] == "fail"  # judged as stored (no face)
+
+
+def test_a_stream_whose_codec_cannot_be_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the fuzz suite: a damaged sample description leaves a stream without a codec."""
+    path = make_video(tmp_path / "clip.mp4", VideoSpec(seconds=1))
+    data = path.read_bytes()
+    at = data.find(b"avc1", data.find(b"stsd"))
+    path.write_bytes(data[:at] + b"zzzz" + data[at + 4:])
+    assert_unusable(capsys, path, "video stream's codec cannot be read")
+    path.write_bytes(data.replace(b"mp4a", b"zzzz", 1) if data.count(b"mp4a") == 1 else data)
+    code, doc = check_json(capsys, str(path))
+    assert only_result(doc)["verdict"] == "fail" and only_result(doc)["internal"] is False

@@ -118,6 +118,9 @@ CASES = [
      "16 bits per channel"),
     ("image.animated/still", image(), "image", "image.animated", "pass", "error", "single"),
     ("image.animated/apng", image(animated=True, n_frames=12), "image", "image.animated", "fail", "error", "12 frames"),
+    ("image.exif/readable", image(exif_orientation=6), "image", "image.exif", "pass", "warning", "readable"),
+    ("image.exif/damaged", image(exif_error="SyntaxError: not a TIFF file"), "image", "image.exif", "fail",
+     "warning", "orientation could not be read"),
     # --- the person in the picture -----------------------------------------------------------------
     ("face.count/image-one", image_with([FACE]), "image", "face.count", "pass", "error", "exactly 1 face"),
     ("face.count/image-two", image_with([FACE, SECOND]), "image", "face.count", "fail", "error",

@@ -85,3 +85,19 @@ def animated(facts: ImageFacts) -> Verdict:
     if facts.animated:
         return failed(f"the image is animated ({facts.n_frames} frames)", facts.n_frames, 1)
     return passed("single still frame", 1, 1)
+
+
+@rule("image.exif", kind="image")
+def exif(facts: ImageFacts) -> Verdict:
+    """The photo's EXIF metadata can be read, so its orientation is known.
+
+    A damaged EXIF block hides the orientation a phone stores there: the photo may be shown on its
+    side. preflight judges it as stored. Re-save it (``preflight fix`` or any image editor) to write
+    clean metadata, and check that it is upright.
+    """
+    if not facts.decode_ok:
+        return skipped("the image could not be decoded")
+    if facts.exif_error:
+        return failed(f"the EXIF block is damaged ({facts.exif_error}): the orientation could not be read, "
+                      "so the image was judged as stored", facts.exif_error, "readable EXIF")
+    return passed("EXIF metadata readable" if facts.exif_orientation else "no EXIF orientation to read")

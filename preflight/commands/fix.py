@@ -124,7 +124,7 @@ def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, bef
                 if bar is not None:
                     bar.close()
         else:
-            picture = image_fix.normalised(src)
+            picture = image_fix.normalised(src, facts.exif_orientation)
             if plan.reframe and facts.faces:
                 picture, scale = image_fix.reframed(picture, facts.faces[0])
                 if scale > 1:

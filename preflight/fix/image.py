@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from preflight.facts import FaceBox
+from preflight.media.image import upright
 
 # The framing aimed for: the face box (eyebrows to chin) this share of the height, its centre this far
 # down; a square picture. Inside the image rules' accepted ranges, with room for shoulders.
@@ -17,10 +18,11 @@ FACE_SHARE, FACE_CENTER_Y = 0.32, 0.42
 MAX_UPSCALE = 2.0
 
 
-def normalised(src: Path) -> Image.Image:
+def normalised(src: Path, orientation: int | None) -> Image.Image:
+    """The photo upright (by the EXIF ``orientation`` the check read), flattened, 8-bit RGB."""
     with Image.open(src) as im:
         im.seek(0)  # an animation: its first frame
-        frame = ImageOps.exif_transpose(im)
+        frame = upright(im, orientation)
         if frame.mode in ("I;16", "I;16B", "I;16L", "I"):
             frame = frame.point(lambda v: v / 256).convert("L")
         if "A" in frame.getbands() or "transparency" in frame.info:

@@ -12,8 +12,8 @@ from preflight.report import Finding
 VIDEO_REENCODE = {"video.codec", "container.format", "video.vfr", "audio.codec", "file.extension",
                   "file.size", "video.stream_changes", "file.decodable"}
 AUDIO_LEVEL = {"audio.loudness"}
-IMAGE_NORMALISE = {"image.format", "image.alpha", "image.color_mode", "image.animated", "file.extension",
-                   "file.size"}
+IMAGE_NORMALISE = {"image.format", "image.alpha", "image.color_mode", "image.animated", "image.exif",
+                   "file.extension", "file.size"}
 IMAGE_REFRAME = {"face.centered", "face.head_in_frame", "face.size"}
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import imageio_ffmpeg
 
 from preflight.errors import PreflightError
 from preflight.facts import VideoFacts
+from preflight.media.probe import ffmpeg_url
 
 LOUDNESS = {"I": -16.0, "TP": -1.5, "LRA": 11.0}
 AUDIO_BPS = 192_000
@@ -31,14 +34,20 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def measure_loudness(src: Path) -> dict[str, Any]:
+def time_limit(duration_s: float | None) -> float:
+    """How long one ffmpeg run may take before it is taken for hung: a minute, plus 30 s per second of
+    media (a slow 4K encode on two cores runs at about a third of real time)."""
+    return 60.0 + 30.0 * (duration_s or 600.0)
+
+
+def measure_loudness(src: Path, duration_s: float | None) -> dict[str, Any]:
     """First loudnorm pass: measure, print JSON on stderr."""
-    graph = ffmpeg.input(str(src)).audio.filter("loudnorm", print_format="json", **LOUDNESS)
+    graph = ffmpeg.input(ffmpeg_url(src)).audio.filter("loudnorm", print_format="json", **LOUDNESS)
     cmd = ffmpeg.output(graph, "-", f="null").global_args("-nostdin", "-hide_banner").compile(cmd=ffmpeg_exe())
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", proc.stderr)
-    if proc.returncode != 0 or not found:
-        raise FixFailed(f"measuring the loudness failed: {proc.stderr.strip().splitlines()[-1:] or ['no output']}")
+    stderr = _run(cmd, None, time_limit(duration_s), "measuring the loudness")
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr)
+    if not found:
+        raise FixFailed("measuring the loudness failed: ffmpeg printed no measurement")
     return dict(json.loads(found.group(0)))
 
 
@@ -71,7 +80,7 @@ def downscaled_size(facts: VideoFacts, fps: int, bitrate: int | None) -> tuple[i
 
 def reencode(src: Path, dst: Path, facts: VideoFacts, *, fps: int, loudnorm: bool, max_bytes: int | None,
              progress: Callable[[float], None] | None = None) -> None:
-    source = ffmpeg.input(str(src))
+    source = ffmpeg.input(ffmpeg_url(src))
     video = source.video.filter("fps", fps=fps)
     smaller = downscaled_size(facts, fps, video_bitrate(facts, max_bytes))
     if smaller is not None:
@@ -87,28 +96,48 @@ def reencode(src: Path, dst: Path, facts: VideoFacts, *, fps: int, loudnorm: boo
     if facts.has_audio:
         audio = source.audio
         if loudnorm:
-            m = measure_loudness(src)
+            m = measure_loudness(src, facts.duration_s)
             audio = audio.filter("loudnorm", linear="true", measured_I=m["input_i"], measured_TP=m["input_tp"],
                                  measured_LRA=m["input_lra"], measured_thresh=m["input_thresh"],
                                  offset=m["target_offset"], **LOUDNESS)
         streams.append(audio)
         kwargs.update({"acodec": "aac", "audio_bitrate": AUDIO_BPS, "ar": 48000})
-    out = ffmpeg.output(*streams, str(dst), **kwargs).overwrite_output()
+    out = ffmpeg.output(*streams, ffmpeg_url(dst), **kwargs).overwrite_output()
     cmd = out.global_args("-nostdin", "-hide_banner", "-v", "error", "-progress", "pipe:1").compile(cmd=ffmpeg_exe())
-    _run(cmd, progress)
+    _run(cmd, progress, time_limit(facts.duration_s), "ffmpeg")
 
 
-def _run(cmd: list[str], progress: Callable[[float], None] | None) -> None:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("out_time_us=") and progress is not None and line.strip()[12:].isdigit():
-                progress(int(line.strip()[12:]) / 1e6)
-        stderr = proc.stderr.read() if proc.stderr else ""
-        if proc.wait() != 0:
-            raise FixFailed(f"ffmpeg failed: {(stderr.strip().splitlines() or ['no message'])[-1]}")
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
+def _run(cmd: list[str], progress: Callable[[float], None] | None, limit_s: float, what: str) -> str:
+    """Run ffmpeg; returns its stderr. stderr goes to a temporary file, not a pipe, so however much
+    ffmpeg complains it never blocks on a full pipe; a watchdog kills it after ``limit_s``; an error
+    or Ctrl-C kills it too (the caller removes the partial output)."""
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err_file:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err_file, stdin=subprocess.DEVNULL, text=True,
+                                errors="replace")
+        timed_out = threading.Event()
+
+        def expire() -> None:
+            timed_out.set()
+            proc.kill()
+
+        watchdog = threading.Timer(limit_s, expire)
+        watchdog.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("out_time_us=") and progress is not None and line.strip()[12:].isdigit():
+                    progress(int(line.strip()[12:]) / 1e6)
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            watchdog.cancel()
+        err_file.seek(0)
+        stderr = err_file.read()
+    if timed_out.is_set():
+        raise FixFailed(f"{what} took longer than {limit_s:.0f} s and was stopped; no output was written")
+    if code != 0:
+        raise FixFailed(f"{what} failed: {(stderr.strip().splitlines() or ['no message'])[-1]}")
+    return stderr

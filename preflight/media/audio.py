@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import av
+import av.error
 import numpy as np
 
 from preflight.facts import AudioFacts, Segment
@@ -80,11 +81,30 @@ class AudioAnalyzer:
     def add(self, frame: av.AudioFrame) -> None:
         """Resample now; measure in batches of about a second (fewer, larger numpy calls keep the
         decode loop, which shares the interpreter with this, moving)."""
-        for out in self._resampler.resample(frame):
+        try:
+            converted = self._resampler.resample(frame)
+        except (ValueError, av.error.FFmpegError):
+            converted = self._restart(frame)
+        for out in converted:
             self._batch.append(out.to_ndarray().reshape(-1))
             self._batched += out.samples
         if self._batched >= RATE:
             self._flush_batch()
+
+    def _restart(self, frame: av.AudioFrame) -> list[av.AudioFrame]:
+        """The format changed mid-stream (spliced files): flush the old resampler, start a new one. A
+        frame no resampler takes (damaged parameters) is dropped; the decode scan reports the damage."""
+        flushed: list[av.AudioFrame] = []
+        try:
+            flushed = list(self._resampler.resample(None))
+        except (ValueError, av.error.FFmpegError):
+            pass  # it never took a frame
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+        try:
+            return flushed + list(self._resampler.resample(frame))
+        except (ValueError, av.error.FFmpegError):
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+            return flushed
 
     def _flush_batch(self) -> None:
         if self._batch:

@@ -18,7 +18,8 @@ import av.error
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from preflight.media.probe import open_container
+from preflight.media import limits
+from preflight.media.probe import open_container, video_stream
 from preflight.preview import Thumbnails
 
 Gray = np.ndarray[Any, Any]  # a 2-D uint8 array: one grey picture
@@ -73,8 +74,9 @@ def sample_keyframes(path: Path, sampler: FrameSampler) -> int:
     """Quick mode: decode only the key frames (the decoder skips the rest) and sample those."""
     count = 0
     with open_container(path) as container:
-        vs = container.streams.video[0]
+        vs = video_stream(container)
         vs.codec_context.skip_frame = "NONKEY"
+        vs.codec_context.options = limits.decoder_options()
         try:
             for frame in container.decode(vs):
                 if frame.time is not None:

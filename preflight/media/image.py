@@ -7,10 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from preflight.errors import UnusableInput
 from preflight.facts import ImageFacts
+from preflight.failures import stage
 from preflight.media.picture import analyse_still
 from preflight.media.settings import AnalysisSettings
 from preflight.preview import Thumbnails
@@ -31,15 +32,20 @@ def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str,
     previous_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's complaints about damaged metadata: see _orientation
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 facts = _facts(path, im, size_bytes, head)
                 if not facts.decode_ok or (settings is None and thumbs is None):
                     return facts
-                rgb = ImageOps.exif_transpose(im.convert("RGB"))
+                with stage("decode"):
+                    rgb = upright(im.convert("RGB"), facts.exif_orientation)
                 if thumbs is not None:
                     thumbs.add(None, np.asarray(_shrunk(rgb, thumbs.width * 3 // 2)))
-                return _with_faces(facts, rgb, settings) if settings else facts
+                if settings is None:
+                    return facts
+                with stage("faces"):
+                    return _with_faces(facts, rgb, settings)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UnusableInput(
             f"declares more than {MAX_PIXELS // 1_000_000} million pixels; refusing to decode "
@@ -55,7 +61,7 @@ def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str,
 
 def _facts(path: Path, im: Image.Image, size_bytes: int, head: bytes) -> ImageFacts:
     decode_error = _decode_error(im)
-    orientation = _orientation(im) if decode_error is None else None
+    orientation, exif_error = _orientation(im) if decode_error is None else (None, None)
     stored = im.size
     shown = stored[::-1] if orientation in (5, 6, 7, 8) else stored
     has_alpha = "A" in im.getbands() or "transparency" in im.info
@@ -77,7 +83,21 @@ def _facts(path: Path, im: Image.Image, size_bytes: int, head: bytes) -> ImageFa
         n_frames=int(getattr(im, "n_frames", 1)),
         decode_ok=decode_error is None,
         decode_error=decode_error,
+        exif_error=exif_error,
     )
+
+
+# EXIF orientation -> the transposition that turns the stored picture upright (as exif_transpose does).
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+
+
+def upright(im: Image.Image, orientation: int | None) -> Image.Image:
+    """The picture turned by its EXIF orientation, read once by ``_orientation``; unlike Pillow's
+    ``exif_transpose`` this never parses the EXIF block again, so a damaged one cannot raise here."""
+    method = _UPRIGHT.get(orientation or 1)
+    return im.transpose(method) if method is not None else im
 
 
 def _shrunk(im: Image.Image, longest: int) -> Image.Image:
@@ -101,12 +121,24 @@ def _decode_error(im: Image.Image) -> str | None:
     return None
 
 
-def _orientation(im: Image.Image) -> int | None:
+def _orientation(im: Image.Image) -> tuple[int | None, str | None]:
+    """The EXIF orientation (1-8, or None), and why the EXIF block could not be read if it could not.
+    A damaged block is a finding (``image.exif``), not a failure: the pixels are judged as stored.
+    Pillow reads a damaged block leniently (warnings, or nothing at all), so the damage is looked for
+    here: a block that is not TIFF data, or any warning while parsing it."""
+    raw = im.info.get("exif")
+    body = raw[6:] if isinstance(raw, bytes) and raw.startswith(b"Exif\x00\x00") else raw
+    if isinstance(body, bytes) and body and body[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None, "not TIFF data"
     try:
-        value = im.getexif().get(_EXIF_ORIENTATION)
-    except (OSError, SyntaxError, ValueError):  # damaged EXIF block: treat as none, the pixels are fine
-        return None
-    return value if isinstance(value, int) and 1 <= value <= 8 else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = im.getexif().get(_EXIF_ORIENTATION)
+    except Exception as err:  # Pillow's EXIF parser raises SyntaxError, struct.error, ValueError...
+        return None, " ".join(f"{type(err).__name__}: {err}".split())[:120]
+    if caught:
+        return None, " ".join(str(caught[0].message).split())[:120]
+    return (value if isinstance(value, int) and 1 <= value <= 8 else None), None
 
 
 def _bit_depth(im: Image.Image, head: bytes) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,16 +11,24 @@ import av.error
 
 from preflight.errors import UnusableInput
 from preflight.facts import VideoFacts
+from preflight.media import limits
 
 # ffmpeg's demuxer names, to the container a user knows. mov/mp4 and matroska/webm share a demuxer
 # and are told apart by the brand or the EBML doctype below.
 _CONTAINERS = {"avi": "avi", "mpeg": "mpeg", "mpegts": "mpegts", "flv": "flv", "asf": "asf"}
 
 
+def ffmpeg_url(path: Path) -> str:
+    """``path`` as FFmpeg must read it: always through its ``file:`` protocol, so a name such as
+    ``concat:a.mp4``, ``pipe:0`` or ``-i`` is a file's name, never a protocol or an option."""
+    return "file:" + os.path.abspath(path)
+
+
 def open_container(path: Path) -> av.container.InputContainer:
-    """Open ``path`` with PyAV, turning FFmpeg's errors into one readable line."""
+    """Open ``path`` with PyAV, turning FFmpeg's errors into one readable line. Metadata in any
+    encoding is read: undecodable bytes are replaced, not raised."""
     try:
-        return av.open(str(path), mode="r")
+        return av.open(ffmpeg_url(path), mode="r", metadata_errors="replace")
     except av.error.FFmpegError as err:
         reason = (getattr(err, "strerror", None) or str(err)).rstrip(".")
         raise UnusableInput(
@@ -27,6 +36,23 @@ def open_container(path: Path) -> av.container.InputContainer:
         ) from None
     except OSError as err:
         raise UnusableInput(f"cannot be read: {err.strerror or err}") from None
+
+
+def video_stream(container: av.container.InputContainer) -> av.VideoStream:
+    """The first video stream whose codec FFmpeg knows; UnusableInput when there is none."""
+    usable = [s for s in container.streams.video if s.codec_context is not None]
+    if usable:
+        return usable[0]
+    if container.streams.video:
+        raise UnusableInput("its video stream's codec cannot be read (a damaged header, or a codec FFmpeg "
+                            "does not know); export the recording again as H.264 MP4")
+    what = "an audio-only file" if container.streams.audio else "no audio or video either"
+    raise UnusableInput(f"has no video stream ({what}); expected a training video or image")
+
+
+def audio_stream(container: av.container.InputContainer) -> av.AudioStream | None:
+    """The first audio stream whose codec FFmpeg knows, if any (an unreadable one counts as none)."""
+    return next((s for s in container.streams.audio if s.codec_context is not None), None)
 
 
 def container_name(format_name: str, major_brand: str | None, head: bytes) -> str:
@@ -39,15 +65,15 @@ def container_name(format_name: str, major_brand: str | None, head: bytes) -> st
 
 
 def probe_video(path: Path, size_bytes: int, head: bytes) -> VideoFacts:
+    limits.check_file_size(size_bytes)
     with open_container(path) as container:
-        if not container.streams.video:
-            what = "an audio-only file" if container.streams.audio else "no audio or video either"
-            raise UnusableInput(f"has no video stream ({what}); expected a training video or image")
-        vs = container.streams.video[0]
+        vs = video_stream(container)
         cc = vs.codec_context
+        audio = audio_stream(container)
+        limits.check_declared(cc.width, cc.height, _container_duration(container) or _stream_duration(vs),
+                              len(container.streams), audio.codec_context.channels if audio else None)
         rotation = _first_frame_rotation(container, vs)
         major_brand = container.metadata.get("major_brand")
-        audio = container.streams.audio[0] if container.streams.audio else None
         swap = rotation in (90, 270)
         return VideoFacts(
             kind="video",
@@ -94,6 +120,7 @@ def _stream_duration(vs: av.VideoStream) -> float | None:
 
 def _first_frame_rotation(container: av.container.InputContainer, vs: av.VideoStream) -> int:
     """The display-matrix rotation. PyAV exposes it on decoded frames, so decode the first one."""
+    vs.codec_context.options = limits.decoder_options()
     try:
         for frame in container.decode(vs):
             return int(round(frame.rotation)) % 360

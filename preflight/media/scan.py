@@ -2,8 +2,10 @@
 
 One pass: the demuxer feeds every packet of the first video and audio stream to its decoder (FFmpeg's
 frame threads do the work); decoded frames are timed, and only the few a FrameSampler picks are
-converted to pixels. FFmpeg's own error log is captured for the pass, since decoders conceal most
-bitstream damage instead of raising.
+converted to pixels. Damage is counted from what the decoders report without a log: an exception,
+or a frame they flag as corrupt (the damage they concealed). FFmpeg's log is deliberately not routed
+to Python during the pass: a decoder thread that logs would wait for the GIL while the main thread,
+holding it, waits for that decoder thread (a deadlock, seen on damaged HEVC when the decoder closes).
 
 The loop filter (deblocking) is skipped: every slice is still parsed and reconstructed, so damage is
 still found, at about 17 % less decoding time; sampled frames are only slightly blockier, which face
@@ -12,7 +14,6 @@ detection on a downscaled grey frame does not notice.
 
 from __future__ import annotations
 
-import os
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,8 +25,9 @@ import av.error
 import av.logging
 
 from preflight.facts import DecodeScan, StreamChange
+from preflight.media import limits
 from preflight.media.frames import FrameSampler
-from preflight.media.probe import open_container
+from preflight.media.probe import audio_stream, open_container, video_stream
 
 Progress = Callable[[float, float | None], None]  # (media seconds decoded, total seconds if known)
 
@@ -72,10 +74,10 @@ def scan_video(path: Path, progress: Progress | None = None, sampler: FrameSampl
                audio: AudioSink | None = None) -> DecodeScan:
     timeline, errors = _Timeline(), _Errors()
     previous_level = av.logging.get_level()
-    av.logging.set_level(av.logging.ERROR)
+    av.logging.set_level(None)  # no Python log callback from decoder threads: see the module's docstring
     try:
-        with av.logging.Capture(local=False) as logs, open_container(path) as container:
-            _decode_all(container, timeline, errors, logs, progress, sampler, audio)
+        with open_container(path) as container:
+            _decode_all(container, timeline, errors, progress, sampler, audio)
     finally:
         av.logging.set_level(previous_level)
     return _summarise(timeline, errors)
@@ -85,25 +87,28 @@ def _decode_all(
     container: av.container.InputContainer,
     timeline: _Timeline,
     errors: _Errors,
-    logs: list[tuple[int, str, str]],
     progress: Progress | None,
     sampler: FrameSampler | None,
     audio: AudioSink | None,
 ) -> None:
-    vs = container.streams.video[0]
+    vs = video_stream(container)
     vs.thread_type = "AUTO"
     # One decoder thread per core: FFmpeg's automatic count (cores + 1) oversubscribes a small
     # machine; measured on 2 cores, 60 s of 1080p decodes in 2.4 s instead of 2.8 s.
-    vs.thread_count = os.cpu_count() or 0
-    vs.codec_context.options = {"skip_loop_filter": "all"}
-    streams = [vs, *container.streams.audio[:1]]
-    now, seen_logs = 0.0, 0
+    vs.thread_count = limits.DECODER_THREADS
+    vs.codec_context.options = {"skip_loop_filter": "all", **limits.decoder_options()}
+    heard = audio_stream(container)
+    streams = [vs, *([heard] if heard is not None else [])]
+    now = 0.0
     total = container.duration / av.time_base if container.duration else None
     for packet in _packets(container, streams, errors, lambda: now):
         if packet.pts is not None and packet.time_base is not None:
             now = max(now, float(packet.pts * packet.time_base))
         try:
             for frame in packet.decode():
+                if frame.is_corrupt:
+                    errors.add(f"{packet.stream.codec_context.name}: damaged data (concealed by the decoder)",
+                               frame.time if frame.time is not None else now)
                 if packet.stream is vs and frame.time is not None:
                     timeline.add(frame.time, frame.width, frame.height)
                     if sampler is not None:
@@ -111,11 +116,7 @@ def _decode_all(
                 elif audio is not None and isinstance(frame, av.AudioFrame):
                     audio.add(frame)
         except av.error.FFmpegError as err:
-            if len(logs) == seen_logs:  # FFmpeg raised without logging: count the exception itself
-                errors.add(_reason(err), now)
-        if len(logs) > seen_logs:
-            errors.add(_log_text(logs[seen_logs]), now, len(logs) - seen_logs)
-            seen_logs = len(logs)
+            errors.add(f"{packet.stream.codec_context.name}: {_reason(err)}", now)
         if progress is not None:
             progress(now, total)
 
@@ -194,7 +195,3 @@ def _ms(seconds: float | None) -> float | None:
 def _reason(err: av.error.FFmpegError) -> str:
     return str(getattr(err, "strerror", None) or err).rstrip(".")
 
-
-def _log_text(entry: tuple[int, str, str]) -> str:
-    _level, source, message = entry
-    return f"{source}: {message.strip()}" if source else message.strip()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,15 +37,37 @@ def image_format(head: bytes) -> str | None:
     return None
 
 
+_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def regular_file_kind(mode: int) -> str | None:
+    """None for a regular file, else what it is instead ("a named pipe (FIFO)", "a directory", ...)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
+
+
 def read_head(path: Path) -> bytes:
-    """The first bytes of ``path``; every way of not being readable becomes one clear UnusableInput."""
+    """The first bytes of ``path``; every way of not being readable becomes one clear UnusableInput.
+
+    Only regular files are read: a FIFO would block forever and a device (``/dev/zero``) never ends,
+    so they are refused from their ``stat`` (links followed) before anything is opened. The open is
+    non-blocking so a file swapped for a FIFO after the ``stat`` cannot block either."""
     try:
-        with open(path, "rb") as fh:
+        what = regular_file_kind(os.stat(path).st_mode)
+        if what is not None:
+            raise UnusableInput(f"is {what}, not a regular file; preflight reads only media files")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as fh:
+            what = regular_file_kind(os.fstat(fh.fileno()).st_mode)
+            if what is not None:
+                raise UnusableInput(f"is {what}, not a regular file; preflight reads only media files")
             return fh.read(_HEAD)
     except FileNotFoundError:
         raise UnusableInput("no such file") from None
-    except IsADirectoryError:
-        raise UnusableInput("is a directory, not a file") from None
     except PermissionError:
         raise UnusableInput("cannot be read: permission denied") from None
     except OSError as err:
