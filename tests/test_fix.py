@@ -152,3 +152,23 @@ def test_downscale_only_when_the_size_limit_needs_it() -> None:
     assert downscaled_size(hd, 30, video_bitrate(hd, 750_000_000)) is None  # never under 1080
     portrait = facts(width=2160, height=3840, duration_s=600.0)
     assert downscaled_size(portrait, 30, video_bitrate(portrait, 750_000_000)) == smaller[::-1]
+
+
+def test_names_ffmpeg_could_misread_are_plain_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``-concat:clip.mov`` reaches the ffmpeg binary as a file, in and out: not an option, not a protocol."""
+    src = make_video(tmp_path / "-concat:clip.mov", VideoSpec(codec="libx265", seconds=2))
+    code, out = fix(src)
+    assert out.name == "-concat:clip.fixed.mp4" and out.exists(), capsys.readouterr().out
+    assert video_facts(out).video_codec == "h264"
+
+
+def test_a_hung_encode_is_stopped_and_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight.fix import video as video_fix
+
+    monkeypatch.setattr(video_fix, "time_limit", lambda duration_s: 0.05)
+    src = make_video(tmp_path / "hevc.mp4", VideoSpec(codec="libx265", seconds=3))
+    code, out = fix(src)
+    err = capsys.readouterr().err
+    assert code == 2 and "took longer than 0 s and was stopped; no output was written" in err
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["hevc.mp4"]
