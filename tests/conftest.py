@@ -10,6 +10,18 @@ from tests.media_factory import VideoSpec, make_video
 REPO = Path(__file__).resolve().parents[1]
 # A rule file for synthetic test pictures, which have no person in them: the image rules minus faces.
 IMAGE_FILES_ONLY = str(Path(__file__).resolve().parent / "data" / "image-files-only.toml")
+MEDIA = Path(__file__).resolve().parent / "media"  # real, redistributable media (see its README.md)
+
+
+def real_portrait(size: int = 512):  # type: ignore[no-untyped-def]
+    """A real head-and-shoulders photo, frontal and evenly lit: the public-domain NASA portrait in
+    tests/media, cropped above its mission patch (which dlib's HOG detector counts as a face)."""
+    from PIL import Image
+
+    with Image.open(MEDIA / "astronaut.jpg") as im:
+        return im.convert("RGB").crop((76, 0, 436, 360)).resize((size, size), Image.Resampling.LANCZOS)
+
+
 NO_CORPUS = "no media corpus: ../shared/corpus is absent (a fresh clone has none; set PREFLIGHT_CORPUS)"
 
 

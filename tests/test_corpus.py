@@ -1,4 +1,7 @@
-"""Real media from ../shared/corpus: the probe agrees with the corpus MANIFEST, and nothing real is refused."""
+"""Real media from ../shared/corpus: the probe agrees with the corpus MANIFEST, and nothing real is refused.
+
+An optional, larger check beside the tests that run anywhere (those use tests/media): marked ``corpus``
+and left out of a plain ``python -m pytest``; run it with ``python -m pytest -m corpus``."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from preflight.analyze import analyze
 from preflight.cli import main
 from preflight.facts import ImageFacts, VideoFacts
 from tests.conftest import NO_CORPUS, corpus_dir
+
+pytestmark = pytest.mark.corpus
 
 _CONTAINERS = {"ISO-BMFF(mp4/mov)": "mp4", "webm": "webm", "mpeg": "mpeg", "avi": "avi"}
 

@@ -124,8 +124,10 @@ def test_output_may_not_be_the_input(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "never overwrites its input" in capsys.readouterr().err
 
 
-def test_off_centre_face_is_reframed(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    portrait = Image.open(corpus / "real3dportrait_Macron.png").convert("RGB").resize((600, 600))
+def test_off_centre_face_is_reframed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import real_portrait
+
+    portrait = real_portrait(600)
     canvas = Image.new("RGB", (1800, 1000), (92, 96, 104))
     canvas.paste(portrait, (60, 200))
     src = tmp_path / "off-centre.jpg"
@@ -172,3 +174,21 @@ def test_a_hung_encode_is_stopped_and_leaves_no_output(tmp_path: Path, monkeypat
     err = capsys.readouterr().err
     assert code == 2 and "took longer than 0 s and was stopped; no output was written" in err
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["hevc.mp4"]
+
+
+def test_a_file_with_only_warnings_exits_0_as_check_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An opaque alpha channel is only a warning: `check` passes the photo, so `fix` must not fail it."""
+    from tests.conftest import IMAGE_FILES_ONLY
+
+    src = make_image(tmp_path / "opaque.png", size=(640, 640), mode="RGBA")
+    assert main(["check", "--rules", IMAGE_FILES_ONLY, str(src)]) == 0
+    assert main(["fix", "--rules", IMAGE_FILES_ONLY, "--dry-run", str(src)]) == 0
+    code, out = fix(src, rules=IMAGE_FILES_ONLY)
+    assert code == 0 and out.exists()
+
+
+def test_output_into_a_missing_folder_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = make_image(tmp_path / "photo.png", size=(300, 300))
+    assert main(["fix", str(src), "-o", str(tmp_path / "missing" / "x.jpg")]) == 2
+    err = capsys.readouterr().err
+    assert "the folder" in err and "does not exist" in err and "internal" not in err and err.count("\n") == 1

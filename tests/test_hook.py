@@ -4,7 +4,7 @@ and goes through once the file is fixed with `preflight fix`. A Git LFS pointer 
 fetched, and with the repository's ``lfs-pointers = "skip"`` does not block the commit.
 
 Needs git, pre-commit, this checkout's git history (the hook is installed from a commit, as users
-install it from a tag) and the shared corpus (a real face). Building the hook's environment takes pip
+install it from a tag) and a real face from tests/media. Building the hook's environment takes pip
 about 10-20 s with the wheels already in pip's cache."""
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def head() -> str:
     return found.stdout.strip()
 
 
-def test_commit_blocked_by_a_bad_file_and_allowed_once_fixed(head: str, corpus: Path, tmp_path: Path) -> None:
+def test_commit_blocked_by_a_bad_file_and_allowed_once_fixed(head: str, tmp_path: Path) -> None:
+    from tests.conftest import real_portrait
+
     media = tmp_path / "media"
     media.mkdir()
     (tmp_path / "gitconfig").write_text("[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n")
@@ -59,7 +61,7 @@ def test_commit_blocked_by_a_bad_file_and_allowed_once_fixed(head: str, corpus: 
 
     (media / "headshots").mkdir()
     (media / "faces").mkdir()
-    portrait = Image.open(corpus / "real3dportrait_Macron.png").convert("RGB").resize((600, 600))
+    portrait = real_portrait(600)
     canvas = Image.new("RGB", (1800, 1000), (92, 96, 104))
     canvas.paste(portrait, (60, 200))  # far left: face.centered fails
     canvas.save(media / "headshots" / "ana.jpg", quality=92)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from preflight.cli import main
-from tests.conftest import corpus_dir
+from tests.conftest import corpus_dir, real_portrait
 from tests.media_factory import VideoSpec, make_image, make_video
 
 POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 1\n"
@@ -28,14 +28,17 @@ def browser_path() -> str | None:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """A report over a synthetic clip, an image, an LFS pointer, and (with the corpus) a real person."""
+    """A report over a synthetic clip, an image, an LFS pointer, a real headshot (tests/media), and (with
+    the corpus) a real performer on video."""
     d = tmp_path_factory.mktemp("html")
     files = [str(make_video(d / "clip.mp4", VideoSpec(seconds=3.0))), str(make_image(d / "still.jpg"))]
     (d / "pointer.mp4").write_text(POINTER)
     files.append(str(d / "pointer.mp4"))
+    real_portrait().save(d / "headshot.jpg", quality=92)
+    files.append(str(d / "headshot.jpg"))
     corpus = corpus_dir()
     if corpus is not None:
-        files += [str(corpus / "facerec_short_hamilton_clip.mp4"), str(corpus / "real3dportrait_Macron.png")]
+        files.append(str(corpus / "facerec_short_hamilton_clip.mp4"))
     out = d / "report.html"
     assert main(["check", "--quiet", "--report", str(out), *files]) == 1
     return out, files
@@ -96,14 +99,14 @@ def test_report_in_a_real_browser(report: tuple[Path, list[str]], tmp_path: Path
             assert images_ok, "an image did not decode"
             still = page.locator("section.file").nth(1)
             assert still.locator("svg.boxes line.guide").count() == 2  # the centre lines over the image
-            if len(files) > 3:  # the corpus: a real performer with face boxes, cuts and failing spans
-                real = page.locator("section.file").nth(3)
+            portrait = page.locator("section.file").nth(3)  # the real headshot: one face box, a pass
+            assert portrait.get_attribute("data-verdict") == "pass"
+            assert portrait.locator("svg.boxes rect.face").count() == 1
+            if len(files) > 4:  # the corpus: a real performer with face boxes, cuts and failing spans
+                real = page.locator("section.file").nth(4)
                 assert real.locator("svg.boxes rect.face").count() >= 3
                 assert real.locator("li.sev-error .rule", has_text="face.count").count() == 1
                 assert real.locator("svg.timeline rect[fill-opacity]").count() >= 1  # a failing span drawn
-                portrait = page.locator("section.file").nth(4)
-                assert portrait.get_attribute("data-verdict") == "pass"
-                assert portrait.locator("svg.boxes rect.face").count() == 1
             shot = shots / "preflight-report.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:

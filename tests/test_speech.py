@@ -1,5 +1,6 @@
-"""The speaking → listening structure, end to end: clips built from real speech (../shared/corpus) and a
-real face, with synthetic silence, noise and clipping."""
+"""The speaking → listening structure, end to end: clips built from speech and a real face (tests/media:
+espeak-ng's reading of a public-domain text, and the public-domain NASA portrait), with synthetic
+silence, noise and clipping. Runs on a fresh clone."""
 
 from __future__ import annotations
 
@@ -16,24 +17,25 @@ from preflight.facts import VideoFacts
 from preflight.media.faces import FaceDetector
 from preflight.report import Finding
 from preflight.ruleset import load
+from tests.conftest import real_portrait
 from tests.media_factory import decode_audio, make_clip
 
 RATE, FPS, SIZE = 16000, 25, (640, 360)
 SHORT = str(Path(__file__).resolve().parent / "data" / "short-structure.toml")
-VOICES = ["latentsync_demo1_audio.wav", "echomimic_echomimic_en.wav"]
+MEDIA = Path(__file__).resolve().parent / "media"
 
 
 @pytest.fixture(scope="module")
-def speech(corpus: Path) -> np.ndarray:
-    """About 14 s of real speech, peaking at -6 dBFS."""
-    voice = np.concatenate([decode_audio(corpus / name, RATE) for name in VOICES])
+def speech() -> np.ndarray:
+    """About 14 s of speech, peaking at -6 dBFS."""
+    voice = decode_audio(MEDIA / "speech.m4a", RATE)[: 14 * RATE]
     return (voice / np.abs(voice).max() * 0.5).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
-def face(corpus: Path):
+def face():
     """A real face on a plain background, and a version of it with the mouth opened (darkened)."""
-    portrait = np.asarray(Image.open(corpus / "real3dportrait_Macron.png").convert("RGB").resize((320, 320)))
+    portrait = np.asarray(real_portrait(320))
     frame = np.full((SIZE[1], SIZE[0], 3), 100, np.uint8)
     frame[20:340, 160:480] = portrait
     gray = np.asarray(Image.fromarray(frame).convert("L"))
@@ -113,7 +115,7 @@ def test_noise_in_the_listening_part_fails_the_noise_floor(tmp_path: Path, speec
 
 
 def test_clipped_audio(tmp_path: Path, speech: np.ndarray, face) -> None:
-    loud = np.clip(speech * 8, -1, 1)
+    loud = np.clip(speech * 30, -1, 1)  # the gain far too high
     facts = clip(tmp_path, face, np.concatenate([loud, silence(12)]), talking_until=len(speech) / RATE)
     clipping = findings(facts)["audio.clipping"]
     assert clipping.outcome == "fail" and "clips" in clipping.message
