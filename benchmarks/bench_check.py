@@ -1,9 +1,13 @@
 """Time `preflight check` against one plain ffmpeg decode of the same file, side by side.
 
-    python benchmarks/bench_check.py [--seconds 60] [--size 1920x1080] [--fps 30] [--runs 3] [--rules R] [FILE]
+    python benchmarks/bench_check.py [--seconds 60] [--size 1920x1080] [--codec h264] [--fps 30] [--runs 3]
+                                     [--rules R] [--shapes] [FILE]
 
 Without FILE it generates a 60 s 1080p30 H.264 + AAC test clip (ffmpeg's testsrc2 pattern, x264
 preset veryfast, CRF 23: a realistic bitrate, not an easy all-black file) into benchmarks/out/.
+``--shapes`` measures every shape phones and cameras record, one after the other: 1920x1080
+landscape, 1080x1920 portrait in H.264 and in HEVC (x265 veryfast, CRF 26, tagged hvc1 as an iPhone
+does), and 1080x1350 (4:5). A benchmark on one shape says nothing about the others.
 Each command runs --runs times, the commands taking turns (so a slow spell of the machine hits all of
 them); the median wall time is reported. Both sides run as fresh processes, so preflight's Python
 start-up is included in its time. preflight runs with --no-cache: every run analyses the file (the
@@ -32,8 +36,12 @@ def ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def make_clip(seconds: int, size: str, fps: int) -> Path:
-    path = OUT / f"bench-{size}-{fps}fps-{seconds}s.mp4"
+SHAPES = [("1920x1080", "h264"), ("1080x1920", "h264"), ("1080x1920", "hevc"), ("1080x1350", "h264")]
+_ENCODERS = {"h264": ["-c:v", "libx264", "-crf", "23"], "hevc": ["-c:v", "libx265", "-crf", "26", "-tag:v", "hvc1"]}
+
+
+def make_clip(seconds: int, size: str, fps: int, codec: str = "h264") -> Path:
+    path = OUT / f"bench-{size}-{codec}-{fps}fps-{seconds}s.mp4"
     if path.exists():
         return path
     OUT.mkdir(parents=True, exist_ok=True)
@@ -42,7 +50,7 @@ def make_clip(seconds: int, size: str, fps: int) -> Path:
         ffmpeg(), "-v", "error", "-y",
         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}",
         "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000",
-        "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+        "-t", str(seconds), *_ENCODERS[codec], "-preset", "veryfast", "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(path),
     ], check=True)
     return path
@@ -76,9 +84,19 @@ def main() -> None:
     ap.add_argument("--size", default="1920x1080")
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--codec", choices=sorted(_ENCODERS), default="h264")
     ap.add_argument("--rules", help="passed on to preflight check (e.g. a rule file with lighter [analysis])")
+    ap.add_argument("--shapes", action="store_true", help="every shape in SHAPES, one after the other")
     args = ap.parse_args()
-    clip = args.file or make_clip(args.seconds, args.size, args.fps)
+    if args.shapes:
+        for size, codec in SHAPES:
+            measure(make_clip(args.seconds, size, args.fps, codec), args)
+            print()
+    else:
+        measure(args.file or make_clip(args.seconds, args.size, args.fps, args.codec), args)
+
+
+def measure(clip: Path, args: argparse.Namespace) -> None:
     preflight = [sys.executable, "-m", "preflight", "check", "--quiet", "--no-cache",
                  *(["--rules", args.rules] if args.rules else [])]
     names = ["ffmpeg decode (baseline)", "preflight check", "preflight check --quick"]

@@ -42,12 +42,28 @@ def candidates() -> dict[str, Detector]:
     hog = dlib.get_frontal_face_detector()
     cascades = {name: cv2.CascadeClassifier(cv2.data.haarcascades + f"haarcascade_frontalface_{name}.xml")
                 for name in ("default", "alt2")}
+    from preflight.media import blazeface
+
+    def both(g: np.ndarray[Any, Any]) -> int:
+        near = blazeface.detect(g, blazeface.SHORT_RANGE, 0.5)
+        far = blazeface.detect(g, blazeface.FULL_RANGE, 0.5)
+        return len(near) + sum(not any(_overlap(f, n) for n in near) for f in far)
+
     return {
+        "blazeface short range (grey)": lambda g: len(blazeface.detect(g, blazeface.SHORT_RANGE, 0.5)),
+        "blazeface full range (grey)": lambda g: len(blazeface.detect(g, blazeface.FULL_RANGE, 0.5)),
+        "blazeface short + full (grey)": both,
         "opencv haar default": lambda g: len(cascades["default"].detectMultiScale(g, 1.1, 5, minSize=(20, 20))),
         "opencv haar alt2": lambda g: len(cascades["alt2"].detectMultiScale(g, 1.1, 5, minSize=(20, 20))),
         "dlib hog, no upsampling": lambda g: len(hog.run(g, 0, 0.0)[0]),
         "dlib hog, 1 upsampling (preflight)": lambda g: len(hog.run(g, 1, 0.0)[0]),
     }
+
+
+def _overlap(a: Any, b: Any) -> bool:
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    return w > 0 and h > 0 and w * h > min(a.w * a.h, b.w * b.h) / 3
 
 
 def upright_gray(path: Path, side: int = 800) -> np.ndarray[Any, Any]:
@@ -122,6 +138,7 @@ def verdicts(corpus: Path, rows: list[dict[str, str]]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=HERE.parent.parent / "shared" / "corpus")
+    ap.add_argument("--detectors-only", action="store_true", help="part 1 only")
     args = ap.parse_args()
     manifest = args.corpus / "MANIFEST.tsv"
     if not manifest.is_file():
@@ -129,7 +146,8 @@ def main() -> None:
     with open(manifest, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     compare_detectors(args.corpus, rows)
-    verdicts(args.corpus, rows)
+    if not args.detectors_only:
+        verdicts(args.corpus, rows)
 
 
 if __name__ == "__main__":

@@ -46,10 +46,14 @@ def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None
         facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
     if settings is None:
         return _decoded(path, facts, decode, progress, None)
+    if not decode:
+        # Quick mode looks at a few key frames seconds apart: no tracking or mouth movement to measure,
+        # only who is there, so the cheap whole-frame detector searches each one (2-10 ms a frame).
+        settings = replace(settings, video_detector="blazeface", deep_scan_every_s=0.001)
     analyzer = Threaded(PictureAnalyzer(settings), depth=4, name="picture")
     if thumbs is not None:
         thumbs.duration_s = facts.video_duration_s or facts.duration_s
-    sampler = FrameSampler(analyzer.add, settings.sample_fps, settings.work_width, facts.rotation, thumbs)
+    sampler = FrameSampler(analyzer.add, settings.sample_fps, settings.work_pixels, facts.rotation, thumbs)
     try:
         facts = _decoded(path, facts, decode, progress, sampler)
     except BaseException:
@@ -74,7 +78,7 @@ def _decoded(path: Path, facts: VideoFacts, decode: bool, progress: Progress | N
         return replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share), audio=audio)
     if sampler is not None:
         with stage("decode"):
-            sample_keyframes(path, sampler)
+            sample_keyframes(path, sampler, facts.video_duration_s or facts.duration_s)
     return facts
 
 

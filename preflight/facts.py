@@ -51,6 +51,7 @@ class FaceBox:
     score: float  # the detector's confidence (dlib HOG: 0 is its default cut-off, 1+ is confident)
     pose: str  # which detector fired: front, left, right, front-tilted-left, front-tilted-right
     cut: bool = False  # the box ran past the picture's edge
+    yaw_deg: float | None = None  # head yaw from keypoints (BlazeFace), + = turned to the picture's right
 
     @property
     def cx(self) -> float:
@@ -124,7 +125,7 @@ class PictureFacts:
     """What sampling the picture of a video found: faces, brightness and change over time."""
 
     sample_fps: float
-    work_width: int
+    work_pixels: int  # the pixel budget sampled frames were scaled to (AnalysisSettings)
     samples: list[PictureSample]
     face_timeline: list[CountSpan]
 

@@ -59,7 +59,7 @@ def sample(t: float, faces: list[FaceBox] | None = None, *, luma: float = 110.0,
 def picture(samples: list[PictureSample], fps: float = 2.0) -> PictureFacts:
     from preflight.media.picture import count_timeline
 
-    return PictureFacts(sample_fps=fps, work_width=640, samples=samples, face_timeline=count_timeline(samples))
+    return PictureFacts(sample_fps=fps, work_pixels=640 * 360, samples=samples, face_timeline=count_timeline(samples))
 
 
 def video_with(make: Any = None, n: int = 120, **changes: Any) -> VideoFacts:

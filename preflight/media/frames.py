@@ -1,4 +1,4 @@
-"""Sampled frames for picture analysis: picked by time, scaled once to the working width, turned upright.
+"""Sampled frames for picture analysis: picked by time, scaled once to the working size, turned upright.
 
 Only the sampled frames are converted (FFmpeg's swscale, straight to grey at the working size); every
 other frame stays in the decoder's own format and is dropped. The sampler keeps its converters: a
@@ -28,11 +28,12 @@ Sink = Callable[[float, Gray], None]
 
 @dataclass
 class FrameSampler:
-    """Passes one frame every ``1 / fps`` seconds of video to ``sink`` as an upright grey array."""
+    """Passes one frame every ``1 / fps`` seconds of video to ``sink`` as an upright grey array of about
+    ``work_pixels`` pixels."""
 
     sink: Sink
     fps: float
-    work_width: int
+    work_pixels: int
     rotation: int = 0  # the display rotation, degrees counter-clockwise (from the probe)
     thumbs: Thumbnails | None = None  # also keeps a few colour thumbnails for the HTML report
     _next: float = 0.0
@@ -46,14 +47,22 @@ class FrameSampler:
             return
         while self._next <= self._reached + 1e-6:  # stay on the 1/fps grid: no drift over long videos
             self._next += 1.0 / self.fps
-        self.sink(self._reached, upright(frame, self.work_width, self.rotation, "gray", self._gray))
+        width = working_width(frame.width, frame.height, self.rotation, self.work_pixels)
+        self.sink(self._reached, upright(frame, width, self.rotation, "gray", self._gray))
         if self.thumbs is not None and self.thumbs.wants(self._reached):
             self.thumbs.add(self._reached, upright(frame, self.thumbs.width, self.rotation, "rgb24", self._rgb))
 
 
-def upright_gray(frame: av.VideoFrame, work_width: int, rotation: int) -> Gray:
-    """The frame in grey, display orientation, ``work_width`` wide (never upscaled)."""
-    return upright(frame, work_width, rotation, "gray")
+def upright_gray(frame: av.VideoFrame, width: int, rotation: int) -> Gray:
+    """The frame in grey, display orientation, ``width`` wide (never upscaled)."""
+    return upright(frame, width, rotation, "gray")
+
+
+def working_width(coded_w: int, coded_h: int, rotation: int, pixels: int) -> int:
+    """The display width at which a frame has about ``pixels`` pixels (never more than it has)."""
+    shown_w, shown_h = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
+    scale = min(1.0, (pixels / max(1, shown_w * shown_h)) ** 0.5)
+    return max(2, int(round(shown_w * scale)))
 
 
 def upright(frame: av.VideoFrame, width: int, rotation: int, pix_fmt: str,
@@ -66,22 +75,34 @@ def upright(frame: av.VideoFrame, width: int, rotation: int, pix_fmt: str,
     out_w, out_h = max(2, round(shown_w * scale)), max(2, round(shown_h * scale))
     coded = (out_h, out_w) if sideways else (out_w, out_h)
     converted = (converter or VideoReformatter()).reformat(frame, width=coded[0], height=coded[1], format=pix_fmt)
+    # to_ndarray() keeps FFmpeg's row padding when the width is not a multiple of its alignment (a view
+    # with strides): dlib reads such an array wrong and misses faces, so every frame is made contiguous.
     pixels: np.ndarray[Any, Any] = converted.to_ndarray()
-    return np.ascontiguousarray(np.rot90(pixels, k=rotation // 90)) if rotation else pixels
+    return np.ascontiguousarray(np.rot90(pixels, k=rotation // 90) if rotation else pixels)
 
 
-def sample_keyframes(path: Path, sampler: FrameSampler) -> int:
-    """Quick mode: decode only the key frames (the decoder skips the rest) and sample those."""
-    count = 0
+QUICK_KEYFRAMES = 8  # --quick looks at this many key frames, spread over the clip, whatever its GOP
+
+
+def sample_keyframes(path: Path, sampler: FrameSampler, duration_s: float | None,
+                     count: int = QUICK_KEYFRAMES) -> int:
+    """Quick mode: the key frame at or before each of ``count`` times spread evenly over the clip
+    (a seek, then the decoder skips everything but key frames), so the cost is the same for a clip
+    with a key frame every 10 s or every 0.5 s. Returns how many distinct frames were sampled."""
+    seen: set[float] = set()
     with open_container(path) as container:
         vs = video_stream(container)
         vs.codec_context.skip_frame = "NONKEY"
         vs.codec_context.options = limits.decoder_options()
+        targets = [duration_s * (i + 0.5) / count for i in range(count)] if duration_s else [0.0]
         try:
-            for frame in container.decode(vs):
-                if frame.time is not None:
+            for target in targets:
+                if vs.time_base is not None and target > 0:
+                    container.seek(int(target / vs.time_base), stream=vs, backward=True)
+                frame = next((f for f in container.decode(vs) if f.time is not None), None)
+                if frame is not None and frame.time not in seen:
+                    seen.add(frame.time)
                     sampler.offer(frame, frame.time)
-                    count += 1
         except av.error.FFmpegError:
             pass  # damage is the full scan's business; quick mode samples what it can
-    return count
+    return len(seen)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from preflight.facts import CountSpan, FaceBox, FaceLook, PictureFacts, PictureSample
+from preflight.media import blazeface
 from preflight.media.faces import FaceDetector
 from preflight.media.settings import AnalysisSettings
 
@@ -74,6 +75,8 @@ class PictureAnalyzer:
         full, every ``full_scan_every_s``: the whole frame, faces down to ~80 px;
         tracked, the samples in between: only around the largest face's last position, scaled so
         that face is easy to find; the other faces of the last full search are carried over."""
+        if self.settings.video_detector == "blazeface":
+            return self._find_faces_blazeface(t, gray)
         recent = self._last_face[1] if self._last_face and t - self._last_face[0] <= _FOLLOW_S else None
         if t >= self._next_deep:
             self._next_deep = t + self.settings.deep_scan_every_s
@@ -89,6 +92,21 @@ class PictureAnalyzer:
             others = [o for o in self._others if not main or not _overlaps(o, main[0])]
             return self._remember(t, main[:1] + others, keep_others=False), "tracked"
         return self._remember(t, faces, keep_others=True), scan
+
+    def _find_faces_blazeface(self, t: float, gray: Gray) -> tuple[list[FaceBox], str]:
+        """The whole frame every sample with the short-range model (the main face, 2-3 ms); every
+        ``deep_scan_every_s`` also with the full-range one (8 ms), whose faces are added where the
+        first found none: smaller, farther faces, such as a second person. Those are carried over to
+        the samples in between, as the last deep search saw them."""
+        faces = blazeface.detect(gray, blazeface.SHORT_RANGE, self.settings.face_min_score)
+        scan = "full"
+        if t >= self._next_deep:
+            self._next_deep = t + self.settings.deep_scan_every_s
+            far = blazeface.detect(gray, blazeface.FULL_RANGE, self.settings.face_min_score)
+            self._others = [f for f in far if not any(_overlaps(f, g) for g in faces)]
+            scan = "deep"
+        others = [o for o in self._others if not any(_overlaps(o, g) for g in faces)]
+        return sorted(faces + others, key=lambda b: -b.w * b.h), scan
 
     def _remember(self, t: float, faces: list[FaceBox], keep_others: bool) -> list[FaceBox]:
         if faces:
@@ -125,7 +143,7 @@ class PictureAnalyzer:
         return round(max(0.0, mouth - eyes), 3)
 
     def finish(self) -> PictureFacts:
-        return PictureFacts(self.settings.sample_fps, self.settings.work_width, self.samples,
+        return PictureFacts(self.settings.sample_fps, self.settings.work_pixels, self.samples,
                             count_timeline(self.samples))
 
 

@@ -9,14 +9,23 @@ from typing import Any
 @dataclass(frozen=True)
 class AnalysisSettings:
     sample_fps: float = 2.0  # video frames analysed per second of video
-    work_width: int = 640  # sampled frames are scaled to this width (display orientation) first
+    # Sampled frames are scaled down (never up) to about this many pixels, whatever their shape:
+    # 640x360 landscape, 360x640 portrait, 429x536 at 4:5, 480x480 square cost the same per sample,
+    # and a face that fills the same share of the frame has the same size in pixels.
+    work_pixels: int = 640 * 360
+    # Videos: "blazeface" searches every sample whole (MediaPipe's short-range model, a few ms) and every
+    # deep_scan_every_s with the full-range model for smaller faces; "hog" is dlib's HOG with tracking
+    # between whole-frame searches every full_scan_every_s (slower; kept for comparison and images).
+    video_detector: str = "hog"
+    face_min_score: float = 0.5  # BlazeFace's score cut-off (0..1)
     full_scan_every_s: float = 1.0  # search the whole frame this often; in between, track the main face
-    deep_scan_every_s: float = 8.0  # every so often, also look for faces half as small (4x the cost)
+    deep_scan_every_s: float = 8.0  # hog: a 2x whole-frame search this often; blazeface: the full-range model
     image_work_size: int = 800  # images: longest side scaled down to this before face detection
     image_upsample: int = 1  # images: upsampling steps of the face detector
 
     @classmethod
     def schema(cls) -> dict[str, Any]:
-        types = {int: {"type": "integer", "minimum": 0}, float: {"type": "number", "exclusiveMinimum": 0}}
+        types = {int: {"type": "integer", "minimum": 0}, float: {"type": "number", "exclusiveMinimum": 0},
+                 str: {"type": "string", "enum": ["blazeface", "hog"]}}
         props = {f.name: types[type(f.default)] for f in fields(cls)}
         return {"type": "object", "properties": props, "additionalProperties": False}
