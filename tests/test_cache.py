@@ -113,6 +113,43 @@ def test_version_and_options_are_part_of_the_key(clip: Path, analyses: list[Path
     assert len(analyses) == 4
 
 
+def test_library_and_code_changes_are_part_of_the_key(clip: Path, analyses: list[Path],
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """An upgrade of a library that produces facts (PyAV/FFmpeg, OpenCV, dlib, Pillow, numpy, webrtcvad),
+    or changed code under an editable install with the same version, never gets an old verdict."""
+    from preflight import cache
+
+    check(capsys, str(clip))
+    assert any(v.startswith("av=") and not v.endswith("absent") for v in cache.library_versions())
+    versions = cache.library_versions()
+    monkeypatch.setattr(cache, "library_versions", lambda: (*versions[:-1], "webrtcvad_wheels=9.9"))
+    check(capsys, str(clip))
+    assert len(analyses) == 2
+    code = cache.code_fingerprint()
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: code[::-1])
+    check(capsys, str(clip))
+    assert len(analyses) == 3
+
+
+def test_the_code_fingerprint_follows_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from preflight import cache
+
+    fake = tmp_path / "preflight"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("x = 1\n")
+    monkeypatch.setattr(cache.preflight, "__file__", str(fake / "__init__.py"))
+    cache.code_fingerprint.cache_clear()
+    first = cache.code_fingerprint()
+    cache.code_fingerprint.cache_clear()
+    (fake / "__init__.py").write_text("x = 22\n")
+    os.utime(fake / "__init__.py", ns=(1, 2))
+    assert cache.code_fingerprint() != first
+    cache.code_fingerprint.cache_clear()
+
+
 def test_no_cache_neither_reads_nor_writes(clip: Path, analyses: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
     check(capsys, "--no-cache", str(clip))
     check(capsys, str(clip))
