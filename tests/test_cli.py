@@ -179,3 +179,18 @@ def test_pre_commit_hooks_call_real_commands(tmp_path: Path, capsys: pytest.Capt
         assert argv[0] == "preflight"
         assert main([*argv[1:], str(image)]) == 1  # too small: the hook fails the commit
         assert "image.resolution" in capsys.readouterr().out
+
+
+def test_a_report_never_overwrites_media_found_in_a_named_folder(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.media_factory import VideoSpec, make_video
+
+    (tmp_path / "media").mkdir()
+    clip = make_video(tmp_path / "media" / "clip.mp4", VideoSpec(seconds=1))
+    before = clip.read_bytes()
+    assert main(["check", str(tmp_path / "media"), "--format", "json", "-o", str(clip)]) == 2
+    assert "would overwrite an input file" in capsys.readouterr().err
+    other = make_video(tmp_path / "other.mp4", VideoSpec(seconds=1))
+    assert main(["check", str(tmp_path / "media"), "--format", "json", "-o", str(other)]) == 2
+    assert "would overwrite a media file" in capsys.readouterr().err
+    assert clip.read_bytes() == before

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from preflight import batch, project
 from preflight.cache import ResultCache, result_key
-from preflight.discover import discover
+from preflight.discover import MEDIA_EXTENSIONS, discover
 from preflight.errors import (
     EXIT_FAIL,
     EXIT_OK,
@@ -244,6 +244,15 @@ def _run(jobs: list[_Job], options: CheckOptions, fail_level: str, progress: Pro
     return done
 
 
+def _found_in_folders(paths: Sequence[Path]) -> list[Path]:
+    """The media files in the named folders; none here when a folder has none (the run says so later,
+    after a bad --rules, which is reported first)."""
+    try:
+        return discover(p for p in paths if p.is_dir())
+    except UsageError:
+        return []
+
+
 def _log_internal_errors(report: Report) -> None:
     """Internal errors' tracebacks go to one private log file, named once on stderr."""
     internal = [r for r in report.results if r.internal]
@@ -289,10 +298,14 @@ def publish(tmp: Path, path: Path) -> None:
 
 def run(paths: Sequence[Path], options: CheckOptions, echo: Callable[[str], None],
         progress: ProgressFactory | None = None, batch_progress: BatchProgressFactory | None = None) -> int:
-    inputs = {os.path.realpath(p) for p in paths}  # realpath: a symlink loop is reported, not raised
+    # realpath: a symlink loop is reported, not raised. The files found in a named folder count too.
+    inputs = {os.path.realpath(p) for p in [*paths, *_found_in_folders(paths)]}
     for out, flag in ((options.output, "--output"), (options.html, "--report")):
         if out is not None and os.path.realpath(out) in inputs:
             raise UsageError(f"{flag} {out} would overwrite an input file")
+        if out is not None and out.suffix.lower() in MEDIA_EXTENSIONS and out.exists():
+            raise UsageError(f"{flag} {out} would overwrite a media file; write the report to a .json, .xml, "
+                             ".sarif or .html file")
     report = build_report(paths, options, progress, batch_progress)
     _log_internal_errors(report)
     rendered = RENDERERS[options.fmt](report, options.render)

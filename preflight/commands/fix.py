@@ -74,13 +74,16 @@ def run(src: Path, options: FixOptions, echo: Echo) -> int:
     dst = options.output or default_output(src, facts.kind)
     if dst.resolve() == src.resolve():
         raise UsageError(f"-o {dst} is the input file; preflight fix never overwrites its input")
+    if not dst.parent.is_dir():
+        raise UsageError(f"-o {dst}: the folder {dst.parent} does not exist; create it first or choose another")
     if not failing:
         echo(f"{src}: nothing to fix, every rule passes\n")
         return EXIT_OK
     echo(_plan_text(src, dst, plan))
     if plan.empty or options.dry_run:
-        return EXIT_FAIL if any(f.severity == "error" for f in plan.unfixable) or (plan.empty and failing) \
-            else EXIT_OK
+        # Exit as `check` would: only errors fail; a file with warnings alone passes.
+        unfixed = plan.unfixable if not plan.empty else failing
+        return EXIT_FAIL if any(f.severity == "error" for f in unfixed) else EXIT_OK
     notes = _apply(src, dst, facts, plan, before, options, ruleset_for(facts.kind))
     if notes:
         echo("".join(f"note: {n}\n" for n in notes))
