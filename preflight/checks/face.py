@@ -150,20 +150,30 @@ def head_in_frame(facts: Facts, *, headroom: float, chin_room: float) -> Verdict
     return passed(f"head fully in frame ({pct(top)} room above the estimated top of the head)", measured, expected)
 
 
+def turned_side(box: FaceBox, max_yaw_deg: float) -> str | None:
+    """"left" or "right" when the face is turned away, else None: from the head yaw where the detector
+    measured one (BlazeFace's keypoints), else from which of HOG's turned-head filters fired."""
+    if box.yaw_deg is not None:
+        return None if abs(box.yaw_deg) <= max_yaw_deg else ("right" if box.yaw_deg > 0 else "left")
+    return box.pose if box.pose in ("left", "right") else None
+
+
 @rule("face.looking", kind="any")
-def looking(facts: Facts, *, max_turned_share: float = 0.0) -> Verdict:
+def looking(facts: Facts, *, max_turned_share: float = 0.0, max_yaw_deg: float = 30.0) -> Verdict:
     """The face looks straight at the camera (not turned to one side).
 
-    Uses which of the detector's frontal or turned-head filters found the face: a coarse head-pose
-    signal. Turned faces fail (``LookingStraightAtCameraError``, ``face_turned_away``). Look into the
-    lens, with the camera straight in front of you.
+    Uses the head yaw where the detector measures it (BlazeFace keypoints, in ``--quick``), else which
+    of the HOG detector's frontal or turned-head filters found the face: a coarse head-pose signal.
+    Turned faces fail (``LookingStraightAtCameraError``, ``face_turned_away``). Look into the lens, with
+    the camera straight in front of you.
     """
     if isinstance(facts, ImageFacts):
         face, why = _main_face(facts)
         if face is None:
             return skipped(why or _NOT_ANALYSED)
-        if face.pose in ("left", "right"):
-            return failed(f"the face is turned to the {face.pose}", face.pose, "front")
+        side = turned_side(face, max_yaw_deg)
+        if side is not None:
+            return failed(f"the face is turned to the {side}", side, "front")
         return passed(f"the face looks at the camera ({face.pose})", face.pose, "front")
     samples = sampled(facts)
     if samples is None:
@@ -172,8 +182,8 @@ def looking(facts: Facts, *, max_turned_share: float = 0.0) -> Verdict:
     if not faced:
         return skipped("no face was found in any sampled frame (see face.count)")
     turned = spans_where([s for s, _ in faced], step_s(facts),
-                         lambda s: f"turned {s.faces[0].pose}" if s.faces[0].pose in ("left", "right") else None)
-    share = sum(b.pose in ("left", "right") for _, b in faced) / len(faced)
+                         lambda s: f"turned {side}" if (side := turned_side(s.faces[0], max_yaw_deg)) else None)
+    share = sum(turned_side(b, max_yaw_deg) is not None for _, b in faced) / len(faced)
     expected = f"<= {pct(max_turned_share)} of samples turned"
     if share > max_turned_share:
         return failed(f"the face is turned away in {pct(share)} of sampled frames: {listed(turned)}",

@@ -223,6 +223,8 @@ def _open_cache() -> ResultCache | None:
 
 def _run(jobs: list[_Job], options: CheckOptions, fail_level: str, progress: ProgressFactory | None,
          batch_progress: BatchProgressFactory | None) -> list[tuple[_Job, FileResult]]:
+    if not jobs:  # every file came from the cache, or could not be judged
+        return []
     if len(jobs) == 1:  # in this process, with its own progress bar; a crash here ends only this file's run
         (job,) = jobs
         return [(job, check_file(job.path, job.ruleset, options.quick, fail_level,
