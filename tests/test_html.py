@@ -89,7 +89,7 @@ def test_report_in_a_real_browser(report: tuple[Path, list[str]], tmp_path: Path
             assert problems == []
             assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
             assert page.locator("section.file").count() == len(files)
-            failing = 3 + (len(files) > 3)  # clip, still and pointer (+ the performer); the portrait passes
+            failing = 3 + (len(files) > 4)  # clip, still and pointer (+ the performer); the headshot passes
             assert f"{failing} failed" in page.locator("#summary").inner_text()
             clip = page.locator("section.file").first
             assert clip.locator("h3", has_text="Timelines").count() == 1
