@@ -175,14 +175,17 @@ Examples:
 @click.option("--s3-endpoint", envvar="PREFLIGHT_S3_ENDPOINT", metavar="URL", help="An S3-compatible endpoint.")
 @click.option("--expires", default="24h", show_default=True, help="Presigned URL lifetime, 24h to 7d.")
 @click.option("--wait", is_flag=True, help="Follow training until it completes or fails.")
-@click.option("--force", is_flag=True, help="Submit even if the check fails, or if this file was submitted before.")
+@click.option("--force", is_flag=True, help="Submit even if the check fails.")
+@click.option("--resubmit", is_flag=True,
+              help="Create another face even though this file, name and model made one before (billed again).")
 @click.option("--dry-run", is_flag=True, help="Do everything but the upload and the POST; print the request.")
 @click.option("--fix", "fix_first", is_flag=True, help="Run `preflight fix` first and upload the fixed file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_api_url
 def submit(src: Path, name: str | None, model: str, voice_name: str | None, auto_fix_image: bool,
            callback_url: str | None, properties: tuple[str, ...], bucket: str | None, prefix: str,
-           s3_endpoint: str | None, expires: str, wait: bool, force: bool, dry_run: bool, fix_first: bool,
+           s3_endpoint: str | None, expires: str, wait: bool, force: bool, resubmit: bool, dry_run: bool,
+           fix_first: bool,
            fmt: str, api_url: str | None) -> int:
     """Check FILE, upload it to S3, and create a Tavus face from a presigned URL (needs TAVUS_API_KEY
     and AWS credentials from boto3's usual places)."""
@@ -192,7 +195,7 @@ def submit(src: Path, name: str | None, model: str, voice_name: str | None, auto
     options = submit_cmd.SubmitOptions(
         bucket=bucket or "", name=name, model=model, voice_name=voice_name, auto_fix_image=auto_fix_image,
         callback_url=callback_url, properties=_properties(properties), prefix=prefix, expires=expires, wait=wait,
-        force=force, dry_run=dry_run, fmt=fmt, s3_endpoint=s3_endpoint, fix=fix_first,
+        force=force, resubmit=resubmit, dry_run=dry_run, fmt=fmt, s3_endpoint=s3_endpoint, fix=fix_first,
         state_dir=Path(os.environ.get("PREFLIGHT_STATE_DIR") or Path.home() / ".cache" / "preflight"),
         upload_progress=_upload_bar if sys.stderr.isatty() else None)
     return submit_cmd.run(src, options, conn, lambda s: click.echo(s, nl=False))

@@ -24,6 +24,7 @@ class State:
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     progress_steps: list[str] = field(default_factory=lambda: ["10/100", "55/100", "100/100"])
     delay_create_s: float = 0.0  # answer POST /v2/faces this late (after creating the face)
+    created: list[dict[str, Any]] = field(default_factory=list)  # the bodies of the faces created
     fetched: list[bytes] = field(default_factory=list)  # what the training URLs served, as Tavus would fetch it
 
 
@@ -105,6 +106,7 @@ class Handler(BaseHTTPRequestHandler):
         face_id = f"r{len(self.state.faces) + 1:011d}"
         self.state.faces[face_id] = {"face_id": face_id, "face_name": body.get("face_name"), "status": "started",
                                      "model_name": body.get("model_name", "phoenix-4"), "error_message": None}
+        self.state.created.append(body)
         if self.state.delay_create_s:
             time.sleep(self.state.delay_create_s)
         self._send(200, {"face_id": face_id, "status": "started"})

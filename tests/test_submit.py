@@ -55,7 +55,10 @@ def test_video_is_uploaded_and_the_face_created_once(tmp_path: Path, env: list[s
     assert "X-Amz-Signature=REDACTED" in doc["request"]["train_video_url"]
     assert tavus.state.fetched == [video.read_bytes()]  # Tavus got exactly the file's bytes
     code, text = submit(capsys, str(video), "--force", "--name", "Me", *env)
-    assert code == 0 and len(tavus.state.faces) == 2  # --force: a second face on purpose
+    assert code == 0 and len(tavus.state.faces) == 1  # --force overrides the check only: no second face
+    assert "already submitted" in text and "--resubmit" in text
+    code, text = submit(capsys, str(video), "--force", "--resubmit", "--name", "Me", *env)
+    assert code == 0 and len(tavus.state.faces) == 2  # --resubmit: a second face on purpose
     code, text = submit(capsys, str(video), "--name", "Me", *env)
     assert code == 1 and len(tavus.state.faces) == 2  # without --force the failing check stops it
 
@@ -169,3 +172,74 @@ def test_submit_right_after_check_takes_the_cached_result(tmp_path: Path, env: l
     code, text = submit(capsys, str(video), "--dry-run", "--force", *env)
     assert code == 0 and "dry run: would upload" in text
     assert analysed == [video]  # the check's result was reused, not measured again
+
+
+@pytest.mark.parametrize("expires", ["2h", "23h", "8d"])
+def test_an_expiry_tavus_cannot_use_is_refused_before_anything_is_sent(
+        tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3, capsys: pytest.CaptureFixture[str],
+        expires: str) -> None:
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    for extra in (["--dry-run"], []):
+        code, text = submit(capsys, str(video), "--force", "--expires", expires, *extra, *env)
+        assert code == 2 and f"--expires {expires}" in text and "24h" in text and "7d" in text
+    assert not tavus.state.faces and tavus.state.fetched == []
+
+
+def test_state_files_are_private_and_the_callback_query_is_never_shown(
+        tmp_path: Path, env: list[str], tavus: TavusStandIn, capsys: pytest.CaptureFixture[str]) -> None:
+    import stat
+
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    callback = "https://hooks.example.com/tavus?token=cb-secret-123&user=7"
+    code, text = submit(capsys, str(video), "--force", "--callback-url", callback, "--format", "json", *env)
+    assert code == 0, text
+    assert "cb-secret-123" not in text
+    assert json.loads(text.strip().splitlines()[-1])["request"]["callback_url"] == \
+        "https://hooks.example.com/tavus?REDACTED"
+    assert tavus.state.created[0]["callback_url"] == callback  # Tavus itself gets the real one
+    state = tmp_path / "state"
+    journal = state / "journal.json"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700 and stat.S_IMODE(journal.stat().st_mode) == 0o600
+    assert "cb-secret-123" not in journal.read_text()
+    assert [p.name for p in state.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_journal_entries_written_at_once_are_all_kept(tmp_path: Path) -> None:
+    """Two submits finishing together: each read-modify-write holds the lock, none loses the other's."""
+    import threading
+
+    from preflight.commands.submit import Journal
+
+    journal = Journal(tmp_path / "state" / "journal.json")
+    threads = [threading.Thread(target=lambda i=i: [journal.put(f"k{i}-{j}", {"n": j}) for j in range(20)])
+               for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(journal.get(f"k{i}-{j}") == {"n": j} for i in range(4) for j in range(20))
+
+
+def test_fix_first_never_uploads_an_older_fixed_file(tmp_path: Path, env: list[str], tavus: TavusStandIn,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The fix has nothing to do for this clip, so it writes nothing: the stale ``.fixed.mp4`` beside it
+    (from another recording) must not be what is uploaded."""
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    stale = make_video(tmp_path / "me.fixed.mp4", VideoSpec(seconds=3, width=160, height=120))
+    code, text = submit(capsys, str(video), "--fix", "--force", *env)
+    assert code == 0, text
+    assert tavus.state.fetched == [video.read_bytes()] != [stale.read_bytes()]
+
+
+def test_temporary_credentials_are_refused_before_the_upload(tmp_path: Path, env: list[str], tavus: TavusStandIn,
+                                                             s3: SeaweedS3, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """With AWS_SESSION_TOKEN set (SSO, an assumed role, CI's OIDC) botocore knows no expiry: the URL
+    could die with the session long before Tavus downloads it, so nothing is uploaded."""
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "a-session-token")
+    for extra in (["--dry-run"], []):
+        code, text = submit(capsys, str(video), "--force", "--prefix", "temporary", *extra, *env)
+        assert code == 2 and "temporary" in text and "expiry is unknown" in text and "long-term" in text
+    listed = s3.client().list_objects_v2(Bucket=BUCKET, Prefix="temporary/")
+    assert listed.get("KeyCount", 0) == 0 and not tavus.state.faces

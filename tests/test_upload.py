@@ -107,6 +107,14 @@ def test_expired_or_short_or_temporary_urls_are_caught(s3: SeaweedS3, media: Pat
                                 _expiry_time=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
     with pytest.raises(UploadError, match="temporary and expire in"):
         presign(s3.client(), BUCKET, done.key, parse_duration("24h"), credentials=temporary)
+    unknown = SimpleNamespace(token="session-token")  # AWS_SESSION_TOKEN in the environment: no expiry known
+    with pytest.raises(UploadError, match="temporary .* expiry is unknown"):
+        presign(s3.client(), BUCKET, done.key, parse_duration("24h"), credentials=unknown)
+    lasting = SimpleNamespace(token="session-token",
+                              _expiry_time=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=30))
+    with pytest.raises(UploadError, match="before the presigned URL"):  # outlives 24 h, not 3 days
+        presign(s3.client(), BUCKET, done.key, parse_duration("3d"), credentials=lasting)
+    assert "X-Amz-Signature" in presign(s3.client(), BUCKET, done.key, parse_duration("24h"), credentials=lasting)
     short = s3.client().generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": done.key}, ExpiresIn=1)
     import time
 

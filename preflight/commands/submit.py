@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,8 +22,17 @@ from preflight.media.sniff import sniff
 from preflight.render import RENDERERS, RenderOptions
 from preflight.report import Report
 from preflight.ruleset import RuleSet, load
+from preflight.statefiles import locked, write_json
 from preflight.upload.s3 import Uploader, object_key, sha256_of
-from preflight.upload.urls import parse_duration, presign, redact, verify
+from preflight.upload.urls import (
+    MAX_VALID_S,
+    MIN_VALID_S,
+    check_credentials,
+    parse_duration,
+    presign,
+    redact,
+    verify,
+)
 
 Echo = Callable[[str], None]
 FRAMING_RULES = {"face.centered", "face.head_in_frame", "face.size", "face.looking"}
@@ -42,7 +50,8 @@ class SubmitOptions:
     prefix: str = "preflight"
     expires: str = "24h"
     wait: bool = False
-    force: bool = False
+    force: bool = False  # submit although the check fails
+    resubmit: bool = False  # create another face although this file, name and model made one before
     dry_run: bool = False
     fmt: str = "text"
     s3_endpoint: str | None = None
@@ -57,7 +66,9 @@ def s3_client(endpoint: str | None) -> Any:
     from botocore.config import Config
 
     config = Config(signature_version="s3v4", s3={"addressing_style": "path"} if endpoint else {})
-    return boto3.client("s3", endpoint_url=endpoint, config=config)
+    # A session of its own, not boto3's process-wide default: the credentials are read now, from the
+    # environment as it is (a library caller may change AWS_* between submits).
+    return boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
 
 
 def _ruleset(kind: str, opts: SubmitOptions) -> RuleSet:
@@ -90,18 +101,20 @@ class Journal:
         return entry if isinstance(entry, dict) else None
 
     def put(self, key: str, entry: dict[str, Any]) -> None:
-        data = self._read()
-        data[key] = entry
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, self.path)
+        """Add or replace one entry: under a lock, so a submit running beside this one keeps its own."""
+        with locked(self.path):
+            data = self._read()
+            data[key] = entry
+            write_json(self.path, data)
 
 
 def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s3: Any = None) -> int:
     if not opts.bucket:
         raise UsageError("no bucket: pass --bucket or set PREFLIGHT_BUCKET")
     expires_s = parse_duration(opts.expires)
+    if not MIN_VALID_S <= expires_s <= MAX_VALID_S:  # before any upload, --dry-run included
+        raise UsageError(f"--expires {opts.expires}: a presigned URL for Tavus must be valid from 24h (Tavus "
+                         "downloads it later) to 7d (the most S3 signs); e.g. --expires 24h or 3d")
     if opts.fix:
         path = _fixed(path, opts, echo)
     kind = sniff(path).kind
@@ -117,12 +130,14 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         sha = sha256_of(path)
         name = opts.name or path.stem
         journal, entry_key = Journal(opts.state_dir / "journal.json"), f"{sha}:{name}:{opts.model}"
-        known = None if opts.force else _known_face(api, journal, entry_key, name)
+        known = None if opts.resubmit else _known_face(api, journal, entry_key, name)
         if known is not None:
-            echo(f"already submitted: {api_cmd.describe(known)}" if opts.fmt == "text" else "")
+            echo(f"already submitted: {api_cmd.describe(known)}\n(this file, name and model made that face; "
+                 "pass --resubmit to create another one, which is billed again)\n" if opts.fmt == "text" else "")
             return _finish(api, conn, known, None, None, opts, echo)
         key = object_key(opts.prefix, sha, path)
         client = s3 if s3 is not None else s3_client(opts.s3_endpoint)
+        check_credentials(_credentials(client), expires_s)  # before any byte is sent, --dry-run included
         if opts.dry_run:
             body = _body(kind, f"<presigned GET of s3://{opts.bucket}/{key}, valid {opts.expires}>", name,
                          voice, opts)
@@ -134,21 +149,48 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         url = presign(client, opts.bucket, key, expires_s, _credentials(client))
         verify(url, path)
         body = _body(kind, url, name, voice, opts)
-        shown = {**body, **{k: redact(v) for k, v in body.items() if k.startswith("train_")}}
+        shown = _shown(body)
         journal.put(entry_key, {"state": "pending", "at": _now(), "request": shown})
         face = api.create_face(body)
         journal.put(entry_key, {"state": "created", "face_id": face.face_id, "at": _now(), "request": shown})
         return _finish(api, conn, face, key, shown, opts, echo)
 
 
+def _shown(body: dict[str, Any]) -> dict[str, Any]:
+    """The request as it may be printed or journaled: the training URL without its signature, and the
+    callback URL without its query (tokens travel there)."""
+    shown = {**body, **{k: redact(v) for k, v in body.items() if k.startswith("train_")}}
+    if body.get("callback_url"):
+        shown["callback_url"] = _without_query(str(body["callback_url"]))
+    return shown
+
+
+def _without_query(url: str) -> str:
+    from urllib.parse import urlparse, urlunparse
+
+    parts = urlparse(url)
+    return urlunparse(parts._replace(query="REDACTED" if parts.query else "", fragment=""))
+
+
 def _fixed(path: Path, opts: SubmitOptions, echo: Echo) -> Path:
-    """Run the fixer; carry on with its output if it wrote one (the check that follows decides)."""
+    """Run the fixer; carry on with exactly the file this run of it wrote (an older ``X.fixed.mp4``
+    left from another run is never uploaded), or with the input when it wrote nothing."""
     from preflight.commands import fix as fix_cmd
 
     rules = None if opts.model == "phoenix-4" else opts.model
-    fix_cmd.run(path, fix_cmd.FixOptions(rules=rules), echo)
     fixed = fix_cmd.default_output(path, sniff(path).kind)
-    return fixed if fixed.exists() else path
+    before = _stamp(fixed)
+    fix_cmd.run(path, fix_cmd.FixOptions(rules=rules), echo)
+    after = _stamp(fixed)
+    return fixed if after is not None and after != before else path
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _checked_voice(api: TavusClient, kind: str, opts: SubmitOptions) -> str | None:

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import mimetypes
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -167,7 +166,6 @@ class Uploader:
         return data if isinstance(data, dict) and "upload_id" in data and "parts" in data else None
 
     def _save(self, sha: str, state: dict[str, Any]) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self._state_path(sha).with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, self._state_path(sha))
+        from preflight.statefiles import write_json
+
+        write_json(self._state_path(sha), state)

@@ -42,16 +42,30 @@ def credentials_expiry(credentials: Any) -> dt.datetime | None:
     return expiry if isinstance(expiry, dt.datetime) else None
 
 
+def check_credentials(credentials: Any, expires_s: int, now: dt.datetime | None = None) -> None:
+    """Refuse credentials that a presigned URL would not outlive: temporary ones (a session token: SSO,
+    an assumed role, CI's OIDC) whose expiry is unknown or comes before the URL's. Called before any
+    upload, so nothing is sent for a URL that would die before Tavus downloads it."""
+    if credentials is None or not getattr(credentials, "token", None):
+        return  # long-term keys: the URL lives as long as it says
+    expiry = credentials_expiry(credentials)
+    instead = ("use long-term credentials of an IAM user for the upload (AWS_ACCESS_KEY_ID and "
+               "AWS_SECRET_ACCESS_KEY without AWS_SESSION_TOKEN, or a profile with them)")
+    if expiry is None:
+        raise UploadError("the AWS credentials are temporary (they carry a session token) and their expiry is "
+                          f"unknown, so a presigned URL may die with them before Tavus downloads it; {instead}")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if expiry < now + dt.timedelta(seconds=expires_s):
+        left = max(0, int((expiry - now).total_seconds()) // 60)
+        raise UploadError(f"the AWS credentials are temporary and expire in {left} min, before the presigned URL "
+                          f"({expires_s // 3600} h) would; Tavus needs it for at least 24 h: {instead}")
+
+
 def presign(client: Any, bucket: str, key: str, expires_s: int, credentials: Any = None,
             now: dt.datetime | None = None) -> str:
     if not MIN_VALID_S <= expires_s <= MAX_VALID_S:
         raise UploadError(f"--expires must be between 24h (Tavus) and 7d (SigV4); got {expires_s // 3600} h")
-    expiry = credentials_expiry(credentials)
-    now = now or dt.datetime.now(dt.timezone.utc)
-    if expiry is not None and expiry < now + dt.timedelta(seconds=MIN_VALID_S):
-        left = max(0, int((expiry - now).total_seconds()) // 60)
-        raise UploadError(f"the AWS credentials are temporary and expire in {left} min, so a presigned URL dies "
-                          "with them; Tavus needs 24 h. Use long-term credentials for the upload")
+    check_credentials(credentials, expires_s, now)
     return str(client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
                                              ExpiresIn=expires_s))
 
