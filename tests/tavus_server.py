@@ -27,6 +27,13 @@ class State:
     created: list[dict[str, Any]] = field(default_factory=list)  # the bodies of the faces created
     fetched: list[bytes] = field(default_factory=list)  # what the training URLs served, as Tavus would fetch it
 
+    def add_face(self, name: str, model: str = "phoenix-4", created_at: str | None = "2026-01-01T00:00:00Z") -> str:
+        """A face made elsewhere (another machine, an earlier day)."""
+        face_id = f"r{len(self.faces) + 1:011d}"
+        self.faces[face_id] = {"face_id": face_id, "face_name": name, "status": "completed", "model_name": model,
+                               "error_message": None, **({"created_at": created_at} if created_at else {})}
+        return face_id
+
 
 class Handler(BaseHTTPRequestHandler):
     state: State
@@ -66,7 +73,9 @@ class Handler(BaseHTTPRequestHandler):
                              "total_count": len(names), "page": page, "limit": limit})
         elif url.path == "/v2/faces":
             rows = [{k: v for k, v in f.items() if k not in ("polls", "fails")} for f in self.state.faces.values()]
-            self._send(200, {"data": rows, "total_count": len(rows)})
+            limit, page = int(query.get("limit", 10)), int(query.get("page", 1))  # paged, as Tavus pages
+            self._send(200, {"data": rows[(page - 1) * limit: page * limit], "total_count": len(rows),
+                             "page": page, "limit": limit})
         elif url.path.startswith("/v2/faces/"):
             face = self.state.faces.get(url.path.rsplit("/", 1)[1])
             if face is None:
@@ -105,7 +114,8 @@ class Handler(BaseHTTPRequestHandler):
         self.state.fetched.append(fetched)
         face_id = f"r{len(self.state.faces) + 1:011d}"
         self.state.faces[face_id] = {"face_id": face_id, "face_name": body.get("face_name"), "status": "started",
-                                     "model_name": body.get("model_name", "phoenix-4"), "error_message": None}
+                                     "model_name": body.get("model_name", "phoenix-4"), "error_message": None,
+                                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         self.state.created.append(body)
         if self.state.delay_create_s:
             time.sleep(self.state.delay_create_s)

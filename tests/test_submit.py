@@ -243,3 +243,65 @@ def test_temporary_credentials_are_refused_before_the_upload(tmp_path: Path, env
         assert code == 2 and "temporary" in text and "expiry is unknown" in text and "long-term" in text
     listed = s3.client().list_objects_v2(Bucket=BUCKET, Prefix="temporary/")
     assert listed.get("KeyCount", 0) == 0 and not tavus.state.faces
+
+
+def _pending_submit(video: Path, capsys: pytest.CaptureFixture[str], env: list[str], tavus: TavusStandIn,
+                    monkeypatch: pytest.MonkeyPatch, *, created: bool) -> None:
+    """A submit whose POST gets no answer: with ``created`` Tavus made the face anyway (a timeout),
+    otherwise it refused before making one (a 502 from a proxy); either way the journal says pending."""
+    from preflight.commands import submit as submit_cmd
+
+    monkeypatch.setattr(submit_cmd.SubmitOptions, "__init__", _with_timeout(submit_cmd.SubmitOptions.__init__))
+    if created:
+        tavus.state.delay_create_s = 2.0
+    else:
+        tavus.state.fail_next = [502]
+    code, text = submit(capsys, str(video), "--name", "Ana", *env)
+    assert code == 2, text
+    tavus.state.delay_create_s = 0.0
+
+
+def test_pending_recovery_pages_through_every_face(tmp_path: Path, env: list[str], tavus: TavusStandIn,
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.commands import submit as submit_cmd
+
+    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
+    for i in range(150):  # the face the cut-off submit made is on page 2
+        tavus.state.add_face(f"someone {i}")
+    video = make_video(tmp_path / "ana.mp4", VideoSpec(seconds=2))
+    _pending_submit(video, capsys, env, tavus, monkeypatch, created=True)
+    code, text = submit(capsys, str(video), "--name", "Ana", *env)
+    assert code == 0 and "already submitted" in text and len(tavus.state.faces) == 151
+
+
+def test_pending_recovery_ignores_an_older_face_of_the_same_name(tmp_path: Path, env: list[str],
+                                                                 tavus: TavusStandIn,
+                                                                 capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An earlier recording named Ana, and one with another model, are not what the cut-off submit made."""
+    from preflight.commands import submit as submit_cmd
+
+    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
+    old = tavus.state.add_face("Ana")
+    other_model = tavus.state.add_face("Ana", model="phoenix-3", created_at="2099-01-01T00:00:00Z")
+    video = make_video(tmp_path / "ana.mp4", VideoSpec(seconds=2))
+    _pending_submit(video, capsys, env, tavus, monkeypatch, created=False)
+    code, text = submit(capsys, str(video), "--name", "Ana", "--format", "json", *env)
+    assert code == 0, text
+    made = json.loads(text.strip().splitlines()[-1])["face_id"]
+    assert made not in (old, other_model) and len(tavus.state.faces) == 3
+
+
+def test_pending_recovery_stops_when_it_cannot_tell(tmp_path: Path, env: list[str], tavus: TavusStandIn,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.commands import submit as submit_cmd
+
+    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
+    video = make_video(tmp_path / "ana.mp4", VideoSpec(seconds=2))
+    _pending_submit(video, capsys, env, tavus, monkeypatch, created=True)
+    twin = tavus.state.add_face("Ana", created_at="2099-01-01T00:00:00Z")  # made meanwhile, elsewhere
+    code, text = submit(capsys, str(video), "--name", "Ana", *env)
+    assert code == 1 and twin in text and "--resubmit" in text and "preflight status" in text
+    assert len(tavus.state.faces) == 2  # nothing guessed, nothing made

@@ -100,24 +100,31 @@ class TavusClient:
         return Face.parse(self._request("POST", "/v2/faces", json=body, idempotent=False))
 
     def list_faces(self, limit: int = 100) -> list[Face]:
+        """The first page of faces."""
         body = self._request("GET", "/v2/faces", params={"limit": limit, "page": 1})
         return [Face.parse(row) for row in body.get("data") or [] if isinstance(row, dict)]
+
+    def faces(self, page_size: int = 100) -> Iterator[Face]:
+        """Every face, page after page."""
+        for row in self._pages("/v2/faces", {}, page_size):
+            yield Face.parse(row)
 
     def get_face(self, face_id: str) -> Face:
         return Face.parse(self._request("GET", f"/v2/faces/{face_id}"))
 
     def voices(self, search: str | None = None, page_size: int = 100) -> Iterator[Voice]:
         """Every stock voice (all pages), optionally filtered by a name substring."""
+        for row in self._pages("/v2/voices", {"search": search} if search else {}, page_size):
+            if row.get("voice_name"):
+                yield Voice(str(row["voice_name"]), row.get("voice_id"), row.get("face_id") or row.get("replica_id"))
+
+    def _pages(self, path: str, params: dict[str, Any], page_size: int) -> Iterator[dict[str, Any]]:
+        """The rows of a paged list endpoint, page after page, until total_count or an empty page."""
         page, seen = 1, 0
         while True:
-            params: dict[str, Any] = {"limit": page_size, "page": page}
-            if search:
-                params["search"] = search
-            body = self._request("GET", "/v2/voices", params=params)
-            rows = body.get("data") or []
-            for row in rows:
-                if isinstance(row, dict) and row.get("voice_name"):
-                    yield Voice(str(row["voice_name"]), row.get("voice_id"), row.get("face_id") or row.get("replica_id"))
+            body = self._request("GET", path, params={**params, "limit": page_size, "page": page})
+            rows = [row for row in body.get("data") or [] if isinstance(row, dict)]
+            yield from rows
             seen += len(rows)
             total = body.get("total_count")
             if not rows or (isinstance(total, int) and seen >= total):

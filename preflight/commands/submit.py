@@ -17,7 +17,7 @@ from typing import Any
 from preflight.api.client import Face, TavusClient
 from preflight.commands import api as api_cmd
 from preflight.commands.check import check_cached
-from preflight.errors import EXIT_FAIL, EXIT_OK, UnusableInput, UsageError
+from preflight.errors import EXIT_FAIL, EXIT_OK, PreflightError, UnusableInput, UsageError
 from preflight.media.sniff import sniff
 from preflight.render import RENDERERS, RenderOptions
 from preflight.report import Report
@@ -130,7 +130,7 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         sha = sha256_of(path)
         name = opts.name or path.stem
         journal, entry_key = Journal(opts.state_dir / "journal.json"), f"{sha}:{name}:{opts.model}"
-        known = None if opts.resubmit else _known_face(api, journal, entry_key, name)
+        known = None if opts.resubmit else _known_face(api, journal, entry_key, name, opts.model)
         if known is not None:
             echo(f"already submitted: {api_cmd.describe(known)}\n(this file, name and model made that face; "
                  "pass --resubmit to create another one, which is billed again)\n" if opts.fmt == "text" else "")
@@ -206,14 +206,49 @@ def _checked_voice(api: TavusClient, kind: str, opts: SubmitOptions) -> str | No
     return match
 
 
-def _known_face(api: TavusClient, journal: Journal, key: str, name: str) -> Face | None:
+class UnsureOfEarlierSubmit(PreflightError):
+    """An earlier submit of this file was cut off and the faces list cannot tell whether it made one."""
+
+    exit_code = EXIT_FAIL
+
+
+_CLOCK_SKEW = dt.timedelta(minutes=2)  # between this machine's clock and Tavus's
+
+
+def _known_face(api: TavusClient, journal: Journal, key: str, name: str, model: str) -> Face | None:
+    """The face an earlier submit of this file, name and model made, if any. For an earlier submit
+    whose answer never came (pending), every page of faces is searched for one with this name and
+    model created after that submit started; it is adopted only when exactly one fits, and when any
+    face with that name and model has no creation time, preflight stops rather than guess."""
     entry = journal.get(key)
     if entry is None:
         return None
     if entry.get("face_id"):
         return api.get_face(str(entry["face_id"]))
-    # pending: the last POST's answer never came. If Tavus made the face anyway, adopt it.
-    return next((f for f in api.list_faces() if f.name == name), None)
+    since = _parse_time(entry.get("at"))
+    same = [f for f in api.faces() if f.name == name and f.raw.get("model_name", model) == model]
+    created = {f.face_id: _parse_time(f.raw.get("created_at")) for f in same}
+    fits = [f for f in same if since is not None and (c := created[f.face_id]) is not None and c >= since - _CLOCK_SKEW]
+    unknown = [f for f in same if created[f.face_id] is None or since is None]
+    if len(fits) == 1 and not unknown:
+        return fits[0]
+    if not fits and not unknown:
+        return None  # the interrupted submit made no face: safe to create it now
+    ids = ", ".join(f.face_id for f in [*fits, *unknown])
+    raise UnsureOfEarlierSubmit(
+        f"an earlier submit of this file as {name!r} ({model}) was cut off before Tavus answered, and "
+        f"these faces could be the one it made: {ids}. Look at them (`preflight status ID`); if one is "
+        "yours there is nothing to do, otherwise run again with --resubmit")
+
+
+def _parse_time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def _body(kind: str, url: str, name: str, voice: str | None, opts: SubmitOptions) -> dict[str, Any]:
