@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 ACCESS_KEY, SECRET_KEY, BUCKET = "AKIAPREFLIGHTTEST", "preflight-test-secret-key", "training-media"
+# A least-privilege user: read and write objects in the bucket, but not list it (no ListBucket).
+WRITER_KEY, WRITER_SECRET = "AKIAPREFLIGHTWRITER", "preflight-writer-secret"
 
 
 def _free_ports(n: int) -> list[int]:
@@ -40,18 +42,20 @@ class SeaweedS3:
         config = root / "s3.json"
         config.write_text(json.dumps({"identities": [{
             "name": "preflight", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}, {
+            "name": "writer", "credentials": [{"accessKey": WRITER_KEY, "secretKey": WRITER_SECRET}],
+            "actions": [f"Read:{BUCKET}", f"Write:{BUCKET}"]}]}))
         self.cmd = [weed_binary() or "weed", "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                     "-master.telemetry=false", f"-s3.config={config}", f"-s3.port={s3}", f"-master.port={master}",
                     f"-volume.port={volume}", f"-filer.port={filer}", f"-admin.port={admin}",
                     f"-debug.port={debug}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0",
                     "-s3.port.lance=0", f"-bucket={BUCKET}"]
 
-    def client(self, secret: str = SECRET_KEY) -> Any:
+    def client(self, secret: str = SECRET_KEY, access_key: str = ACCESS_KEY) -> Any:
         import boto3
         from botocore.config import Config
 
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=ACCESS_KEY,
+        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=access_key,
                             aws_secret_access_key=secret, region_name="us-east-1",
                             config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
                                           retries={"max_attempts": 1}))

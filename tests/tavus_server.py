@@ -23,6 +23,7 @@ class State:
     fail_next: list[int] = field(default_factory=list)  # status codes to answer with, before the real one
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     progress_steps: list[str] = field(default_factory=lambda: ["10/100", "55/100", "100/100"])
+    fail_create: list[int] = field(default_factory=list)  # status codes to answer POST /v2/faces with, creating nothing
     delay_create_s: float = 0.0  # answer POST /v2/faces this late (after creating the face)
     created: list[dict[str, Any]] = field(default_factory=list)  # the bodies of the faces created
     fetched: list[bytes] = field(default_factory=list)  # what the training URLs served, as Tavus would fetch it
@@ -97,6 +98,9 @@ class Handler(BaseHTTPRequestHandler):
         if not self._guard():
             return
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+        if self.state.fail_create:
+            self._send(self.state.fail_create.pop(0), {"error": "upstream failure"})
+            return
         video, image = body.get("train_video_url"), body.get("train_image_url")
         if bool(video) == bool(image):
             self._send(400, {"error": "Either train_video_url or train_image_url must be provided."})

@@ -11,7 +11,7 @@ import pytest
 
 from preflight.cli import main
 from tests.media_factory import VideoSpec, make_image, make_video
-from tests.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, weed_binary
+from tests.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, WRITER_KEY, WRITER_SECRET, SeaweedS3, weed_binary
 from tests.tavus_server import TavusStandIn
 
 KEY = "sk-live-secret-abcdef"
@@ -255,7 +255,7 @@ def _pending_submit(video: Path, capsys: pytest.CaptureFixture[str], env: list[s
     if created:
         tavus.state.delay_create_s = 2.0
     else:
-        tavus.state.fail_next = [502]
+        tavus.state.fail_create = [502]
     code, text = submit(capsys, str(video), "--name", "Ana", *env)
     assert code == 2, text
     tavus.state.delay_create_s = 0.0
@@ -305,3 +305,30 @@ def test_pending_recovery_stops_when_it_cannot_tell(tmp_path: Path, env: list[st
     code, text = submit(capsys, str(video), "--name", "Ana", *env)
     assert code == 1 and twin in text and "--resubmit" in text and "preflight status" in text
     assert len(tavus.state.faces) == 2  # nothing guessed, nothing made
+
+
+def test_a_least_privilege_user_can_submit(tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Object read and write in the bucket, no ListBucket: the upload, its verification, the presigned
+    URL and Tavus's fetch all work."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", WRITER_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", WRITER_SECRET)
+    with pytest.raises(Exception, match="AccessDenied"):
+        s3.client(WRITER_SECRET, WRITER_KEY).list_objects_v2(Bucket=BUCKET)  # the user really cannot list
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    code, text = submit(capsys, str(video), "--force", "--prefix", "least", *env)
+    assert code == 0, text
+    assert tavus.state.fetched == [video.read_bytes()]
+
+
+def test_a_wrong_api_key_stops_before_the_upload(tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TAVUS_API_KEY", "sk-wrong-key")
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    code = main(["submit", str(video), "--force", "--prefix", "wrongkey", *env])
+    err = capsys.readouterr().err
+    assert code == 2 and "401" in err and "TAVUS_API_KEY" in err and "sk-wrong-key" not in err
+    listed = s3.client().list_objects_v2(Bucket=BUCKET, Prefix="wrongkey/")
+    assert listed.get("KeyCount", 0) == 0

@@ -104,6 +104,10 @@ class TavusClient:
         body = self._request("GET", "/v2/faces", params={"limit": limit, "page": 1})
         return [Face.parse(row) for row in body.get("data") or [] if isinstance(row, dict)]
 
+    def check_key(self) -> None:
+        """One cheap authenticated request (the first stock voice): raises ApiError for a bad key."""
+        self._request("GET", "/v2/voices", params={"limit": 1, "page": 1})
+
     def faces(self, page_size: int = 100) -> Iterator[Face]:
         """Every face, page after page."""
         for row in self._pages("/v2/faces", {}, page_size):

@@ -126,6 +126,7 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         echo("Not uploaded: fix the failures above (see `preflight fix`), or pass --force to submit anyway.\n")
         return EXIT_FAIL
     with TavusClient(conn.api_key, conn.base_url, timeout=opts.timeout_s) as api:
+        api.check_key()  # one cheap authenticated request: a wrong key stops here, before any upload
         voice = _checked_voice(api, kind, opts)
         sha = sha256_of(path)
         name = opts.name or path.stem

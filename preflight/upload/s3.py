@@ -77,10 +77,13 @@ class Uploader:
     # --- steps ----------------------------------------------------------------------------------
 
     def _already_there(self, bucket: str, key: str, sha: str, size: int) -> bool:
+        """The object is stored with this content already. AWS answers a HEAD of a missing object with
+        403, not 404, to a user who may not list the bucket (PutObject and GetObject only, as a least
+        privilege policy grants): that means "not known to be there", so the upload goes ahead."""
         try:
             head = self.s3.head_object(Bucket=bucket, Key=key)
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "403", "AccessDenied"):
                 return False
             raise
         return bool(head.get("ContentLength") == size and head.get("Metadata", {}).get("sha256") == sha)
