@@ -74,18 +74,22 @@ def cli() -> None:
               help="Project settings file (default: the nearest preflight.toml or pyproject.toml [tool.preflight]).")
 @click.option("--lfs-pointers", type=click.Choice(["fail", "skip"]),
               help="What a Git LFS pointer file (media not fetched) does to the run.  [default: fail, or the project's]")
+@click.option("--tavus", "tavus", is_flag=True,
+              help="Images: also run Tavus's own image check (needs TAVUS_API_KEY; sends each image to Tavus).")
 @click.option("-q", "--quiet", is_flag=True, help="Only show files that fail; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the rules that passed.")
+@click.option("--api-url", metavar="URL", help=f"With --tavus: API base URL (default: $TAVUS_API_URL or {DEFAULT_URL}).")
 def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | None, html: Path | None,
           fail_level: str | None, quick: bool, jobs: int | None, no_cache: bool, config: Path | None,
-          lfs_pointers: LfsPolicy | None, quiet: bool, verbose: bool) -> int:
+          lfs_pointers: LfsPolicy | None, tavus: bool, quiet: bool, verbose: bool, api_url: str | None) -> int:
     """Check training videos and headshot images against a rule set.
 
     PATHS are files or directories (walked for video and image files).
     """
     render = RenderOptions(color=_color(sys.stdout), quiet=quiet, verbose=verbose)
     options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render, config, lfs_pointers,
-                                     cache=not no_cache, jobs=jobs, html=html)
+                                     cache=not no_cache, jobs=jobs, html=html,
+                                     tavus=_connection(api_url) if tavus else None)
     show = not quiet and sys.stderr.isatty()
     if not gc.get_freeze_count():  # once: the collector need not walk the start-up objects again (~1.5 %)
         gc.freeze()
@@ -178,14 +182,16 @@ Examples:
 @click.option("--force", is_flag=True, help="Submit even if the check fails.")
 @click.option("--resubmit", is_flag=True,
               help="Create another face even though this file, name and model made one before (billed again).")
+@click.option("--skip-tavus-validation", is_flag=True,
+              help="Images: do not run Tavus's own image check (POST /v2/faces/image-validation) first.")
 @click.option("--dry-run", is_flag=True, help="Do everything but the upload and the POST; print the request.")
 @click.option("--fix", "fix_first", is_flag=True, help="Run `preflight fix` first and upload the fixed file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_api_url
 def submit(src: Path, name: str | None, model: str, voice_name: str | None, auto_fix_image: bool,
            callback_url: str | None, properties: tuple[str, ...], bucket: str | None, prefix: str,
-           s3_endpoint: str | None, expires: str, wait: bool, force: bool, resubmit: bool, dry_run: bool,
-           fix_first: bool,
+           s3_endpoint: str | None, expires: str, wait: bool, force: bool, resubmit: bool,
+           skip_tavus_validation: bool, dry_run: bool, fix_first: bool,
            fmt: str, api_url: str | None) -> int:
     """Check FILE, upload it to S3, and create a Tavus face from a presigned URL (needs TAVUS_API_KEY
     and AWS credentials from boto3's usual places)."""
@@ -195,7 +201,7 @@ def submit(src: Path, name: str | None, model: str, voice_name: str | None, auto
     options = submit_cmd.SubmitOptions(
         bucket=bucket or "", name=name, model=model, voice_name=voice_name, auto_fix_image=auto_fix_image,
         callback_url=callback_url, properties=_properties(properties), prefix=prefix, expires=expires, wait=wait,
-        force=force, resubmit=resubmit, dry_run=dry_run, fmt=fmt, s3_endpoint=s3_endpoint, fix=fix_first,
+        force=force, resubmit=resubmit, dry_run=dry_run, tavus_validation=not skip_tavus_validation, fmt=fmt, s3_endpoint=s3_endpoint, fix=fix_first,
         state_dir=Path(os.environ.get("PREFLIGHT_STATE_DIR") or Path.home() / ".cache" / "preflight"),
         upload_progress=_upload_bar if sys.stderr.isatty() else None)
     return submit_cmd.run(src, options, conn, lambda s: click.echo(s, nl=False))

@@ -23,6 +23,8 @@ class State:
     fail_next: list[int] = field(default_factory=list)  # status codes to answer with, before the real one
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     progress_steps: list[str] = field(default_factory=lambda: ["10/100", "55/100", "100/100"])
+    validations: list[dict[str, Any]] = field(default_factory=list)  # image checks run: path, model, mime type
+    legacy_validation_only: bool = False  # like an older deployment: only /v2/replicas/image-validation
     fail_create: list[int] = field(default_factory=list)  # status codes to answer POST /v2/faces with, creating nothing
     delay_create_s: float = 0.0  # answer POST /v2/faces this late (after creating the face)
     created: list[dict[str, Any]] = field(default_factory=list)  # the bodies of the faces created
@@ -94,10 +96,42 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": "not found"})
 
+    def _validate_image(self, body: dict[str, Any]) -> None:
+        """POST /v2/faces/image-validation (legacy: /v2/replicas/image-validation): 200 when the check
+        ran, with ``passed`` and one entry per check; 400 for a malformed request."""
+        import base64
+        import binascii
+        import io
+
+        from PIL import Image
+
+        if self.state.legacy_validation_only and self.path.startswith("/v2/faces/"):
+            self._send(404, {"error": "not found"})
+            return
+        encoded, mime, model = body.get("imageBase64"), body.get("mimeType"), body.get("model")
+        if not isinstance(encoded, str) or encoded.startswith("data:") or mime not in ("image/jpeg", "image/png") \
+                or not model:
+            self._send(400, {"error": "imageBase64 (plain base64), mimeType and model are required"})
+            return
+        try:
+            with Image.open(io.BytesIO(base64.b64decode(encoded, validate=True))) as im:
+                size, fmt = im.size, im.format
+        except (binascii.Error, OSError):
+            self._send(400, {"error": "imageBase64 is not an image"})
+            return
+        self.state.validations.append({"path": self.path, "model": model, "mimeType": mime})
+        checks = [{"id": "resolution", "label": "Image is at least 512x512 pixels",
+                   "passed": size[0] >= 512 and size[1] >= 512, "details": {"width": size[0], "height": size[1]}},
+                  {"id": "format", "label": "Image is a JPG or PNG", "passed": fmt in ("JPEG", "PNG")}]
+        self._send(200, {"passed": all(c["passed"] for c in checks), "checks": checks, "model": model})
+
     def do_POST(self) -> None:  # noqa: N802
         if not self._guard():
             return
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+        if self.path.endswith("/image-validation"):
+            self._validate_image(body)
+            return
         if self.state.fail_create:
             self._send(self.state.fail_create.pop(0), {"error": "upstream failure"})
             return

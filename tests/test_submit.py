@@ -332,3 +332,50 @@ def test_a_wrong_api_key_stops_before_the_upload(tmp_path: Path, env: list[str],
     assert code == 2 and "401" in err and "TAVUS_API_KEY" in err and "sk-wrong-key" not in err
     listed = s3.client().list_objects_v2(Bucket=BUCKET, Prefix="wrongkey/")
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_tavus_image_check_runs_before_the_upload_and_a_failure_stops_the_submit(
+        tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3, capsys: pytest.CaptureFixture[str]) -> None:
+    small = make_image(tmp_path / "small.jpg", size=(400, 400))  # Tavus's stand-in fails it: under 512 px
+    code, text = submit(capsys, str(small), "--force", "--voice-name", "anna", "--model", "phoenix-4.5",
+                        "--prefix", "validation", *env)
+    assert code == 1 and "Tavus's image check (phoenix-4.5) did not pass" in text
+    assert "Image is at least 512x512 pixels (resolution)" in text and "--skip-tavus-validation" in text
+    assert "image.resolution" in text  # preflight's own finding, beside Tavus's
+    assert tavus.state.validations == [{"path": "/v2/faces/image-validation", "model": "phoenix-4.5",
+                                        "mimeType": "image/jpeg"}]
+    assert not tavus.state.faces
+    assert s3.client().list_objects_v2(Bucket=BUCKET, Prefix="validation/").get("KeyCount", 0) == 0
+    code, text = submit(capsys, str(small), "--force", "--voice-name", "anna", "--skip-tavus-validation", *env)
+    assert code == 0 and len(tavus.state.faces) == 1 and len(tavus.state.validations) == 1
+
+
+def test_a_passing_image_check_lets_the_face_be_made_and_the_legacy_path_is_used_where_needed(
+        tmp_path: Path, env: list[str], tavus: TavusStandIn, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import real_portrait
+
+    headshot = tmp_path / "head.png"
+    real_portrait(640).save(headshot)
+    tavus.state.legacy_validation_only = True
+    code, text = submit(capsys, str(headshot), "--voice-name", "anna", *env)
+    assert code == 0, text
+    assert [v["path"] for v in tavus.state.validations] == ["/v2/replicas/image-validation"]
+    assert tavus.state.validations[0]["mimeType"] == "image/png" and len(tavus.state.faces) == 1
+
+
+def test_check_tavus_shows_the_remote_verdict_beside_the_local_one(
+        tmp_path: Path, env: list[str], tavus: TavusStandIn, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import IMAGE_FILES_ONLY
+
+    good = make_image(tmp_path / "good.jpg", size=(640, 640))
+    small = make_image(tmp_path / "small.png", size=(300, 300))
+    clip = make_video(tmp_path / "clip.mp4", VideoSpec(seconds=1))
+    code = main(["check", "--tavus", "--api-url", tavus.url, "--rules", IMAGE_FILES_ONLY, "--format", "json",
+                 str(good), str(small), str(clip)])
+    doc = json.loads(capsys.readouterr().out)
+    remote = {Path(r["path"]).name: [f for f in r["findings"] if f["rule"] == "tavus.image_validation"]
+              for r in doc["results"]}
+    assert remote["good.jpg"][0]["outcome"] == "pass" and remote["clip.mp4"] == []
+    assert remote["small.png"][0]["outcome"] == "fail" and "at least 512x512" in remote["small.png"][0]["message"]
+    assert doc["results"][0]["verdict"] == "pass" and code == 1
+    assert len(tavus.state.validations) == 2

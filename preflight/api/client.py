@@ -70,6 +70,31 @@ class Voice:
     face_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ImageCheck:
+    id: str
+    label: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class ImageValidation:
+    """Tavus's own verdict on a training image: HTTP 200 only means the check ran; ``passed`` says
+    whether the image passed, and each entry of ``checks`` which of Tavus's checks it met."""
+
+    passed: bool
+    checks: tuple[ImageCheck, ...]
+
+    @property
+    def failing(self) -> list[ImageCheck]:
+        return [c for c in self.checks if not c.passed]
+
+
+# POST /v2/faces/image-validation limits: the whole JSON body at most 30 MiB, the base64 at most 28 MiB.
+MAX_VALIDATION_BASE64 = 28 * 1024 * 1024
+VALIDATION_PATHS = ("/v2/faces/image-validation", "/v2/replicas/image-validation")  # current, legacy
+
+
 class TavusClient:
     """Use as a context manager. ``transport`` lets tests use httpx.MockTransport; integration tests
     point ``base_url`` at a local server that speaks the same contract."""
@@ -103,6 +128,28 @@ class TavusClient:
         """The first page of faces."""
         body = self._request("GET", "/v2/faces", params={"limit": limit, "page": 1})
         return [Face.parse(row) for row in body.get("data") or [] if isinstance(row, dict)]
+
+    def validate_image(self, data: bytes, mime_type: str, model: str) -> ImageValidation:
+        """Run Tavus's image check for ``model``. Read-only on Tavus's side, so retried like a GET; the
+        legacy path is tried where the current one is unknown (404)."""
+        import base64
+
+        encoded = base64.b64encode(data).decode("ascii")  # plain base64: no data-URL prefix
+        if len(encoded) > MAX_VALIDATION_BASE64:
+            raise ApiError(f"the image is {len(data) / 1e6:.1f} MB, more than Tavus's image check takes "
+                           f"({MAX_VALIDATION_BASE64 * 3 // 4 / 1e6:.0f} MB); save a smaller JPEG")
+        payload = {"imageBase64": encoded, "mimeType": mime_type, "model": model}
+        for path in VALIDATION_PATHS:
+            try:
+                body = self._request("POST", path, json=payload)
+            except ApiError as err:
+                if err.status == 404 and path != VALIDATION_PATHS[-1]:
+                    continue
+                raise
+            checks = tuple(ImageCheck(str(c.get("id", "")), str(c.get("label") or c.get("id") or "check"),
+                                      bool(c.get("passed"))) for c in body.get("checks") or [] if isinstance(c, dict))
+            return ImageValidation(bool(body.get("passed")), checks)
+        raise AssertionError("unreachable")
 
     def check_key(self) -> None:
         """One cheap authenticated request (the first stock voice): raises ApiError for a bad key."""

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from preflight import batch, project
 from preflight.cache import ResultCache, result_key
@@ -30,7 +30,7 @@ from preflight.failures import StageFailed, stage
 from preflight.media.sniff import sniff
 from preflight.project import LfsPolicy, ProjectConfig
 from preflight.render import RENDERERS, RenderOptions
-from preflight.report import FileResult, Report
+from preflight.report import FileResult, FileVerdict, Report
 from preflight.ruleset import DEFAULT_RULESETS, RuleSet, load
 
 
@@ -59,6 +59,7 @@ class CheckOptions:
     cache: bool = True
     jobs: int | None = None  # worker processes; None: one per core
     html: Path | None = None  # --report: also write the visual HTML report here
+    tavus: Any = None  # --tavus: an api.Connection; images also get Tavus's own image check
 
 
 class RuleSets:
@@ -246,6 +247,37 @@ def _run(jobs: list[_Job], options: CheckOptions, fail_level: str, progress: Pro
     return done
 
 
+TAVUS_IMAGE_RULE = "tavus.image_validation"
+
+
+def with_tavus_image_checks(report: Report, conn: Any, model: str = "phoenix-4") -> Report:
+    """Each judged image also gets Tavus's own verdict (POST /v2/faces/image-validation), as one more
+    finding beside preflight's: remote, so never cached."""
+    from preflight.api.client import TavusClient
+    from preflight.commands.submit import tavus_image_check
+    from preflight.report import Finding
+
+    results = []
+    with TavusClient(conn.api_key, conn.base_url) as api:
+        for res in report.results:
+            if res.kind != "image" or res.verdict not in ("pass", "fail"):
+                results.append(res)
+                continue
+            validation = tavus_image_check(api, Path(res.path), model)
+            failing = ", ".join(f"{c.label} ({c.id})" for c in validation.failing)
+            finding = Finding(
+                rule=TAVUS_IMAGE_RULE, severity="error", outcome="pass" if validation.passed else "fail",
+                message=f"Tavus's image check ({model}) " + ("passes" if validation.passed else f"fails: {failing}"),
+                fix="Use a photo that meets each failing Tavus check; see `preflight rules image` for the framing.",
+                measured=[{"id": c.id, "label": c.label, "passed": c.passed} for c in validation.checks],
+                expected="passed", summary="Tavus's own image check passes (needs TAVUS_API_KEY; --tavus).",
+                source="reference §2: Tavus's image check, POST /v2/faces/image-validation [D]")
+            findings = [*res.findings, finding]
+            verdict: FileVerdict = "fail" if any(f.fails_at(report.fail_level) for f in findings) else "pass"
+            results.append(replace(res, findings=findings, verdict=verdict))
+    return replace(report, results=results)
+
+
 def _found_in_folders(paths: Sequence[Path]) -> list[Path]:
     """The media files in the named folders; none here when a folder has none (the run says so later,
     after a bad --rules, which is reported first)."""
@@ -309,6 +341,8 @@ def run(paths: Sequence[Path], options: CheckOptions, echo: Callable[[str], None
             raise UsageError(f"{flag} {out} would overwrite a media file; write the report to a .json, .xml, "
                              ".sarif or .html file")
     report = build_report(paths, options, progress, batch_progress)
+    if options.tavus is not None:
+        report = with_tavus_image_checks(report, options.tavus)
     _log_internal_errors(report)
     rendered = RENDERERS[options.fmt](report, options.render)
     if options.html is not None:

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from preflight.api.client import Face, TavusClient
+from preflight.api.client import Face, ImageValidation, TavusClient
 from preflight.commands import api as api_cmd
 from preflight.commands.check import check_cached
 from preflight.errors import EXIT_FAIL, EXIT_OK, PreflightError, UnusableInput, UsageError
 from preflight.media.sniff import sniff
 from preflight.render import RENDERERS, RenderOptions
-from preflight.report import Report
+from preflight.report import FileResult, Report
 from preflight.ruleset import RuleSet, load
 from preflight.statefiles import locked, write_json
 from preflight.upload.s3 import Uploader, object_key, sha256_of
@@ -58,6 +58,7 @@ class SubmitOptions:
     state_dir: Path = Path.home() / ".cache" / "preflight"
     timeout_s: float = 60.0
     fix: bool = False  # run `preflight fix` first and upload the fixed file
+    tavus_validation: bool = True  # images: run Tavus's own image check before the upload
     upload_progress: Callable[[int], Callable[[int], None]] | None = None  # a bar, given the total bytes
 
 
@@ -128,6 +129,8 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
     with TavusClient(conn.api_key, conn.base_url, timeout=opts.timeout_s) as api:
         api.check_key()  # one cheap authenticated request: a wrong key stops here, before any upload
         voice = _checked_voice(api, kind, opts)
+        if kind == "image" and opts.tavus_validation and not _tavus_accepts(api, path, opts.model, checked, echo):
+            return EXIT_FAIL
         sha = sha256_of(path)
         name = opts.name or path.stem
         journal, entry_key = Journal(opts.state_dir / "journal.json"), f"{sha}:{name}:{opts.model}"
@@ -155,6 +158,24 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         face = api.create_face(body)
         journal.put(entry_key, {"state": "created", "face_id": face.face_id, "at": _now(), "request": shown})
         return _finish(api, conn, face, key, shown, opts, echo)
+
+
+def tavus_image_check(api: TavusClient, path: Path, model: str) -> ImageValidation:
+    mime = "image/png" if sniff(path).image_format == "PNG" else "image/jpeg"
+    return api.validate_image(path.read_bytes(), mime, model)
+
+
+def _tavus_accepts(api: TavusClient, path: Path, model: str, checked: FileResult, echo: Echo) -> bool:
+    """Tavus's own image check for this model, before anything is uploaded. A failure is shown beside
+    preflight's own findings, and stops the submit."""
+    validation = tavus_image_check(api, path, model)
+    if validation.passed:
+        return True
+    echo(RENDERERS["text"](Report([checked]), RenderOptions(quiet=False)))
+    labels = "\n".join(f"  ✗ {c.label} ({c.id})" for c in validation.failing) or "  (no check named)"
+    echo(f"Tavus's image check ({model}) did not pass:\n{labels}\n"
+         "Not uploaded: use a photo that meets these, or pass --skip-tavus-validation to submit anyway.\n")
+    return False
 
 
 def _shown(body: dict[str, Any]) -> dict[str, Any]:
