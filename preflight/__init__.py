@@ -1,3 +1,44 @@
-"""preflight: check avatar-training media locally before it is uploaded."""
+"""preflight: check avatar-training media locally before it is uploaded.
+
+The library API (the command line runs the same code)::
+
+    import preflight
+
+    report = preflight.check("training.mp4", "headshot.jpg")   # -> preflight.Report
+    for result in report.results:
+        print(result.path, result.verdict, [f.rule for f in result.findings if f.fails_at("error")])
+    print(report.to_json())                                     # the preflight.report/1 document
+
+    preflight.fix("phone.mov")                                  # -> FixOutcome(output=..., passed=..., log=...)
+    preflight.load_rules("phoenix-4")                           # -> RuleSet
+    preflight.submit("training.mp4", bucket="media", api_key="...")
+
+Names are imported on first use, so ``import preflight`` (and the command line's start-up) stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+__all__ = ["FileResult", "Finding", "FixOutcome", "PreflightError", "Report", "RuleSet", "check", "fix",
+           "load_rules", "submit", "__version__"]
+
+if TYPE_CHECKING:
+    from preflight.errors import PreflightError
+    from preflight.library import FixOutcome, check, fix, load_rules, submit
+    from preflight.report import FileResult, Finding, Report
+    from preflight.ruleset import RuleSet
+
+_WHERE = {"check": "library", "fix": "library", "submit": "library", "load_rules": "library",
+          "FixOutcome": "library", "Report": "report", "FileResult": "report", "Finding": "report",
+          "RuleSet": "ruleset", "PreflightError": "errors"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"preflight.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'preflight' has no attribute {name!r}")

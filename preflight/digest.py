@@ -16,3 +16,13 @@ def sha256_of(path: Path, progress: Callable[[int], None] | None = None) -> str:
             if progress is not None:
                 progress(len(chunk))
     return digest.hexdigest()
+
+
+def stamp(path: Path) -> tuple[int, int, int] | None:
+    """(inode, size, modification time) of ``path``, or None when it does not exist: two equal stamps
+    mean the file was not rewritten in between."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns

@@ -104,6 +104,12 @@ class Report:
         return (f"{s['passed']} passed, {s['failed']} failed, {s['errors']} unusable"
                 + (f", {s['skipped']} skipped" if s["skipped"] else ""))
 
+    def to_json(self) -> str:
+        """The ``preflight.report/1`` document (``preflight/schemas/report-1.schema.json``)."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,

@@ -75,7 +75,7 @@ def test_size_limit_is_met_by_choosing_a_bitrate(tmp_path: Path, capsys: pytest.
     noisy = tmp_path / "noisy.mp4"
     import subprocess
 
-    from preflight.fix.video import ffmpeg_exe
+    from preflight.fixing.video import ffmpeg_exe
     subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(src), "-vf", "noise=alls=40:allf=t", "-c:v", "libx264",
                     "-crf", "10", "-c:a", "copy", str(noisy)], check=True)
     assert noisy.stat().st_size > 150_000
@@ -140,7 +140,7 @@ def test_off_centre_face_is_reframed(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_downscale_only_when_the_size_limit_needs_it() -> None:
-    from preflight.fix.video import downscaled_size, video_bitrate
+    from preflight.fixing.video import downscaled_size, video_bitrate
     from tests.facts_factory import video as facts
 
     uhd = facts(width=3840, height=2160, duration_s=600.0)
@@ -166,7 +166,7 @@ def test_names_ffmpeg_could_misread_are_plain_files(tmp_path: Path, capsys: pyte
 
 def test_a_hung_encode_is_stopped_and_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from preflight.fix import video as video_fix
+    from preflight.fixing import video as video_fix
 
     monkeypatch.setattr(video_fix, "time_limit", lambda duration_s: 0.05)
     src = make_video(tmp_path / "hevc.mp4", VideoSpec(codec="libx265", seconds=3))

@@ -379,3 +379,17 @@ def test_check_tavus_shows_the_remote_verdict_beside_the_local_one(
     assert remote["small.png"][0]["outcome"] == "fail" and "at least 512x512" in remote["small.png"][0]["message"]
     assert doc["results"][0]["verdict"] == "pass" and code == 1
     assert len(tavus.state.validations) == 2
+
+
+def test_submit_as_a_library_call(tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3) -> None:
+    """A backend submits a file a user uploaded: the same steps, a dict back, nothing printed."""
+    import preflight
+
+    video = make_video(tmp_path / "upload-7.mp4", VideoSpec(seconds=2))
+    out = preflight.submit(video, bucket=BUCKET, api_key=KEY, api_url=tavus.url, name="User 7", force=True,
+                           s3_endpoint=s3.endpoint, state_dir=tmp_path / "lib-state")
+    assert out["exit_code"] == 0 and out["status"] == "started" and out["face_id"] in tavus.state.faces
+    assert KEY not in out["log"] and "X-Amz-Signature=REDACTED" in out["request"]["train_video_url"]
+    refused = preflight.submit(video, bucket=BUCKET, api_key=KEY, api_url=tavus.url, name="User 8",
+                               s3_endpoint=s3.endpoint, state_dir=tmp_path / "lib-state")
+    assert refused["exit_code"] == 1 and refused["face_id"] is None  # the check fails and nothing is forced

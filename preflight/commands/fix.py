@@ -17,9 +17,9 @@ from preflight.commands.check import RuleSets, publish
 from preflight.engine import result
 from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
 from preflight.facts import ImageFacts, Kind, VideoFacts
-from preflight.fix import image as image_fix
-from preflight.fix import video as video_fix
-from preflight.fix.plan import Plan, image_plan, output_fps, video_plan
+from preflight.fixing import image as image_fix
+from preflight.fixing import video as video_fix
+from preflight.fixing.plan import Plan, image_plan, output_fps, video_plan
 from preflight.report import FileResult, Finding
 from preflight.ruleset import RuleSet
 

@@ -17,6 +17,7 @@ from typing import Any
 from preflight.api.client import Face, ImageValidation, TavusClient
 from preflight.commands import api as api_cmd
 from preflight.commands.check import check_cached
+from preflight.digest import stamp
 from preflight.errors import EXIT_FAIL, EXIT_OK, PreflightError, UnusableInput, UsageError
 from preflight.media.sniff import sniff
 from preflight.render import RENDERERS, RenderOptions
@@ -201,18 +202,10 @@ def _fixed(path: Path, opts: SubmitOptions, echo: Echo) -> Path:
 
     rules = None if opts.model == "phoenix-4" else opts.model
     fixed = fix_cmd.default_output(path, sniff(path).kind)
-    before = _stamp(fixed)
+    before = stamp(fixed)
     fix_cmd.run(path, fix_cmd.FixOptions(rules=rules), echo)
-    after = _stamp(fixed)
+    after = stamp(fixed)
     return fixed if after is not None and after != before else path
-
-
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _checked_voice(api: TavusClient, kind: str, opts: SubmitOptions) -> str | None:

@@ -1,0 +1,147 @@
+"""preflight as a library: the checks, fixes and submits the command line runs, as function calls.
+
+Typical use in a backend, on a file a user uploaded::
+
+    import preflight
+
+    report = preflight.check("/uploads/ana.mp4")
+    result = report.results[0]
+    if result.verdict != "pass":
+        problems = [f"{f.rule}: {f.message} (fix: {f.fix})" for f in result.findings if f.fails_at("error")]
+
+Bad input raises nothing: a missing, empty, corrupt or hostile file comes back as a result with the
+verdict ``"error"`` and the reason in ``result.error``, exactly as the command line reports it. Only a
+mistake in the call itself raises (an unknown rule set, a malformed rule file: a ``PreflightError``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from preflight.errors import PreflightError, UsageError
+from preflight.report import FileResult, Report
+from preflight.ruleset import RuleSet
+
+PathLike = str | os.PathLike[str]
+
+
+def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_level: str = "error",
+          cache: bool = True, jobs: int | None = None, config: PathLike | None = None) -> Report:
+    """Check training videos and headshot images; folders are searched for media files.
+
+    ``rules`` is a built-in rule set (``"phoenix-4"``, ``"phoenix-4.5"``, ``"phoenix-3"``, ``"image"``)
+    or a rule file; by default each file gets its kind's default (or its project's ``preflight.toml``).
+    ``quick`` reads metadata and a few key frames only. Several files run in worker processes
+    (``jobs``, default one per core). Results are cached by content unless ``cache=False``.
+
+    >>> report = preflight.check("training.mp4", "headshot.jpg")       # doctest: +SKIP
+    >>> [(r.path, r.verdict) for r in report.results]                    # doctest: +SKIP
+    [('training.mp4', 'fail'), ('headshot.jpg', 'pass')]
+    >>> report.to_json()                                                 # doctest: +SKIP
+    '{"schema": "preflight.report/1", ...'
+    """
+    from preflight.commands.check import CheckOptions, build_report
+
+    options = CheckOptions(rules=rules, fmt="json", fail_level=fail_level, quick=quick, cache=cache, jobs=jobs,
+                           config=Path(config) if config is not None else None)
+    if rules is not None:
+        load_rules(rules)  # a bad rule set is the caller's mistake: raised even when no file needs it
+    named = [Path(p) for p in paths]
+    empty = [p for p in named if p.is_dir() and not _has_media(p)]
+    report = build_report([p for p in named if p not in empty], options) if len(empty) < len(named) else \
+        Report([], fail_level)
+    missing = [FileResult(str(p), None, None, "error", "is a folder with no video or image files") for p in empty]
+    return Report([*report.results, *missing], report.fail_level)
+
+
+def _has_media(folder: Path) -> bool:
+    from preflight.discover import discover
+
+    try:
+        return bool(discover([folder]))
+    except UsageError:
+        return False
+
+
+def load_rules(name_or_file: str) -> RuleSet:
+    """A built-in rule set by name, or a rule file (TOML, may ``extends`` another); raises
+    ``RuleSetError`` with the path to a bad key.
+
+    >>> [rule.id for rule in preflight.load_rules("phoenix-4").rules][:3]   # doctest: +SKIP
+    ['file.size', 'file.decodable', 'file.extension']
+    """
+    from preflight.ruleset import load
+
+    return load(name_or_file)
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """What ``fix`` did: ``output`` is the fixed file it wrote (None when nothing could be fixed),
+    ``passed`` whether the fixed file (or, with nothing to fix, the input) passes, ``log`` the report
+    the command line would print."""
+
+    output: Path | None
+    passed: bool
+    log: str
+
+
+def fix(src: PathLike, output: PathLike | None = None, rules: str | None = None) -> FixOutcome:
+    """Write a fixed copy of a video or headshot (re-encode, upright, constant frame rate, loudness,
+    flatten and reframe images); never touches ``src``. A file that cannot be read comes back as
+    ``FixOutcome(None, False, reason)``.
+
+    >>> preflight.fix("phone.mov").output                               # doctest: +SKIP
+    PosixPath('phone.fixed.mp4')
+    """
+    from preflight.commands import fix as fix_cmd
+
+    from preflight.digest import stamp
+    from preflight.media.sniff import sniff
+
+    source = Path(src)
+    lines: list[str] = []
+    try:
+        dst = Path(output) if output is not None else fix_cmd.default_output(source, sniff(source).kind)
+        before = stamp(dst)
+        code = fix_cmd.run(source, fix_cmd.FixOptions(dst, rules), lines.append)
+    except UsageError:
+        raise
+    except PreflightError as err:  # the input cannot be read or fixed: its result, not an exception
+        return FixOutcome(None, False, str(err))
+    after = stamp(dst)
+    return FixOutcome(dst if after is not None and after != before else None, code == 0, "".join(lines))
+
+
+def submit(src: PathLike, *, bucket: str, api_key: str, name: str | None = None, model: str = "phoenix-4",
+           voice_name: str | None = None, api_url: str | None = None, **options: Any) -> dict[str, Any]:
+    """Check, upload to S3, presign and create a Tavus face, as ``preflight submit`` does (every check
+    that can run before the upload runs before it). Returns ``{"exit_code", "face_id", "status",
+    "request", "log"}``; AWS credentials come from boto3's usual places. Other keyword arguments are
+    ``SubmitOptions`` fields (``force``, ``resubmit``, ``dry_run``, ``expires``, ``prefix``, ...).
+
+    >>> preflight.submit("training.mp4", bucket="media", api_key=key)["face_id"]   # doctest: +SKIP
+    'r90bbd427f71'
+    """
+    from preflight.api import DEFAULT_URL
+    from preflight.commands import api as api_cmd
+    from preflight.commands import submit as submit_cmd
+
+    lines: list[str] = []
+    opts = submit_cmd.SubmitOptions(bucket=bucket, name=name, model=model, voice_name=voice_name, fmt="json",
+                                    **options)
+    code = submit_cmd.run(Path(src), opts, api_cmd.Connection(api_key, api_url or DEFAULT_URL), lines.append)
+    out: dict[str, Any] = {"exit_code": code, "face_id": None, "status": None, "request": None,
+                           "log": "".join(lines)}
+    for line in reversed("".join(lines).splitlines()):
+        if line.startswith("{"):
+            try:
+                out.update({k: v for k, v in json.loads(line).items() if k in ("face_id", "status", "request")})
+            except ValueError:
+                continue
+            break
+    return out
