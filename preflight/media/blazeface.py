@@ -44,8 +44,9 @@ FULL_RANGE = Model("face_detection_full_range.tflite", 192, ((4, 1),))
 
 @lru_cache(maxsize=None)
 def _net(model: Model) -> Any:
-    # One thread: the search runs beside the decoder, which keeps every core busy; OpenCV's own worker
-    # threads would only contend with it (measured below in bench_check's notes).
+    # One thread: the search runs beside the decoder, which keeps every core busy. On 2 cores this made
+    # no measurable difference (README, Performance); it keeps the model's work on the picture thread.
+    # Note: cv2.setNumThreads is process-wide.
     cv2.setNumThreads(1)
     return cv2.dnn.readNetFromTFLite(str(MODELS / model.file))
 
