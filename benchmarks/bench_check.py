@@ -1,10 +1,12 @@
 """Time `preflight check` against one plain ffmpeg decode of the same file, side by side.
 
     python benchmarks/bench_check.py [--seconds 60] [--size 1920x1080] [--codec h264] [--fps 30] [--runs 3]
-                                     [--rules R] [--shapes] [FILE]
+                                     [--rules R] [--shapes] [--face] [FILE]
 
 Without FILE it generates a 60 s 1080p30 H.264 + AAC test clip (ffmpeg's testsrc2 pattern, x264
 preset veryfast, CRF 23: a realistic bitrate, not an easy all-black file) into benchmarks/out/.
+``--face`` puts a real portrait in the middle of the pattern (tests/media/grace_hopper.jpg), so the
+face search, tracking and landmark work is measured too.
 ``--shapes`` measures every shape phones and cameras record, one after the other: 1920x1080
 landscape, 1080x1920 portrait in H.264 and in HEVC (x265 veryfast, CRF 26, tagged hvc1 as an iPhone
 does), and 1080x1350 (4:5). A benchmark on one shape says nothing about the others.
@@ -40,16 +42,25 @@ SHAPES = [("1920x1080", "h264"), ("1080x1920", "h264"), ("1080x1920", "hevc"), (
 _ENCODERS = {"h264": ["-c:v", "libx264", "-crf", "23"], "hevc": ["-c:v", "libx265", "-crf", "26", "-tag:v", "hvc1"]}
 
 
-def make_clip(seconds: int, size: str, fps: int, codec: str = "h264") -> Path:
-    path = OUT / f"bench-{size}-{codec}-{fps}fps-{seconds}s.mp4"
+FACE = Path(__file__).resolve().parents[1] / "tests" / "media" / "grace_hopper.jpg"
+
+
+def make_clip(seconds: int, size: str, fps: int, codec: str = "h264", face: bool = False) -> Path:
+    """testsrc2 with a sine tone; with ``face``, a real portrait (tests/media) 60 % of the frame's height
+    in the middle, so the face search, tracking and landmarks do their work on every sample."""
+    path = OUT / f"bench-{size}-{codec}-{fps}fps-{seconds}s{'-face' if face else ''}.mp4"
     if path.exists():
         return path
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"generating {path.name} …", file=sys.stderr)
+    height = int(size.split("x")[1])
+    overlay = (["-loop", "1", "-i", str(FACE), "-filter_complex",
+                f"[2:v]scale=-2:{height * 6 // 10}[p];[0:v][p]overlay=(W-w)/2:(H-h)/2:shortest=1[v]",
+                "-map", "[v]", "-map", "1:a"] if face else [])
     subprocess.run([
         ffmpeg(), "-v", "error", "-y",
         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}",
-        "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000",
+        "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000", *overlay,
         "-t", str(seconds), *_ENCODERS[codec], "-preset", "veryfast", "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(path),
     ], check=True)
@@ -87,13 +98,14 @@ def main() -> None:
     ap.add_argument("--codec", choices=sorted(_ENCODERS), default="h264")
     ap.add_argument("--rules", help="passed on to preflight check (e.g. a rule file with lighter [analysis])")
     ap.add_argument("--shapes", action="store_true", help="every shape in SHAPES, one after the other")
+    ap.add_argument("--face", action="store_true", help="generated clips show a real face (tests/media)")
     args = ap.parse_args()
     if args.shapes:
         for size, codec in SHAPES:
-            measure(make_clip(args.seconds, size, args.fps, codec), args)
+            measure(make_clip(args.seconds, size, args.fps, codec, args.face), args)
             print()
     else:
-        measure(args.file or make_clip(args.seconds, args.size, args.fps, args.codec), args)
+        measure(args.file or make_clip(args.seconds, args.size, args.fps, args.codec, args.face), args)
 
 
 def measure(clip: Path, args: argparse.Namespace) -> None:

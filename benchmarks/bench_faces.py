@@ -100,9 +100,9 @@ def expected_video_verdict(faces_visible: str) -> str | None:
     return "fail"
 
 
-def verdicts(corpus: Path, rows: list[dict[str, str]]) -> None:
-    print("\nPart 2: preflight's face.count on every corpus image and video")
-    rulesets = {"image": load("image"), "video": load("phoenix-4")}
+def verdicts(corpus: Path, rows: list[dict[str, str]], video_rules: str = "phoenix-4") -> None:
+    print(f"\nPart 2: preflight's face.count on every corpus image and video (videos: {video_rules})")
+    rulesets = {"image": load("image"), "video": load(video_rules)}
     scored = right = good_failed = 0
     image_total = image_right = 0
     for r in rows:
@@ -139,15 +139,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=HERE.parent.parent / "shared" / "corpus")
     ap.add_argument("--detectors-only", action="store_true", help="part 1 only")
+    ap.add_argument("--verdicts-only", action="store_true", help="part 2 only")
+    ap.add_argument("--video-rules", default="phoenix-4", help="the rule set (name or file) videos are analysed with")
     args = ap.parse_args()
     manifest = args.corpus / "MANIFEST.tsv"
     if not manifest.is_file():
         raise SystemExit(f"no corpus at {args.corpus} (expected {manifest})")
     with open(manifest, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
-    compare_detectors(args.corpus, rows)
+    if not args.verdicts_only:
+        compare_detectors(args.corpus, rows)
     if not args.detectors_only:
-        verdicts(args.corpus, rows)
+        verdicts(args.corpus, rows, args.video_rules)
 
 
 if __name__ == "__main__":

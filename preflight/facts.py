@@ -63,6 +63,18 @@ class FaceBox:
 
 
 @dataclass(frozen=True)
+class FaceLandmarks:
+    """What the face mesh (468 landmarks) measured on the main face; see media/landmarks.py."""
+
+    score: float  # the landmark model's confidence that its crop holds a face, 0..1
+    lips: float | None  # inner-lip gap / mouth width: ~0 closed, 0.1+ apart
+    eyes: float | None  # lid gap / eye width, both eyes averaged: ~0.05 closed, 0.2-0.35 open
+    yaw_deg: float  # + turned to the picture's right
+    pitch_deg: float  # + chin up
+    roll_deg: float  # + tilted clockwise in the picture
+
+
+@dataclass(frozen=True)
 class FaceLook:
     """How the main face looks: measured on the face box, resized to a fixed height."""
 
@@ -81,8 +93,8 @@ class PictureSample:
     diff: float | None  # mean absolute difference from the previous sample's 64x36 thumbnail, 0..255
     change: float | None  # the same at the working size: 0 means an identical (frozen) picture
     face: FaceLook | None  # the largest face, if any
-    mouth: float | None = None  # mouth-region change since the previous sample, minus the eye region's
     scan: str = "full"  # how faces were searched: deep (small faces too), full, or tracked (see picture.py)
+    landmarks: FaceLandmarks | None = None  # the largest face's landmarks, if any face
 
 
 @dataclass(frozen=True)
@@ -190,6 +202,7 @@ class ImageFacts:
     face: FaceLook | None = None  # the largest face, if any
     face_count: int | None = None
     face_count_max: int | None = None
+    landmarks: FaceLandmarks | None = None  # the largest face's landmarks, if any
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

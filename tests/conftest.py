@@ -22,6 +22,27 @@ def real_portrait(size: int = 512):  # type: ignore[no-untyped-def]
         return im.convert("RGB").crop((76, 0, 436, 360)).resize((size, size), Image.Resampling.LANCZOS)
 
 
+def face_frame(name: str, size: tuple[int, int] = (640, 360), face_px: int = 130,
+               centre: tuple[float, float] = (0.5, 0.4)):  # type: ignore[no-untyped-def]
+    """An RGB frame (numpy, ``size`` = width, height) with the real face of tests/media/``name`` scaled
+    so its HOG box is ``face_px`` high and centred at ``centre`` (shares of the frame), on the photo's
+    own edge pixels: different people's faces land in the same place and size."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from preflight.media.faces import FaceDetector
+
+    with Image.open(MEDIA / name) as im:
+        rgb = np.asarray(im.convert("RGB"))
+    box = FaceDetector(upsample=1).detect(np.asarray(Image.fromarray(rgb).convert("L")))[0]
+    h, w = rgb.shape[:2]
+    scale = face_px / (box.h * h)
+    cx, cy = (box.x + box.w / 2) * w, (box.y + box.h / 2) * h
+    matrix = np.array([[scale, 0, centre[0] * size[0] - cx * scale], [0, scale, centre[1] * size[1] - cy * scale]])
+    return cv2.warpAffine(rgb, matrix, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
 NO_CORPUS = "no media corpus: ../shared/corpus is absent (a fresh clone has none; set PREFLIGHT_CORPUS)"
 
 

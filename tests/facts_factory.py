@@ -42,10 +42,15 @@ def image(**changes: Any) -> ImageFacts:
 
 # --- picture facts -------------------------------------------------------------------------------
 
-from preflight.facts import FaceBox, FaceLook, PictureFacts, PictureSample  # noqa: E402
+from preflight.facts import FaceBox, FaceLandmarks, FaceLook, PictureFacts, PictureSample  # noqa: E402
 
 FACE = FaceBox(x=0.4, y=0.22, w=0.2, h=0.3, score=1.5, pose="front")
 LOOK = FaceLook(luma=130.0, balance=0.9, sharpness=120.0)
+MARKS = FaceLandmarks(score=1.0, lips=0.02, eyes=0.3, yaw_deg=2.0, pitch_deg=-8.0, roll_deg=1.0)
+
+
+def lips(opening: float, **pose: float) -> FaceLandmarks:
+    return replace(MARKS, lips=opening, **pose)
 
 
 def sample(t: float, faces: list[FaceBox] | None = None, *, luma: float = 110.0, diff: float | None = 2.0,
@@ -53,7 +58,7 @@ def sample(t: float, faces: list[FaceBox] | None = None, *, luma: float = 110.0,
     faces = [FACE] if faces is None else faces
     return PictureSample(t=t, faces=faces, luma=luma, diff=None if t == 0 else diff,
                          change=None if t == 0 else (change if change is not None else diff),
-                         face=look if faces else None)
+                         face=look if faces else None, landmarks=MARKS if faces else None)
 
 
 def picture(samples: list[PictureSample], fps: float = 2.0) -> PictureFacts:
@@ -69,6 +74,7 @@ def video_with(make: Any = None, n: int = 120, **changes: Any) -> VideoFacts:
 
 
 def image_with(faces: list[FaceBox], look: FaceLook | None = LOOK, **changes: Any) -> ImageFacts:
+    changes.setdefault("landmarks", MARKS if faces else None)
     return image(faces=faces, face=look if faces else None, face_count=len(faces), face_count_max=len(faces),
                  **changes)
 
@@ -104,10 +110,15 @@ def audio(pattern: list[tuple[str, float]], *, speech_db: float = -24.0, quiet_d
 GOOD_AUDIO = audio([("speech", 30), ("quiet", 31)])
 
 
+def talking(i: int, until: int) -> PictureSample:
+    """Sample i (at i / 2 s): lips opening and closing (0.02-0.25) before sample ``until``, closed after."""
+    return replace(sample(i / 2), landmarks=lips((0.02, 0.12, 0.25)[i % 3] if i < until else 0.02))
+
+
 def structured(make: Any = None, **changes: Any) -> VideoFacts:
-    """A good 61 s video with one steady face, 30 s of speech then 31 s of silence; the mouth moves
-    while speaking and is still while listening, unless ``make(i)`` gives other samples."""
+    """A good 61 s video with one steady face, 30 s of speech then 31 s of silence; the lips open and
+    close while speaking and stay closed while listening, unless ``make(i)`` gives other samples."""
     def default(i: int) -> PictureSample:
-        return replace(sample(i / 2), mouth=None if i == 0 else (4.0 if i < 60 else 0.5))
+        return talking(i, until=60)
     changes.setdefault("audio", GOOD_AUDIO)
     return video_with(make or default, n=122, **changes)

@@ -85,3 +85,38 @@ def test_whole_corpus_is_judged_and_known_problems_are_found(corpus: Path, capsy
     for row in VIDEOS:
         if row["has_audio"] == "no":
             assert outcome(row["file"], "audio.present") == "fail", row["file"]
+
+
+# --- real speech: lips measured by the face landmarks ----------------------------------------------
+
+TALKING = ["liveportrait_d10.mp4", "retalking_face1.mp4", "real3dportrait_May_5s.mp4", "latentsync_demo1_video.mp4"]
+
+
+@pytest.mark.parametrize("name", TALKING)
+def test_real_speech_passes_articulation(tmp_path: Path, name: str) -> None:
+    """A real person talking (the clip's own picture and sound), then 6 s of its last frame in silence:
+    the speaking part's lips open and close enough for speaking.articulation."""
+    import av
+    import numpy as np
+
+    from preflight.engine import judge
+    from preflight.ruleset import load
+    from tests.media_factory import decode_audio, make_clip
+
+    root = corpus_dir()
+    if root is None:
+        pytest.skip(NO_CORPUS)
+    with av.open(str(root / name)) as src:
+        stream = src.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24", width=640, height=round(640 * f.height / f.width / 2) * 2)
+                  for f in src.decode(stream)]
+        fps = round(float(stream.average_rate or 25))
+    voice = decode_audio(root / name, 16000)[: int(len(frames) / fps * 16000)]
+    audio = np.concatenate([voice / max(float(np.abs(voice).max()), 1e-6) * 0.5, np.zeros(6 * 16000)]).astype(np.float32)
+    size = (frames[0].shape[1], frames[0].shape[0])
+    clip = make_clip(tmp_path / "talk.mp4", lambda i: frames[min(i, len(frames) - 1)], len(frames) + 6 * fps, size,
+                     audio, fps=fps)
+    facts = analyze(clip)
+    found = {f.rule: f for f in judge(facts, load(str(Path(__file__).parent / "data" / "short-structure.toml")))}
+    assert found["segments.structure"].outcome == "pass", found["segments.structure"].message
+    assert found["speaking.articulation"].outcome == "pass", found["speaking.articulation"].message

@@ -13,6 +13,8 @@ from preflight.ruleset import load
 from tests.facts_factory import (
     FACE,
     LOOK,
+    lips,
+    talking,
     audio,
     image,
     image_with,
@@ -150,14 +152,39 @@ CASES = [
      "error", "top of the head is cut off"),
     ("face.head_in_frame/chin-cut", image_with([replace(FACE, y=0.72)]), "image", "face.head_in_frame", "fail",
      "error", "chin is cut off"),
-    ("face.looking/front", image_with([FACE]), "image", "face.looking", "pass", "warning", "looks at the camera"),
-    ("face.looking/turned", image_with([TURNED]), "image", "face.looking", "fail", "warning", "turned to the right"),
-    ("face.looking/yaw-small", image_with([replace(FACE, pose="keypoints", yaw_deg=-12.0)]), "image", "face.looking",
-     "pass", "warning", "looks at the camera"),
-    ("face.looking/yaw-large", image_with([replace(FACE, pose="keypoints", yaw_deg=-41.0)]), "image", "face.looking",
-     "fail", "warning", "turned to the left"),
-    ("face.looking/video-turned", video_with(lambda i: sample(i / 2, [TURNED] if i >= 20 else None)), "phoenix-4",
-     "face.looking", "fail", "warning", "turned away in 83% of sampled frames: turned right 0:10.0–1:00.0"),
+    ("face.looking/front", image_with([FACE]), "image", "face.looking", "pass", "warning",
+     "looks at the camera (yaw +2°, pitch -8°, roll +1°)"),
+    ("face.looking/three-quarter", image_with([FACE], landmarks=lips(0.02, yaw_deg=44.0)), "image", "face.looking",
+     "fail", "warning", "turned to the right (yaw +44°"),
+    ("face.looking/down", image_with([FACE], landmarks=lips(0.02, pitch_deg=-48.0)), "image", "face.looking",
+     "fail", "warning", "looking down"),
+    ("face.looking/up", image_with([FACE], landmarks=lips(0.02, pitch_deg=31.0)), "image", "face.looking",
+     "fail", "warning", "looking up"),
+    ("face.looking/tilted-headshot", image_with([FACE], landmarks=lips(0.02, roll_deg=-27.0)), "image",
+     "face.looking", "fail", "warning", "tilted"),
+    ("face.looking/tilted-video-is-fine", video_with(lambda i: replace(sample(i / 2), landmarks=lips(0.02, roll_deg=-27.0))),
+     "phoenix-4", "face.looking", "pass", "warning", "looks at the camera in 100%"),
+    ("face.looking/hog-turned", image_with([TURNED], landmarks=None), "image", "face.looking", "fail", "warning",
+     "turned to the right"),
+    ("face.looking/yaw-small", image_with([replace(FACE, pose="keypoints", yaw_deg=-12.0)], landmarks=None), "image",
+     "face.looking", "pass", "warning", "looks at the camera"),
+    ("face.looking/yaw-large", image_with([replace(FACE, pose="keypoints", yaw_deg=-41.0)], landmarks=None), "image",
+     "face.looking", "fail", "warning", "turned to the left"),
+    ("face.looking/video-turned", video_with(lambda i: replace(sample(i / 2), landmarks=lips(0.02, yaw_deg=-38.0))
+                                             if i >= 20 else sample(i / 2)), "phoenix-4",
+     "face.looking", "fail", "warning", "turned away in 83% of sampled frames: turned to the left 0:10.0–1:00.0"),
+    ("face.looking/video-glance", video_with(lambda i: replace(sample(i / 2), landmarks=lips(0.02, yaw_deg=-38.0))
+                                             if i < 10 else sample(i / 2)), "phoenix-4",
+     "face.looking", "pass", "warning", "looks at the camera in 92%"),
+    ("face.expression/ok", image_with([FACE]), "image", "face.expression", "pass", "warning", "eyes open"),
+    ("face.expression/eyes-closed", image_with([FACE], landmarks=replace(lips(0.02), eyes=0.05)), "image",
+     "face.expression", "fail", "warning", "eyes look closed"),
+    ("face.expression/laughing", image_with([FACE], landmarks=lips(0.34)), "image", "face.expression", "fail",
+     "warning", "mouth is wide open"),
+    ("face.expression/smile-is-fine", image_with([FACE], landmarks=lips(0.17)), "image", "face.expression", "pass",
+     "warning", "mouth relaxed"),
+    ("face.expression/no-landmarks", image_with([FACE], landmarks=None), "image", "face.expression", "skip",
+     "warning", "landmarks were not found"),
     ("face.distance_stable/ok", video_with(), "phoenix-4", "face.distance_stable", "pass", "warning", "varies by 0.0%"),
     ("face.distance_stable/leans-in", video_with(lambda i: sample(i / 2, [replace(FACE, h=0.2 + i * 0.002)])),
      "phoenix-4", "face.distance_stable", "fail", "warning", "distance to the camera changes"),
@@ -216,19 +243,25 @@ CASES = [
     ("listening.silent/door-slam", structured(audio=audio(
         [("speech", 30), ("quiet", 31)], extra={i: (False, -20.0) for i in range(1500, 1520)})),
      "phoenix-4", "listening.silent", "fail", "warning", "noise 0:48.0–0:48.6"),
-    ("listening.lips_closed/ok", structured(), "phoenix-4", "listening.lips_closed", "pass", "warning", "stays still"),
-    ("listening.lips_closed/chewing", structured(lambda i: replace(sample(i / 2), mouth=None if i == 0 else
-                                                                   (4.0 if i < 60 or 90 <= i < 96 else 0.5))),
-     "phoenix-4", "listening.lips_closed", "fail", "warning", "mouth moves 0:45.0–0:48.0"),
+    ("listening.lips_closed/ok", structured(), "phoenix-4", "listening.lips_closed", "pass", "warning",
+     "lips stay closed"),
+    ("listening.lips_closed/parted", structured(lambda i: replace(talking(i, until=60),
+                                                                  landmarks=lips(0.18)) if 90 <= i < 96 else talking(i, until=60)),
+     "phoenix-4", "listening.lips_closed", "fail", "warning", "lips apart 0:45.0–0:48.0"),
+    ("listening.lips_closed/blink-of-a-smile", structured(lambda i: replace(talking(i, until=60), landmarks=lips(0.18))
+                                                          if i == 90 else talking(i, until=60)),
+     "phoenix-4", "listening.lips_closed", "pass", "warning", "lips stay closed"),
     ("listening.lips_closed/no-face", structured(lambda i: sample(i / 2, [])), "phoenix-4", "listening.lips_closed",
-     "skip", "warning", "could not be watched"),
+     "skip", "warning", "lips could not be measured"),
+    ("listening.lips_closed/no-landmarks", structured(lambda i: replace(sample(i / 2), landmarks=None)), "phoenix-4",
+     "listening.lips_closed", "skip", "warning", "no face landmarks"),
     ("listening.still/ok", structured(), "phoenix-4", "listening.still", "pass", "warning", "0 face widths"),
-    ("listening.still/nodding", structured(lambda i: replace(sample(i / 2, [replace(FACE, y=0.22 + 0.1 * (i % 2))]),
-                                                             mouth=0.5)),
+    ("listening.still/nodding", structured(lambda i: sample(i / 2, [replace(FACE, y=0.22 + 0.1 * (i % 2))])),
      "phoenix-4", "listening.still", "fail", "warning", "not still"),
-    ("speaking.articulation/ok", structured(), "phoenix-4", "speaking.articulation", "pass", "warning", "median change 4"),
-    ("speaking.articulation/mumbling", structured(lambda i: replace(sample(i / 2), mouth=0.4)), "phoenix-4",
-     "speaking.articulation", "fail", "warning", "barely moves"),
+    ("speaking.articulation/ok", structured(), "phoenix-4", "speaking.articulation", "pass", "warning",
+     "ranges 0.02–0.25"),
+    ("speaking.articulation/mumbling", structured(lambda i: replace(sample(i / 2), landmarks=lips(0.03 + 0.01 * (i % 2)))),
+     "phoenix-4", "speaking.articulation", "fail", "warning", "barely opens"),
 ]
 
 
@@ -252,10 +285,9 @@ def test_every_registered_rule_has_a_pass_and_a_fail_case() -> None:
 def test_good_facts_pass_every_builtin_rule() -> None:
     long = dict(duration_s=121.0, video_duration_s=121.0, scan_changes=dict(decoded_until_s=121.0),
                 audio=audio([("speech", 60), ("quiet", 61)]))
-    p3 = structured(lambda i: replace(sample(i / 2), mouth=None if i == 0 else (4.0 if i < 120 else 0.5)), **long)
+    p3 = structured(lambda i: talking(i, until=120), **long)
     for ruleset, facts in (("phoenix-4", structured()), ("phoenix-4.5", structured()),
                            ("phoenix-3", replace(p3, picture=replace(p3.picture, samples=[
-                               replace(sample(i / 2), mouth=None if i == 0 else (4.0 if i < 120 else 0.5))
-                               for i in range(242)]))), ("image", image_with([FACE]))):
+                               talking(i, until=120) for i in range(242)]))), ("image", image_with([FACE]))):
         bad = [f for f in judge(facts, load(ruleset)) if f.outcome != "pass"]
         assert not bad, (ruleset, bad)

@@ -1,6 +1,7 @@
-"""The speaking → listening structure, end to end: clips built from speech and a real face (tests/media:
-espeak-ng's reading of a public-domain text, and the public-domain NASA portrait), with synthetic
-silence, noise and clipping. Runs on a fresh clone."""
+"""The speaking → listening structure, end to end: clips built from speech and real faces (tests/media:
+espeak-ng's reading of a public-domain text; Grace Hopper's portrait, lips closed, and the NASA
+astronaut's, smiling with her lips apart, both public domain), with synthetic silence, noise and
+clipping. Runs on a fresh clone."""
 
 from __future__ import annotations
 
@@ -9,15 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from preflight.analyze import analyze
 from preflight.engine import judge
 from preflight.facts import VideoFacts
-from preflight.media.faces import FaceDetector
 from preflight.report import Finding
 from preflight.ruleset import load
-from tests.conftest import real_portrait
+from tests.conftest import face_frame
 from tests.media_factory import decode_audio, make_clip
 
 RATE, FPS, SIZE = 16000, 25, (640, 360)
@@ -34,17 +33,9 @@ def speech() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def face():
-    """A real face on a plain background, and a version of it with the mouth opened (darkened)."""
-    portrait = np.asarray(real_portrait(320))
-    frame = np.full((SIZE[1], SIZE[0], 3), 100, np.uint8)
-    frame[20:340, 160:480] = portrait
-    gray = np.asarray(Image.fromarray(frame).convert("L"))
-    box = FaceDetector(upsample=1).detect(gray)[0]
-    x0, x1 = int((box.x + 0.3 * box.w) * SIZE[0]), int((box.x + 0.7 * box.w) * SIZE[0])
-    y0, y1 = int((box.y + 0.68 * box.h) * SIZE[1]), int((box.y + 0.9 * box.h) * SIZE[1])
-    open_mouth = frame.copy()
-    open_mouth[y0:y1, x0:x1] = (open_mouth[y0:y1, x0:x1] * 0.25).astype(np.uint8)
-    return frame, open_mouth
+    """Two real faces at the same place and size: lips closed (Grace Hopper) and lips apart (the
+    astronaut's smile). Alternating them is a mouth that opens and closes, measured on real lips."""
+    return face_frame("grace_hopper.jpg", SIZE), face_frame("astronaut.jpg", SIZE)
 
 
 def silence(seconds: float) -> np.ndarray:
@@ -52,14 +43,17 @@ def silence(seconds: float) -> np.ndarray:
 
 
 def clip(tmp_path: Path, face, audio: np.ndarray | None, talking_until: float, name: str = "clip.mp4",
-         seconds: float | None = None) -> VideoFacts:
-    """A clip whose mouth moves (alternates open/closed every 3 frames) until ``talking_until``."""
+         seconds: float | None = None, open_from: float | None = None) -> VideoFacts:
+    """A clip whose lips open and close (every 5 frames) until ``talking_until``, then stay closed; or
+    from ``open_from`` on, stay apart."""
     closed, opened = face
     seconds = seconds or len(audio) / RATE
 
     def frame_at(i: int) -> np.ndarray:
         t = i / FPS
-        return opened if t < talking_until and (i // 3) % 2 else closed
+        if open_from is not None and t >= open_from:
+            return opened
+        return opened if t < talking_until and (i // 5) % 2 else closed
 
     path = make_clip(tmp_path / name, frame_at, int(seconds * FPS), SIZE, audio, fps=FPS, rate=RATE)
     facts = analyze(path)
@@ -134,8 +128,22 @@ def test_a_still_mouth_while_speaking_is_weak_articulation(tmp_path: Path, speec
     assert findings(facts)["speaking.articulation"].outcome == "fail"
 
 
-def test_talking_during_listening_fails_lips_closed(tmp_path: Path, speech: np.ndarray, face) -> None:
+def test_lips_held_apart_while_listening_fail_over_that_part(tmp_path: Path, speech: np.ndarray, face) -> None:
     talk = len(speech) / RATE
-    facts = clip(tmp_path, face, np.concatenate([speech, silence(12)]), talking_until=talk + 8)
+    facts = clip(tmp_path, face, np.concatenate([speech, silence(12)]), talking_until=talk, open_from=talk)
     lips = findings(facts)["listening.lips_closed"]
-    assert lips.outcome == "fail" and "mouth moves" in lips.message
+    assert lips.outcome == "fail" and "lips are apart while listening" in lips.message
+    assert facts.audio is not None
+    listening = next(s for s in facts.audio.segments if s.kind == "listening")
+    covered = sum(min(b, listening.end_s) - max(a, listening.start_s) for a, b in lips.spans)
+    assert covered >= 0.85 * (listening.end_s - listening.start_s), (lips.spans, listening)
+
+
+def test_a_smile_in_part_of_the_listening_part_is_found_with_its_time(tmp_path: Path, speech: np.ndarray,
+                                                                      face) -> None:
+    talk = len(speech) / RATE
+    facts = clip(tmp_path, face, np.concatenate([speech, silence(12)]), talking_until=talk, open_from=talk + 8)
+    lips = findings(facts)["listening.lips_closed"]
+    assert lips.outcome == "fail"
+    (start, end), = lips.spans
+    assert abs(start - (talk + 8)) <= 0.75 and end >= talk + 11, lips.spans

@@ -6,6 +6,8 @@ say which share each threshold is about and why.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
 from preflight.checks.spans import (
     NOT_SAMPLED,
@@ -19,7 +21,7 @@ from preflight.checks.spans import (
     spans_where,
     step_s,
 )
-from preflight.facts import FaceBox, Facts, ImageFacts, PictureSample, VideoFacts
+from preflight.facts import FaceBox, FaceLandmarks, Facts, ImageFacts, PictureSample, VideoFacts
 from preflight.units import num
 
 _NOT_ANALYSED = "the picture was not analysed"
@@ -150,45 +152,101 @@ def head_in_frame(facts: Facts, *, headroom: float, chin_room: float) -> Verdict
     return passed(f"head fully in frame ({pct(top)} room above the estimated top of the head)", measured, expected)
 
 
-def turned_side(box: FaceBox, max_yaw_deg: float) -> str | None:
-    """"left" or "right" when the face is turned away, else None: from the head yaw where the detector
-    measured one (BlazeFace's keypoints), else from which of HOG's turned-head filters fired."""
+@dataclass(frozen=True)
+class Limits:
+    max_yaw_deg: float
+    min_pitch_deg: float
+    max_pitch_deg: float
+    max_roll_deg: float
+
+
+def turned_away(box: FaceBox, marks: FaceLandmarks | None, limits: Limits) -> str | None:
+    """How the face is turned away, or None when it looks at the camera. From the landmarks' head pose
+    where there are landmarks; else from BlazeFace's keypoint yaw; else from which of HOG's turned-head
+    filters fired."""
+    if marks is not None:
+        if abs(marks.yaw_deg) > limits.max_yaw_deg:
+            return f"turned to the {'right' if marks.yaw_deg > 0 else 'left'}"
+        if marks.pitch_deg > limits.max_pitch_deg:
+            return "looking up"
+        if marks.pitch_deg < limits.min_pitch_deg:
+            return "looking down"
+        if abs(marks.roll_deg) > limits.max_roll_deg:
+            return "tilted"
+        return None
     if box.yaw_deg is not None:
-        return None if abs(box.yaw_deg) <= max_yaw_deg else ("right" if box.yaw_deg > 0 else "left")
-    return box.pose if box.pose in ("left", "right") else None
+        return None if abs(box.yaw_deg) <= limits.max_yaw_deg else f"turned to the {'right' if box.yaw_deg > 0 else 'left'}"
+    return f"turned to the {box.pose}" if box.pose in ("left", "right") else None
+
+
+def _pose(marks: FaceLandmarks | None) -> str:
+    if marks is None:
+        return ""
+    return f" (yaw {marks.yaw_deg:+.0f}°, pitch {marks.pitch_deg:+.0f}°, roll {marks.roll_deg:+.0f}°)"
 
 
 @rule("face.looking", kind="any")
-def looking(facts: Facts, *, max_turned_share: float = 0.0, max_yaw_deg: float = 30.0) -> Verdict:
-    """The face looks straight at the camera (not turned to one side).
+def looking(facts: Facts, *, max_turned_share: float = 0.0, max_yaw_deg: float = 30.0,
+            min_pitch_deg: float = -90.0, max_pitch_deg: float = 90.0, max_roll_deg: float = 90.0) -> Verdict:
+    """The face looks straight at the camera: not turned to a side, up or down (or, for headshots, tilted).
 
-    Uses the head yaw where the detector measures it (BlazeFace keypoints, in ``--quick``), else which
-    of the HOG detector's frontal or turned-head filters found the face: a coarse head-pose signal.
-    Turned faces fail (``LookingStraightAtCameraError``, ``face_turned_away``). Look into the lens, with
-    the camera straight in front of you.
+    Uses the head pose from the face landmarks (yaw, pitch and roll in degrees; yaw is + to the
+    picture's right, pitch + chin up); where there are none, BlazeFace's keypoint yaw, else which of
+    HOG's frontal or turned-head filters found the face. Turned faces fail
+    (``LookingStraightAtCameraError``, ``face_turned_away``). Look into the lens, with the camera
+    straight in front of you at eye level.
     """
+    limits = Limits(max_yaw_deg, min_pitch_deg, max_pitch_deg, max_roll_deg)
+    expected = f"|yaw| <= {num(max_yaw_deg)}°, pitch {num(min_pitch_deg)}°..{num(max_pitch_deg)}°"
     if isinstance(facts, ImageFacts):
         face, why = _main_face(facts)
         if face is None:
             return skipped(why or _NOT_ANALYSED)
-        side = turned_side(face, max_yaw_deg)
-        if side is not None:
-            return failed(f"the face is turned to the {side}", side, "front")
-        return passed(f"the face looks at the camera ({face.pose})", face.pose, "front")
+        marks = facts.landmarks
+        measured = None if marks is None else {"yaw_deg": marks.yaw_deg, "pitch_deg": marks.pitch_deg,
+                                               "roll_deg": marks.roll_deg}
+        away = turned_away(face, marks, limits)
+        if away is not None:
+            return failed(f"the face is {away}{_pose(marks)}", measured or face.pose, expected)
+        return passed(f"the face looks at the camera{_pose(marks) or f' ({face.pose})'}", measured or face.pose,
+                      expected)
     samples = sampled(facts)
     if samples is None:
         return skipped(NOT_SAMPLED)
     faced = main_faces(samples)
     if not faced:
         return skipped("no face was found in any sampled frame (see face.count)")
-    turned = spans_where([s for s, _ in faced], step_s(facts),
-                         lambda s: f"turned {side}" if (side := turned_side(s.faces[0], max_yaw_deg)) else None)
-    share = sum(turned_side(b, max_yaw_deg) is not None for _, b in faced) / len(faced)
-    expected = f"<= {pct(max_turned_share)} of samples turned"
+    turned = spans_where([s for s, _ in faced], step_s(facts), lambda s: turned_away(s.faces[0], s.landmarks, limits))
+    share = sum(turned_away(b, s.landmarks, limits) is not None for s, b in faced) / len(faced)
+    expected = f"<= {pct(max_turned_share)} of samples turned away ({expected})"
     if share > max_turned_share:
         return failed(f"the face is turned away in {pct(share)} of sampled frames: {listed(turned)}",
                       round(share, 4), expected, spans=turned)
     return passed(f"the face looks at the camera in {pct(1 - share)} of sampled frames", round(share, 4), expected)
+
+
+@rule("face.expression", kind="image")
+def expression(facts: ImageFacts, *, min_eyes: float, max_lips: float) -> Verdict:
+    """A headshot's expression is neutral: eyes open, mouth closed or a gentle smile.
+
+    Measured from the face landmarks: each eye's lid gap over its width, and the inner-lip gap over
+    the mouth's width. Tavus asks for a neutral pose; closed eyes or a wide-open mouth are what the
+    avatar would learn. Use a photo with open eyes and a relaxed mouth.
+    """
+    marks = facts.landmarks
+    if marks is None:
+        face, why = _main_face(facts)
+        return skipped(why or "the face landmarks were not found" if face is None
+                       else "the face landmarks were not found, so eyes and mouth could not be measured")
+    measured = {"eyes": marks.eyes, "lips": marks.lips}
+    expected = f"eyes >= {num(min_eyes)}, lips <= {num(max_lips)}"
+    if marks.eyes is not None and marks.eyes < min_eyes:
+        return failed(f"the eyes look closed (lid gap {num(round(marks.eyes, 2))} of the eye's width)", measured,
+                      expected)
+    if marks.lips is not None and marks.lips > max_lips:
+        return failed(f"the mouth is wide open (lip gap {num(round(marks.lips, 2))} of the mouth's width)", measured,
+                      expected)
+    return passed("eyes open, mouth relaxed", measured, expected)
 
 
 def face_sizes(samples: list[PictureSample]) -> list[float]:

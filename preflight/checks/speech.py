@@ -110,7 +110,12 @@ def _in(samples: list[PictureSample], segment: Segment) -> list[PictureSample]:
     return [s for s in samples if segment.start_s <= s.t < segment.end_s]
 
 
+def _lips(sample: PictureSample) -> float | None:
+    return sample.landmarks.lips if sample.landmarks is not None else None
+
+
 def _picture_and_segment(facts: VideoFacts, kind: str) -> tuple[list[PictureSample], Segment | None, str | None]:
+    """The samples of the ``kind`` segment whose face landmarks gave a lip opening."""
     samples = sampled(facts)
     if samples is None:
         return [], None, "the picture was not analysed (no frames were sampled)"
@@ -120,31 +125,33 @@ def _picture_and_segment(facts: VideoFacts, kind: str) -> tuple[list[PictureSamp
     segment = _segment(audio, kind)
     if segment is None:
         return [], None, f"no {kind} segment was found (see segments.structure)"
-    inside = [s for s in _in(samples, segment) if s.mouth is not None]
+    inside = [s for s in _in(samples, segment) if _lips(s) is not None]
     if not inside:
-        return [], segment, f"no face was tracked in the {kind} segment, so the mouth could not be watched"
+        return [], segment, f"no face landmarks were found in the {kind} segment, so the lips could not be measured"
     return inside, segment, None
 
 
 @rule("listening.lips_closed", kind="video")
-def lips_closed(facts: VideoFacts, *, max_mouth: float, min_span_s: float) -> Verdict:
-    """The mouth stays still while listening (no talking, chewing or lip licking).
+def lips_closed(facts: VideoFacts, *, max_lips: float, min_span_s: float) -> Verdict:
+    """The lips stay closed while listening: no talking, open mouth, or parted lips.
 
-    Measured as the change of the mouth region between samples beyond the eye region's change.
-    It sees a moving mouth, not lips held apart without moving: keep them gently closed the whole
-    time, as Tavus asks for the listening segment.
+    Measured from the face landmarks on every sample: the gap between the inner lips as a share of
+    the mouth's width (about 0-0.04 closed, 0.1-0.35 apart). Lips apart beyond ``max_lips`` for at
+    least ``min_span_s`` fail, with the spans. Keep them gently closed and relaxed the whole time.
     """
     inside, segment, why = _picture_and_segment(facts, "listening")
     if why is not None or segment is None:
         return skipped(why or "no listening segment")
-    moving = spans_where(inside, step_s(facts), lambda s: "mouth moves" if (s.mouth or 0.0) > max_mouth else None)
-    found = [s for s in moving if s.duration_s >= min_span_s]
-    value = median([s.mouth or 0.0 for s in inside])
+    apart = spans_where(inside, step_s(facts), lambda s: "lips apart" if (_lips(s) or 0.0) > max_lips else None)
+    found = [s for s in apart if s.duration_s >= min_span_s]
+    openings = [_lips(s) or 0.0 for s in inside]
+    value, widest = median(openings), max(openings)
+    expected = f"lip opening <= {num(max_lips)}"
     if found:
-        return failed(f"the mouth moves while listening: {listed(found)}", round(value, 3), f"<= {num(max_mouth)}",
-                      spans=found)
-    return passed(f"the mouth stays still while listening (median change {num(round(value, 2))})",
-                  round(value, 3), f"<= {num(max_mouth)}")
+        return failed(f"the lips are apart while listening (up to {num(round(widest, 2))} of the mouth's width): "
+                      f"{listed(found)}", round(value, 3), expected, spans=found)
+    return passed(f"the lips stay closed while listening (median opening {num(round(value, 3))})",
+                  round(value, 3), expected)
 
 
 @rule("listening.still", kind="video")
@@ -171,19 +178,21 @@ def listening_still(facts: VideoFacts, *, max_speed: float) -> Verdict:
 
 
 @rule("speaking.articulation", kind="video")
-def articulation(facts: VideoFacts, *, min_mouth: float) -> Verdict:
-    """The mouth clearly moves while speaking (strong articulation, teeth visible).
+def articulation(facts: VideoFacts, *, min_range: float) -> Verdict:
+    """The mouth clearly opens and closes while speaking (strong articulation, teeth visible).
 
-    Measured as the median mouth-region change between samples in the speaking segment. A mouth
-    that barely moves trains poor lip-sync (``teeth_not_visible``). Speak clearly, open your mouth
-    and show your teeth; a big smile at the start helps.
+    Measured from the face landmarks: the range of the lip opening over the speaking segment's
+    samples (90th percentile minus 10th, in shares of the mouth's width). A mouth that barely opens
+    trains poor lip-sync (``teeth_not_visible``). Speak clearly, open your mouth and show your teeth;
+    a big smile at the start helps.
     """
     inside, segment, why = _picture_and_segment(facts, "speaking")
     if why is not None or segment is None:
         return skipped(why or "no speaking segment")
-    value = median([s.mouth or 0.0 for s in inside])
-    if value < min_mouth:
-        return failed(f"the mouth barely moves while speaking (median change {num(round(value, 2))})",
-                      round(value, 3), f">= {num(min_mouth)}")
-    return passed(f"the mouth moves while speaking (median change {num(round(value, 2))})", round(value, 3),
-                  f">= {num(min_mouth)}")
+    openings = sorted(_lips(s) or 0.0 for s in inside)
+    low, high = openings[len(openings) // 10], openings[min(len(openings) - 1, len(openings) * 9 // 10)]
+    value = round(high - low, 3)
+    shown = f"the lip opening ranges {num(round(low, 2))}–{num(round(high, 2))} of the mouth's width"
+    if value < min_range:
+        return failed(f"the mouth barely opens while speaking: {shown}", value, f">= {num(min_range)}")
+    return passed(f"the mouth opens and closes while speaking: {shown}", value, f">= {num(min_range)}")

@@ -108,8 +108,10 @@ def _shrunk(im: Image.Image, longest: int) -> Image.Image:
 
 def _with_faces(facts: ImageFacts, upright_rgb: Image.Image, settings: AnalysisSettings) -> ImageFacts:
     gray = np.asarray(upright_rgb.convert("L"))
-    faces, look = analyse_still(gray, settings)
-    return replace(facts, faces=faces, face=look, face_count=len(faces), face_count_max=len(faces))
+    still = analyse_still(gray, settings)
+    n = len(still.faces)
+    return replace(facts, faces=still.faces, face=still.look, face_count=n, face_count_max=n,
+                   landmarks=still.landmarks)
 
 
 def _decode_error(im: Image.Image) -> str | None:

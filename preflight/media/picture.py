@@ -15,8 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from preflight.facts import CountSpan, FaceBox, FaceLook, PictureFacts, PictureSample
-from preflight.media import blazeface
+from preflight.facts import CountSpan, FaceBox, FaceLandmarks, FaceLook, PictureFacts, PictureSample
+from preflight.media import blazeface, landmarks
 from preflight.media.faces import FaceDetector
 from preflight.media.settings import AnalysisSettings
 
@@ -45,15 +45,44 @@ def face_look(gray: Gray, box: FaceBox) -> FaceLook | None:
     )
 
 
-def analyse_still(gray: Gray, settings: AnalysisSettings) -> tuple[list[FaceBox], FaceLook | None]:
-    """Faces and the main face's look in one picture, searched at ``image_work_size``."""
+@dataclass(frozen=True)
+class Still:
+    """What one picture (a headshot) shows."""
+
+    faces: list[FaceBox]
+    look: FaceLook | None
+    landmarks: FaceLandmarks | None
+
+
+def analyse_still(gray: Gray, settings: AnalysisSettings) -> Still:
+    """Faces, the main face's look and its landmarks in one picture, searched at ``image_work_size``.
+
+    HOG searches first (the most accurate count on the corpus). With landmarks on, each box it finds
+    must also hold a face for the landmark model (score >= ``landmark_min_score``): that drops HOG's
+    false alarms, such as a round mission patch. Where HOG finds nothing, BlazeFace searches, its
+    boxes checked the same way: HOG's filters stop at about 45° of yaw, and a user with a turned head
+    is better told that than "no face"."""
     scale = settings.image_work_size / max(gray.shape[:2])
     work = gray
     if scale < 1:
         size = (round(gray.shape[1] * scale), round(gray.shape[0] * scale))
         work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     faces = FaceDetector(upsample=settings.image_upsample).detect(work)
-    return faces, face_look(gray, faces[0]) if faces else None
+    if not settings.landmarks:
+        return Still(faces, face_look(gray, faces[0]) if faces else None, None)
+    checked = _with_landmarks(gray, faces, settings.landmark_min_score)
+    if not faces:
+        found = blazeface.detect(work, blazeface.SHORT_RANGE, settings.face_min_score)
+        found += [f for f in blazeface.detect(work, blazeface.FULL_RANGE, settings.face_min_score)
+                  if not any(_overlaps(f, g) for g in found)]
+        checked = _with_landmarks(gray, sorted(found, key=lambda b: -b.w * b.h), settings.landmark_min_score)
+    kept = [box for box, _ in checked]
+    return Still(kept, face_look(gray, kept[0]) if kept else None, checked[0][1] if checked else None)
+
+
+def _with_landmarks(gray: Gray, faces: list[FaceBox], min_score: float) -> list[tuple[FaceBox, FaceLandmarks]]:
+    measured = [(box, landmarks.measure(gray, box)) for box in faces]
+    return [(box, marks) for box, marks in measured if marks.score >= min_score]
 
 
 @dataclass
@@ -67,7 +96,6 @@ class PictureAnalyzer:
     _next_full: float = 0.0
     _last_face: tuple[float, FaceBox] | None = None  # when and where the largest face was last seen
     _others: list[FaceBox] = field(default_factory=list)  # the other faces of the last full search
-    _last_face_frame: tuple[Gray, FaceBox] | None = None  # the last sample and its largest face
 
     def _find_faces(self, t: float, gray: Gray) -> tuple[list[FaceBox], str]:
         """Three depths of search, cheapest most often (see AnalysisSettings):
@@ -124,23 +152,11 @@ class PictureAnalyzer:
             change = round(float(cv2.absdiff(gray, self._previous[0]).mean()), 3)
         self._previous = (gray, thumb)
         look = face_look(gray, faces[0]) if faces else None
-        mouth = self._mouth_activity(gray, faces[0] if faces else None)
+        marks = landmarks.measure(gray, faces[0]) if faces and self.settings.landmarks else None
+        if marks is not None and marks.score < self.settings.landmark_min_score:
+            marks = None  # the model does not see a face in that box: no lips or pose to read
         self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, change, look,
-                                          mouth, scan))
-
-    def _mouth_activity(self, gray: Gray, face: FaceBox | None) -> float | None:
-        """How much the mouth region changed since the last sample, beyond what the eye region did
-        (which cancels lighting and camera noise): talking, chewing, licking lips. Each region is
-        matched against the last sample's within a margin, so head movement and the detector's box
-        jitter do not count as change."""
-        previous, self._last_face_frame = self._last_face_frame, (gray, face) if face is not None else None
-        if face is None or previous is None:
-            return None
-        mouth = _aligned_change(previous[0], previous[1], gray, face, _MOUTH)
-        eyes = _aligned_change(previous[0], previous[1], gray, face, _EYES)
-        if mouth is None or eyes is None:
-            return None
-        return round(max(0.0, mouth - eyes), 3)
+                                          scan, marks))
 
     def finish(self) -> PictureFacts:
         return PictureFacts(self.settings.sample_fps, self.settings.work_pixels, self.samples,
@@ -162,43 +178,6 @@ def _search_around(gray: Gray, box: FaceBox) -> list[FaceBox]:
     sx, sy = (x1 - x0) / width, (y1 - y0) / height
     return [replace(f, x=round(x0 / width + f.x * sx, 4), y=round(y0 / height + f.y * sy, 4),
                     w=round(f.w * sx, 4), h=round(f.h * sy, 4)) for f in found]
-
-
-# Regions of a HOG face box (eyebrows to chin), as (left, top, right, bottom) shares of the box.
-_MOUTH = (0.25, 0.62, 0.75, 0.95)
-_EYES = (0.15, 0.12, 0.85, 0.42)
-_PATCH = (48, 24)
-
-
-def _region(gray: Gray, box: FaceBox, region: tuple[float, float, float, float], margin: float = 0.0
-            ) -> Gray | None:
-    """A region of the face box (grown by ``margin`` of its size on every side), resized so the
-    unmargined region would be _PATCH pixels: the same face part has the same size in every sample."""
-    height, width = gray.shape[:2]
-    rw, rh = (region[2] - region[0]) * box.w * width, (region[3] - region[1]) * box.h * height
-    if rw < 4 or rh < 4:
-        return None
-    x0, y0 = (box.x + region[0] * box.w) * width - margin * rw, (box.y + region[1] * box.h) * height - margin * rh
-    x1, y1 = x0 + rw * (1 + 2 * margin), y0 + rh * (1 + 2 * margin)
-    xi0, yi0, xi1, yi1 = max(0, int(x0)), max(0, int(y0)), min(width, int(x1)), min(height, int(y1))
-    if xi1 - xi0 < 4 or yi1 - yi0 < 4:
-        return None
-    size = (max(4, round((xi1 - xi0) * _PATCH[0] / rw)), max(4, round((yi1 - yi0) * _PATCH[1] / rh)))
-    return cv2.resize(gray[yi0:yi1, xi0:xi1], size, interpolation=cv2.INTER_AREA)
-
-
-def _aligned_change(prev: Gray, prev_box: FaceBox, gray: Gray, box: FaceBox,
-                    region: tuple[float, float, float, float]) -> float | None:
-    """RMS difference between a face region now and its best match in the previous sample."""
-    now = _region(gray, box, region)
-    before = _region(prev, prev_box, region, margin=0.25)
-    if now is None or before is None:
-        return None
-    template, search = now.astype(np.float32), before.astype(np.float32)
-    if search.shape[0] < template.shape[0] or search.shape[1] < template.shape[1]:
-        return None
-    best = float(cv2.minMaxLoc(cv2.matchTemplate(search, template, cv2.TM_SQDIFF))[0])
-    return float((best / template.size) ** 0.5)
 
 
 def _overlaps(a: FaceBox, b: FaceBox) -> bool:

@@ -20,12 +20,14 @@ class AnalysisSettings:
     face_min_score: float = 0.5  # BlazeFace's score cut-off (0..1)
     full_scan_every_s: float = 1.0  # search the whole frame this often; in between, track the main face
     deep_scan_every_s: float = 8.0  # hog: a 2x whole-frame search this often; blazeface: the full-range model
+    landmarks: bool = True  # measure the main face's 468 landmarks (lips, eyes, head pose) on every sample
+    landmark_min_score: float = 0.5  # the landmark model's face score below which its points are not used
     image_work_size: int = 800  # images: longest side scaled down to this before face detection
     image_upsample: int = 1  # images: upsampling steps of the face detector
 
     @classmethod
     def schema(cls) -> dict[str, Any]:
-        types = {int: {"type": "integer", "minimum": 0}, float: {"type": "number", "exclusiveMinimum": 0},
+        types = {bool: {"type": "boolean"}, int: {"type": "integer", "minimum": 0}, float: {"type": "number", "exclusiveMinimum": 0},
                  str: {"type": "string", "enum": ["blazeface", "hog"]}}
         props = {f.name: types[type(f.default)] for f in fields(cls)}
         return {"type": "object", "properties": props, "additionalProperties": False}

@@ -1,7 +1,7 @@
 """``check --report FILE.html``: one self-contained page (no scripts, no fetches) that shows *why*.
 
 Per file: the verdict, the failing rules with their fix hints; for a video a contact sheet of sampled
-frames with the detected face boxes drawn, and timelines of face count, speech, mouth movement and
+frames with the detected face boxes drawn, and timelines of face count, speech, lip opening and
 sound level with the speaking/listening segments and the failing spans marked; for an image the image
 with its face boxes and framing guides. Everything drawn comes from the report (facts, findings,
 thumbnails); nothing is measured here.
@@ -153,10 +153,11 @@ def _timelines(facts: dict[str, Any], findings: list[Finding]) -> str:
     if not duration or not (samples or audio):
         return ""
     x = _Scale(duration)
+    lips = [(s.get("landmarks") or {}).get("lips") for s in samples]
     rows = [("faces", _face_row(samples, picture.get("sample_fps") or 2.0, x)),
             ("speech", _bars(audio.get("speech_per_s") or [], 1.0, 0.0, 1.0, "#0969da", x)),
-            ("mouth", _bars([s.get("mouth") for s in samples], 1.0 / (picture.get("sample_fps") or 2.0),
-                            0.0, _top([s.get("mouth") for s in samples]), "#8250df", x, [s["t"] for s in samples])),
+            ("lip opening", _bars(lips, 1.0 / (picture.get("sample_fps") or 2.0), 0.0, max(0.3, _top(lips)),
+                                  "#8250df", x, [s["t"] for s in samples])),
             ("level (dBFS)", _bars(audio.get("level_per_s") or [], 1.0, -70.0, 0.0, "#57606a", x))]
     problems = [(f, a, b) for f in findings if f.outcome == "fail" for a, b in f.spans]
     height = _ROW * (len(rows) + 1) + 26
