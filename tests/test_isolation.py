@@ -12,7 +12,7 @@ import pytest
 
 from preflight import analyze, batch
 from preflight.cli import main
-from preflight.media import audio, faces, image, scan
+from preflight.media import audio, blazeface, faces, image, scan
 from tests.conftest import IMAGE_FILES_ONLY
 from tests.media_factory import VideoSpec, make_image, make_video
 
@@ -24,7 +24,7 @@ def _boom(*args: object, **kwargs: object) -> None:
 STAGES = [
     ("probe", analyze, "probe_video", "probing the file"),
     ("decode", scan, "_summarise", "decoding"),
-    ("faces", faces.FaceDetector, "detect", "looking for faces"),
+    ("faces", blazeface, "detect", "looking for faces"),  # videos' detector (images use faces.FaceDetector)
     ("audio", audio.AudioAnalyzer, "_feed", "analysing the audio"),
 ]
 

@@ -123,14 +123,17 @@ class PictureAnalyzer:
 
     def _find_faces_blazeface(self, t: float, gray: Gray) -> tuple[list[FaceBox], str]:
         """The whole frame every sample with the short-range model (the main face, 2-3 ms); every
-        ``deep_scan_every_s`` also with the full-range one (8 ms), whose faces are added where the
-        first found none: smaller, farther faces, such as a second person. Those are carried over to
-        the samples in between, as the last deep search saw them."""
+        ``deep_scan_every_s`` also with the full-range model and dlib's HOG at 2x (~70 ms together),
+        whose faces are added where the first found none: smaller, farther faces, such as a second
+        person in the background (BlazeFace sees the whole frame at 192 px at most, so a face 44 px high
+        at the working size is ~13 px to it; HOG at 2x finds faces down to ~40 px). Those are carried
+        over to the samples in between, as the last deep search saw them."""
         faces = blazeface.detect(gray, blazeface.SHORT_RANGE, self.settings.face_min_score)
         scan = "full"
         if t >= self._next_deep:
             self._next_deep = t + self.settings.deep_scan_every_s
             far = blazeface.detect(gray, blazeface.FULL_RANGE, self.settings.face_min_score)
+            far += [f for f in FaceDetector(upsample=1).detect(gray) if not any(_overlaps(f, g) for g in far)]
             self._others = [f for f in far if not any(_overlaps(f, g) for g in faces)]
             scan = "deep"
         others = [o for o in self._others if not any(_overlaps(o, g) for g in faces)]

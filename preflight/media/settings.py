@@ -15,8 +15,9 @@ class AnalysisSettings:
     work_pixels: int = 640 * 360
     # Videos: "blazeface" searches every sample whole (MediaPipe's short-range model, a few ms) and every
     # deep_scan_every_s with the full-range model for smaller faces; "hog" is dlib's HOG with tracking
-    # between whole-frame searches every full_scan_every_s (slower; kept for comparison and images).
-    video_detector: str = "hog"
+    # between whole-frame searches every full_scan_every_s (the same corpus verdicts, slower; images
+    # always use HOG, which counts faces best).
+    video_detector: str = "blazeface"
     face_min_score: float = 0.5  # BlazeFace's score cut-off (0..1)
     full_scan_every_s: float = 1.0  # search the whole frame this often; in between, track the main face
     deep_scan_every_s: float = 8.0  # hog: a 2x whole-frame search this often; blazeface: the full-range model
