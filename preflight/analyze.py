@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import av
 
-from preflight.facts import AudioFacts, Facts, Kind, PictureFacts, VideoFacts
+from preflight.facts import AudioFacts, Facts, ImageFacts, Kind, PictureFacts, VideoFacts
 from preflight.failures import StageFailed, stage
 from preflight.media.audio import AudioAnalyzer
 from preflight.media.frames import FrameSampler, sample_keyframes
@@ -17,7 +18,8 @@ from preflight.media.picture import PictureAnalyzer, count_summary
 from preflight.media.probe import probe_video
 from preflight.media.scan import Progress, scan_video
 from preflight.media.settings import AnalysisSettings
-from preflight.media.sniff import sniff
+from preflight.media.sniff import sniff, sniff_head
+from preflight.remote.source import Remote, read_image
 from preflight.media.worker import Threaded
 from preflight.preview import Thumbnails
 
@@ -28,7 +30,7 @@ def default_settings(kind: Kind) -> AnalysisSettings:
     return AnalysisSettings()
 
 
-def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None,
+def analyze(path: Path | Remote, *, decode: bool = True, progress: Progress | None = None,
             settings_for: SettingsFor = default_settings, thumbs: Thumbnails | None = None) -> Facts:
     """Measure ``path``. Raises UnusableInput (one line, no traceback) when it cannot be judged.
 
@@ -38,12 +40,18 @@ def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None
     ``thumbs``, if given, collects a few colour thumbnails on the way (for the HTML report).
     """
     with stage("probe"):
-        sniffed = sniff(path)
+        if isinstance(path, Remote):  # its first bytes came with the link check; FFmpeg reads its URL
+            sniffed, size = sniff_head(path.head), (path.link.length if path.link and path.link.length else 0)
+        else:
+            sniffed, size = sniff(path), path.stat().st_size
         settings = settings_for(sniffed.kind)
-        size = path.stat().st_size
         if sniffed.kind == "image":
-            return probe_image(path, size, sniffed.head, sniffed.image_format or "image", settings, thumbs)
+            data = read_image(path) if isinstance(path, Remote) else None
+            facts_i = probe_image(path, size or len(data or b""), sniffed.head, sniffed.image_format or "image",
+                                  settings, thumbs, data=data)
+            return _linked(facts_i, path)
         facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
+        facts = _linked(facts, path)
     if settings is None:
         return _decoded(path, facts, decode, progress, None)
     if not decode:
@@ -64,7 +72,15 @@ def analyze(path: Path, *, decode: bool = True, progress: Progress | None = None
     return _with_picture(facts, picture)
 
 
-def _decoded(path: Path, facts: VideoFacts, decode: bool, progress: Progress | None,
+F = TypeVar("F", VideoFacts, ImageFacts)
+
+
+def _linked(facts: F, path: Path | Remote) -> F:
+    """A remote file's facts carry what checking its link found (for the url.* rules)."""
+    return replace(facts, link=path.link) if isinstance(path, Remote) else facts
+
+
+def _decoded(path: Path | Remote, facts: VideoFacts, decode: bool, progress: Progress | None,
              sampler: FrameSampler | None) -> VideoFacts:
     """The full decode scan (sampling frames and listening on the way), or in quick mode the key
     frames only."""

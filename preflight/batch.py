@@ -53,11 +53,15 @@ def worker_count(requested: int | None, files: int) -> int:
     return max(1, n)
 
 
-def seconds_for(path: Path) -> float:
+def seconds_for(path: Path | object) -> float:
     """How long a worker may spend on one file before it is taken for hung: two minutes plus a second
-    per MB (a 750 MB video gets 14.5 minutes; preflight decodes 60 s of 1080p in about 4 s)."""
+    per MB (a 750 MB video gets 14.5 minutes; preflight decodes 60 s of 1080p in about 4 s). A remote
+    file gets twice that: it is read over the network as it is decoded."""
+    link = getattr(path, "link", None)
+    if link is not None:
+        return 2 * (120.0 + (link.length or 750_000_000) / 1e6)
     try:
-        size = path.stat().st_size
+        size = path.stat().st_size if isinstance(path, Path) else 0
     except OSError:
         size = 0
     return 120.0 + size / 1e6

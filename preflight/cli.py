@@ -17,6 +17,7 @@ from preflight.api import DEFAULT_URL
 from preflight.commands import check as check_cmd
 from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError, UsageError
 from preflight.project import LfsPolicy
+from preflight.remote.source import Remote, is_remote
 from preflight.render import RENDERERS, RenderOptions
 
 # The other commands' modules are imported in their functions: `check` served from the cache should
@@ -31,6 +32,8 @@ Examples:
   preflight check clip.mp4 --rules my-rules.toml --fail-level warning
   preflight check media/ --report report.html  # a visual report: frames, face boxes, timelines
   preflight check faces/ --format compact      # one line per problem (the pre-commit hook's format)
+  preflight check https://cdn.example.com/take3.mp4   # a link, checked as Tavus will download it
+  preflight check s3://my-bucket/training/ --quick    # every media object under an S3 prefix
 
 \b
 Settings for a media repository (rule sets per path, excludes, Git LFS pointers) are read from the
@@ -54,7 +57,7 @@ def cli() -> None:
 
 
 @cli.command(epilog=CHECK_EXAMPLES)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, metavar="PATHS_OR_URLS...")
 @click.option("--rules", metavar="NAME|FILE",
               help="Rule set: a built-in name (phoenix-4, phoenix-4.5, phoenix-3, image) or a TOML file. "
                    "Default: phoenix-4 for videos, image for images.")
@@ -79,12 +82,15 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only show files that fail; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the rules that passed.")
 @click.option("--api-url", metavar="URL", help=f"With --tavus: API base URL (default: $TAVUS_API_URL or {DEFAULT_URL}).")
-def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | None, html: Path | None,
+def check(paths: tuple[str, ...], rules: str | None, fmt: str, output: Path | None, html: Path | None,
           fail_level: str | None, quick: bool, jobs: int | None, no_cache: bool, config: Path | None,
           lfs_pointers: LfsPolicy | None, tavus: bool, quiet: bool, verbose: bool, api_url: str | None) -> int:
     """Check training videos and headshot images against a rule set.
 
-    PATHS are files or directories (walked for video and image files).
+    PATHS_OR_URLS are files, directories (walked for video and image files), https:// links, and
+    s3://BUCKET/KEY objects or s3://BUCKET/PREFIX/ prefixes (every media object under it; AWS
+    credentials as for submit). A link is checked the way Tavus will download it (url.* rules) and
+    read without a full download.
     """
     render = RenderOptions(color=_color(sys.stdout), quiet=quiet, verbose=verbose)
     options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render, config, lfs_pointers,
@@ -93,7 +99,8 @@ def check(paths: tuple[Path, ...], rules: str | None, fmt: str, output: Path | N
     show = not quiet and sys.stderr.isatty()
     if not gc.get_freeze_count():  # once: the collector need not walk the start-up objects again (~1.5 %)
         gc.freeze()
-    return check_cmd.run(list(paths), options, lambda s: click.echo(s, nl=False, color=render.color),
+    inputs: list[Path | str] = [p if is_remote(p) else Path(p) for p in paths]
+    return check_cmd.run(inputs, options, lambda s: click.echo(s, nl=False, color=render.color),
                          _ProgressBar.decoding if show else None, _ProgressBar.files if show else None)
 
 
@@ -311,7 +318,7 @@ class _ProgressBar:
         self.done = 0
 
     @classmethod
-    def decoding(cls, path: Path) -> _ProgressBar:
+    def decoding(cls, path: Path | Remote) -> _ProgressBar:
         return cls(f"decoding {path.name}")
 
     @classmethod

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from preflight.checks import RULES
-from preflight.facts import Facts
+from preflight.facts import Facts, LinkOnlyFacts
 from preflight.report import FileResult, FileVerdict, Finding
 from preflight.ruleset import SEVERITIES, RuleConfig, RuleSet, Severity
 
 
-def judge(facts: Facts, ruleset: RuleSet) -> list[Finding]:
-    return [_finding(facts, config) for config in ruleset.rules]
+def judge(facts: Facts | LinkOnlyFacts, ruleset: RuleSet) -> list[Finding]:
+    """Every rule of ``ruleset`` over ``facts``. ``url.*`` (link) rules run for remote files only; a
+    remote file that could not be fetched (LinkOnlyFacts) gets only those, and one finding that says
+    the media rules did not run."""
+    link = facts.link
+    if isinstance(facts, LinkOnlyFacts):
+        found = [_finding(facts, c) for c in ruleset.rules if RULES[c.id].kind == "link"]
+        return found + [Finding(rule="media", severity="warning", outcome="skip",
+                                message="the media rules did not run: the file could not be fetched (see url.*)",
+                                fix="", measured=None, expected=None, summary="the media rules")]
+    return [_finding(facts, config) for config in ruleset.rules if link is not None or RULES[config.id].kind != "link"]
 
 
-def _finding(facts: Facts, config: RuleConfig) -> Finding:
+def _finding(facts: Facts | LinkOnlyFacts, config: RuleConfig) -> Finding:
     spec = RULES[config.id]
     verdict = spec.func(facts, **config.params)
     severity: Severity = config.severity
@@ -25,7 +34,7 @@ def _finding(facts: Facts, config: RuleConfig) -> Finding:
     )
 
 
-def result(path: str, facts: Facts, ruleset: RuleSet, fail_level: str) -> FileResult:
+def result(path: str, facts: Facts | LinkOnlyFacts, ruleset: RuleSet, fail_level: str) -> FileResult:
     findings = judge(facts, ruleset)
     verdict: FileVerdict = "fail" if any(f.fails_at(fail_level) for f in findings) else "pass"
     return FileResult(path, facts.kind, ruleset.name, verdict, None, facts.to_dict(), findings)

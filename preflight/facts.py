@@ -41,6 +41,28 @@ class DecodeScan:
 
 
 @dataclass(frozen=True)
+class LinkFacts:
+    """What fetching a remote file's first bytes the way Tavus will (no credentials) found. ``url`` is
+    shown without its signature or token; see preflight/remote/link.py."""
+
+    url: str  # secrets redacted
+    status: int | None  # the final HTTP status; None when no answer came
+    redirects: int
+    error: str | None  # why no answer came (timeout, refused, too many redirects, ...)
+    content_type: str | None
+    length: int | None  # bytes: from Content-Range's total, else Content-Length
+    ranges: bool | None  # a byte-range request was answered with 206 Partial Content
+    html: bool  # the answer is a web page, not a media file
+    share_site: str | None  # Google Drive, Dropbox, OneDrive, Box: a share page, not the file
+    signature: str | None  # aws-sigv4, aws-sigv2, gcs, azure-sas: a signed, expiring URL
+    expires_at: str | None  # ISO 8601, UTC
+    valid_for_s: float | None  # seconds of validity left when checked
+    presigned_here: bool = False  # s3:// input: preflight signed it for this check only
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
 class FaceBox:
     """One detected face, relative to the picture (0..1) in display orientation."""
 
@@ -173,6 +195,7 @@ class VideoFacts:
     audio: AudioFacts | None = None  # None: no audio track, or not decoded (quick mode)
     face_count: int | None = None  # the most common count across samples
     face_count_max: int | None = None
+    link: LinkFacts | None = None  # a remote file: what fetching it found
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,6 +226,18 @@ class ImageFacts:
     face_count: int | None = None
     face_count_max: int | None = None
     landmarks: FaceLandmarks | None = None  # the largest face's landmarks, if any
+    link: LinkFacts | None = None  # a remote file: what fetching it found
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LinkOnlyFacts:
+    """A remote file that could not be fetched: only the link is known, so only ``url.*`` rules run."""
+
+    kind: Literal["video", "image"]  # guessed from the name, to choose the rule set
+    link: LinkFacts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -31,7 +31,8 @@ PathLike = str | os.PathLike[str]
 
 def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_level: str = "error",
           cache: bool = True, jobs: int | None = None, config: PathLike | None = None) -> Report:
-    """Check training videos and headshot images; folders are searched for media files.
+    """Check training videos and headshot images; folders are searched for media files, and
+    ``https://`` links and ``s3://`` objects or prefixes are checked as Tavus will download them.
 
     ``rules`` is a built-in rule set (``"phoenix-4"``, ``"phoenix-4.5"``, ``"phoenix-3"``, ``"image"``)
     or a rule file; by default each file gets its kind's default (or its project's ``preflight.toml``).
@@ -50,10 +51,13 @@ def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_
                            config=Path(config) if config is not None else None)
     if rules is not None:
         load_rules(rules)  # a bad rule set is the caller's mistake: raised even when no file needs it
-    named = [Path(p) for p in paths]
+    from preflight.remote.source import is_remote
+
+    remote = [str(p) for p in paths if isinstance(p, str) and is_remote(p)]
+    named = [Path(p) for p in paths if not (isinstance(p, str) and is_remote(p))]
     empty = [p for p in named if p.is_dir() and not _has_media(p)]
-    report = build_report([p for p in named if p not in empty], options) if len(empty) < len(named) else \
-        Report([], fail_level)
+    inputs: list[Path | str] = [*[p for p in named if p not in empty], *remote]
+    report = build_report(inputs, options) if inputs else Report([], fail_level)
     missing = [FileResult(str(p), None, None, "error", "is a folder with no video or image files") for p in empty]
     return Report([*report.results, *missing], report.fail_level)
 

@@ -4,10 +4,11 @@ Find a rule by its ID's first part: ``video.fps`` lives in ``checks/video.py``, 
 ``checks/image.py``, ``file.size`` in ``checks/file.py``, ``audio.codec`` in ``checks/audio.py``;
 ``face.*`` rules about the person are in ``checks/face.py``, picture quality (``face.sharpness``,
 ``face.lighting*``, ``video.edits``, ``video.black_frozen``) in ``checks/picture.py``; the
-speaking → listening structure (``segments.*``, ``listening.*``, ``speaking.*``) in ``checks/speech.py``.
+speaking → listening structure (``segments.*``, ``listening.*``, ``speaking.*``) in ``checks/speech.py``;
+a remote file's link (``url.*``) in ``checks/url.py``.
 """
 
-from preflight.checks import audio, container, face, file, image, picture, speech, video  # noqa: F401  (registers rules)
+from preflight.checks import audio, container, face, file, image, picture, speech, url, video  # noqa: F401  (registers rules)
 from preflight.checks.registry import RULES, Rule, Verdict
 
 __all__ = ["RULES", "Rule", "Verdict"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 Outcome = Literal["pass", "fail", "skip"]
-RuleKind = Literal["video", "image", "any"]
+RuleKind = Literal["video", "image", "any", "link"]  # link: remote inputs only, in any rule set
 
 
 @dataclass(frozen=True)

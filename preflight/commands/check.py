@@ -30,8 +30,12 @@ from preflight.failures import StageFailed, stage
 from preflight.media.sniff import sniff
 from preflight.project import LfsPolicy, ProjectConfig
 from preflight.render import RENDERERS, RenderOptions
+from preflight.remote.source import Remote, expand
 from preflight.report import FileResult, FileVerdict, Report
 from preflight.ruleset import DEFAULT_RULESETS, RuleSet, load
+
+Input = Path | str  # a local path, or a remote address (https://…, s3://…) as typed
+Source = Path | Remote
 
 
 class ProgressBar(Protocol):
@@ -42,7 +46,7 @@ class ProgressBar(Protocol):
     def close(self) -> None: ...
 
 
-ProgressFactory = Callable[[Path], ProgressBar]
+ProgressFactory = Callable[[Source], ProgressBar]
 BatchProgressFactory = Callable[[int], ProgressBar]
 
 
@@ -76,16 +80,16 @@ class RuleSets:
             self._loaded[ref] = load(ref)
         return self._loaded[ref]
 
-    def for_file(self, path: Path, kind: Kind) -> RuleSet:
+    def for_file(self, path: Source, kind: Kind) -> RuleSet:
         if self.chosen is not None and self.chosen.kind == kind:
             return self.chosen
-        for ref in self.config.ruleset_refs(path) if self.config is not None else []:
+        for ref in self.config.ruleset_refs(path) if self.config is not None and isinstance(path, Path) else []:
             if (ruleset := self.get(ref)).kind == kind:
                 return ruleset
         return self.get(DEFAULT_RULESETS[kind])
 
 
-def check_file(path: Path, ruleset: RuleSet, quick: bool, fail_level: str,
+def check_file(path: Source, ruleset: RuleSet, quick: bool, fail_level: str,
                progress: ProgressBar | None = None) -> FileResult:
     """Analyse one file and judge it. Runs in a worker process in a batch: imports the decoder and the
     face detector here, so a run served from the cache never loads them."""
@@ -113,7 +117,7 @@ def check_file(path: Path, ruleset: RuleSet, quick: bool, fail_level: str,
         return internal_error(path, ruleset, StageFailed("check", err))
 
 
-def internal_error(path: Path, ruleset: RuleSet | None, failure: StageFailed) -> FileResult:
+def internal_error(path: Source, ruleset: RuleSet | None, failure: StageFailed) -> FileResult:
     return FileResult(str(path), None, ruleset.name if ruleset else None, "error", failure.reason(),
                       internal=True, traceback=f"{path}: {failure}\n{failure.traceback}")
 
@@ -152,7 +156,7 @@ def _store(cache: ResultCache | None, key: str | None, res: FileResult) -> None:
 @dataclass(frozen=True)
 class _Job:
     index: int
-    path: Path
+    path: Source
     ruleset: RuleSet
     key: str | None  # the cache key; None when not caching
 
@@ -170,13 +174,13 @@ def _crashed(job: _Job) -> FileResult:
                       internal=True)
 
 
-def build_report(paths: Sequence[Path], options: CheckOptions, progress: ProgressFactory | None = None,
+def build_report(paths: Sequence[Input], options: CheckOptions, progress: ProgressFactory | None = None,
                  batch_progress: BatchProgressFactory | None = None) -> Report:
     config = project.discover(Path.cwd(), options.config)
     fail_level = options.fail_level or (config.fail_level if config else None) or "error"
     lfs: LfsPolicy = options.lfs_pointers or (config.lfs_pointers if config else None) or "fail"
     chooser = RuleSets(options.rules, config)  # a bad --rules is reported before any file is looked at
-    files = [p for p in discover(paths) if config is None or not config.excluded(p)]
+    files = _sources(paths, config)
     cache = _open_cache() if options.cache else None
     results: dict[int, FileResult] = {}
     jobs: list[_Job] = []
@@ -196,9 +200,22 @@ def build_report(paths: Sequence[Path], options: CheckOptions, progress: Progres
     return Report([results[i] for i in sorted(results)], fail_level)
 
 
-def _triage(index: int, path: Path, chooser: RuleSets, cache: ResultCache | None, quick: bool,
+def _sources(paths: Sequence[Input], config: ProjectConfig | None) -> list[Source]:
+    """Local paths (folders walked for media) and remote addresses (an s3:// prefix listed), in order."""
+    found: list[Source] = []
+    for item in paths:
+        if isinstance(item, str):
+            found += expand(item)
+        else:
+            found += [p for p in discover([item]) if config is None or not config.excluded(p)]
+    return list(dict.fromkeys(found))
+
+
+def _triage(index: int, path: Source, chooser: RuleSets, cache: ResultCache | None, quick: bool,
             fail_level: str, lfs: LfsPolicy) -> FileResult | _Job:
     """A result without analysing (not fetched, unusable, or cached), or the job of analysing it."""
+    if isinstance(path, Remote):
+        return _triage_remote(index, path, chooser, cache, quick, fail_level)
     try:
         ruleset = chooser.for_file(path, sniff(path).kind)
         key, hit = _lookup(cache, path, ruleset, quick, fail_level)
@@ -213,6 +230,71 @@ def _triage(index: int, path: Path, chooser: RuleSets, cache: ResultCache | None
     except Exception as err:  # a bug while choosing or looking up: still only this file's result
         return internal_error(path, None, StageFailed("probe", err))
     return hit if hit is not None else _Job(index, path, ruleset, key)
+
+
+def _triage_remote(index: int, remote: Remote, chooser: RuleSets, cache: ResultCache | None, quick: bool,
+                   fail_level: str) -> FileResult | _Job:
+    """Check the link (one ranged GET); a link Tavus could not download is judged on the url.* rules
+    alone, without analysing anything. A cached result is reused when the object is unchanged (same
+    ETag or Last-Modified, and length), with its url.* findings judged again (expiry moves on)."""
+    from preflight.engine import result
+    from preflight.facts import LinkOnlyFacts
+    from preflight.media.sniff import sniff_head
+
+    try:
+        remote = remote.inspected()
+        link = remote.link
+        assert link is not None
+        usable = link.error is None and link.status in (200, 206) and not link.html and remote.head
+        if not usable:
+            kind: Kind = "image" if remote.guessed_kind() == "image" else "video"
+            ruleset = chooser.for_file(remote, kind)
+            return result(str(remote), LinkOnlyFacts(kind, link), ruleset, fail_level)
+        ruleset = chooser.for_file(remote, sniff_head(remote.head).kind)
+        key, hit = _lookup_remote(cache, remote, ruleset, quick, fail_level)
+    except UnusableInput as err:
+        return FileResult(str(remote), None, None, "error", str(err))
+    except PreflightError:
+        raise
+    except Exception as err:
+        return internal_error(remote, None, StageFailed("probe", err))
+    if hit is not None:
+        return relinked(hit, link, ruleset, fail_level)
+    return _Job(index, remote, ruleset, key)
+
+
+def _lookup_remote(cache: ResultCache | None, remote: Remote, ruleset: RuleSet, quick: bool,
+                   fail_level: str) -> tuple[str | None, FileResult | None]:
+    link = remote.link
+    if cache is None or link is None or not (link.etag or link.last_modified) or link.length is None:
+        return None, None  # nothing says the object is unchanged: analyse it again
+    import hashlib
+
+    where = remote.shown.split("?", 1)[0]
+    identity = hashlib.sha256(f"remote\n{where}\n{link.etag}\n{link.last_modified}\n{link.length}".encode()).hexdigest()
+    key = result_key(identity, ruleset, quick=quick, fail_level=fail_level)
+    return key, cache.get(key, str(remote))
+
+
+def relinked(res: FileResult, link: Any, ruleset: RuleSet, fail_level: str) -> FileResult:
+    """A cached remote result with its url.* findings judged again on the link as it is now."""
+    from preflight.checks import RULES
+    from preflight.engine import judge
+    from preflight.facts import LinkOnlyFacts
+
+    if res.kind is None or res.facts is None:
+        return res
+    kind: Kind = "image" if res.kind == "image" else "video"
+    fresh = {f.rule: f for f in judge(LinkOnlyFacts(kind, link), ruleset) if f.rule in RULES}
+    findings = [fresh.get(f.rule, f) for f in res.findings]
+    verdict: FileVerdict = "fail" if any(f.fails_at(fail_level) for f in findings) else "pass"
+    return replace(res, findings=findings, verdict=verdict, facts={**res.facts, "link": _asdict(link)})
+
+
+def _asdict(link: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(link)
 
 
 def _open_cache() -> ResultCache | None:
@@ -278,11 +360,11 @@ def with_tavus_image_checks(report: Report, conn: Any, model: str = "phoenix-4")
     return replace(report, results=results)
 
 
-def _found_in_folders(paths: Sequence[Path]) -> list[Path]:
+def _found_in_folders(paths: Sequence[Input]) -> list[Path]:
     """The media files in the named folders; none here when a folder has none (the run says so later,
     after a bad --rules, which is reported first)."""
     try:
-        return discover(p for p in paths if p.is_dir())
+        return discover(p for p in paths if isinstance(p, Path) and p.is_dir())
     except UsageError:
         return []
 
@@ -330,10 +412,10 @@ def publish(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def run(paths: Sequence[Path], options: CheckOptions, echo: Callable[[str], None],
+def run(paths: Sequence[Input], options: CheckOptions, echo: Callable[[str], None],
         progress: ProgressFactory | None = None, batch_progress: BatchProgressFactory | None = None) -> int:
     # realpath: a symlink loop is reported, not raised. The files found in a named folder count too.
-    inputs = {os.path.realpath(p) for p in [*paths, *_found_in_folders(paths)]}
+    inputs = {os.path.realpath(p) for p in [*paths, *_found_in_folders(paths)] if isinstance(p, Path)}
     for out, flag in ((options.output, "--output"), (options.html, "--report")):
         if out is not None and os.path.realpath(out) in inputs:
             raise UsageError(f"{flag} {out} would overwrite an input file")

@@ -19,7 +19,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from preflight.media import limits
-from preflight.media.probe import open_container, video_stream
+from preflight.media.probe import Source, open_container, video_stream
 from preflight.preview import Thumbnails
 
 Gray = np.ndarray[Any, Any]  # a 2-D uint8 array: one grey picture
@@ -84,7 +84,7 @@ def upright(frame: av.VideoFrame, width: int, rotation: int, pix_fmt: str,
 QUICK_KEYFRAMES = 8  # --quick looks at this many key frames, spread over the clip, whatever its GOP
 
 
-def sample_keyframes(path: Path, sampler: FrameSampler, duration_s: float | None,
+def sample_keyframes(path: Source, sampler: FrameSampler, duration_s: float | None,
                      count: int = QUICK_KEYFRAMES) -> int:
     """Quick mode: the key frame at or before each of ``count`` times spread evenly over the clip
     (a seek, then the decoder skips everything but key frames), so the cost is the same for a clip

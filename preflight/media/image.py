@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from preflight.failures import stage
 from preflight.media.picture import analyse_still
 from preflight.media.settings import AnalysisSettings
 from preflight.preview import Thumbnails
+from preflight.remote.source import Remote
 
 # Pillow's own decompression-bomb guard: a header that promises more pixels than this is refused
 # before any pixel is decoded. 100 Mpx is far above any camera a headshot comes from (a 50 Mpx
@@ -25,16 +27,17 @@ _BITS = {"1": 1, "L": 8, "P": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "LA
          "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
 
 
-def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str,
-                settings: AnalysisSettings | None = None, thumbs: Thumbnails | None = None) -> ImageFacts:
+def probe_image(path: Path | Remote, size_bytes: int, head: bytes, sniffed: str,
+                settings: AnalysisSettings | None = None, thumbs: Thumbnails | None = None,
+                data: bytes | None = None) -> ImageFacts:
     """The image's facts; with ``settings``, its faces too (from the same decoded pixels); with
-    ``thumbs``, a thumbnail of it, upright."""
+    ``thumbs``, a thumbnail of it, upright. ``data``: the image's bytes, read from a remote file."""
     previous_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's complaints about damaged metadata: see _orientation
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(io.BytesIO(data) if data is not None else path) as im:
                 facts = _facts(path, im, size_bytes, head)
                 if not facts.decode_ok or (settings is None and thumbs is None):
                     return facts
@@ -59,7 +62,7 @@ def probe_image(path: Path, size_bytes: int, head: bytes, sniffed: str,
         Image.MAX_IMAGE_PIXELS = previous_limit
 
 
-def _facts(path: Path, im: Image.Image, size_bytes: int, head: bytes) -> ImageFacts:
+def _facts(path: Path | Remote, im: Image.Image, size_bytes: int, head: bytes) -> ImageFacts:
     decode_error = _decode_error(im)
     orientation, exif_error = _orientation(im) if decode_error is None else (None, None)
     stored = im.size
@@ -154,7 +157,7 @@ def _has_transparency(im: Image.Image) -> bool:
     return isinstance(extrema[0], (int, float)) and extrema[0] < 255
 
 
-def _unreadable(path: Path, size_bytes: int, fmt: str, reason: str) -> ImageFacts:
+def _unreadable(path: Path | Remote, size_bytes: int, fmt: str, reason: str) -> ImageFacts:
     """An image whose container we recognise (e.g. HEIC) but cannot decode: judged, not refused."""
     return ImageFacts(
         kind="image", size_bytes=size_bytes, extension=path.suffix.lower(), format=fmt,

@@ -9,28 +9,44 @@ from pathlib import Path
 import av
 import av.error
 
+from preflight.crashlog import scrub
 from preflight.errors import UnusableInput
 from preflight.facts import VideoFacts
 from preflight.media import limits
+from preflight.remote.source import Remote
+
+Source = Path | Remote  # a local file, or a remote one (preflight/remote/source.py)
+# FFmpeg's HTTP reader: reconnect after a dropped connection (a long full check streams for minutes).
+_HTTP_OPTIONS = {"reconnect": "1", "reconnect_streamed": "1", "reconnect_delay_max": "5",
+                 "user_agent": "preflight"}
 
 # ffmpeg's demuxer names, to the container a user knows. mov/mp4 and matroska/webm share a demuxer
 # and are told apart by the brand or the EBML doctype below.
 _CONTAINERS = {"avi": "avi", "mpeg": "mpeg", "mpegts": "mpegts", "flv": "flv", "asf": "asf"}
 
 
-def ffmpeg_url(path: Path) -> str:
-    """``path`` as FFmpeg must read it: always through its ``file:`` protocol, so a name such as
-    ``concat:a.mp4``, ``pipe:0`` or ``-i`` is a file's name, never a protocol or an option."""
+def ffmpeg_url(path: Source) -> str:
+    """``path`` as FFmpeg must read it: a local file always through its ``file:`` protocol, so a name
+    such as ``concat:a.mp4``, ``pipe:0`` or ``-i`` is a file's name, never a protocol or an option; a
+    remote file by its http(s) URL (FFmpeg reads it by byte ranges)."""
+    if isinstance(path, Remote):
+        return path.url
     return "file:" + os.path.abspath(path)
 
 
-def open_container(path: Path) -> av.container.InputContainer:
+def open_container(path: Source) -> av.container.InputContainer:
     """Open ``path`` with PyAV, turning FFmpeg's errors into one readable line. Metadata in any
     encoding is read: undecodable bytes are replaced, not raised."""
+    remote = isinstance(path, Remote)
     try:
+        if remote:
+            return av.open(ffmpeg_url(path), mode="r", metadata_errors="replace", timeout=(30.0, 60.0),
+                           options=_HTTP_OPTIONS)
         return av.open(ffmpeg_url(path), mode="r", metadata_errors="replace")
     except av.error.FFmpegError as err:
         reason = (getattr(err, "strerror", None) or str(err)).rstrip(".")
+        if remote:
+            raise UnusableInput(f"could not be read from its link ({scrub(reason)})") from None
         raise UnusableInput(
             f"is not a readable video or image ({reason}); it may be truncated, corrupt or not media"
         ) from None
@@ -64,7 +80,7 @@ def container_name(format_name: str, major_brand: str | None, head: bytes) -> st
     return _CONTAINERS.get(names[0], names[0])
 
 
-def probe_video(path: Path, size_bytes: int, head: bytes) -> VideoFacts:
+def probe_video(path: Source, size_bytes: int, head: bytes) -> VideoFacts:
     limits.check_file_size(size_bytes)
     with open_container(path) as container:
         vs = video_stream(container)

@@ -29,7 +29,7 @@ import av.logging
 from preflight.facts import DecodeScan, StreamChange
 from preflight.media import limits
 from preflight.media.frames import FrameSampler
-from preflight.media.probe import audio_stream, open_container, video_stream
+from preflight.media.probe import Source, audio_stream, open_container, video_stream
 
 Progress = Callable[[float, float | None], None]  # (media seconds decoded, total seconds if known)
 
@@ -72,7 +72,7 @@ class AudioSink(Protocol):
     def add(self, frame: av.AudioFrame) -> None: ...
 
 
-def scan_video(path: Path, progress: Progress | None = None, sampler: FrameSampler | None = None,
+def scan_video(path: Source, progress: Progress | None = None, sampler: FrameSampler | None = None,
                audio: AudioSink | None = None) -> DecodeScan:
     timeline, errors = _Timeline(), _Errors()
     previous_level = av.logging.get_level()

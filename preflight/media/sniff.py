@@ -83,7 +83,11 @@ class Sniffed:
 
 def sniff(path: Path) -> Sniffed:
     """Say whether a file is worth probing as a video or an image, or raise UnusableInput saying why not."""
-    head = read_head(path)
+    return sniff_head(read_head(path))
+
+
+def sniff_head(head: bytes) -> Sniffed:
+    """The same, from a file's first bytes (a local file's, or a remote one's first range)."""
     if not head:
         raise UnusableInput("is empty (0 bytes); the file was not copied or downloaded completely")
     if head.startswith(_LFS_POINTER):
