@@ -172,8 +172,10 @@ Examples:
   preflight submit training.mp4 --name "Ana"          # check, upload, create the face
   preflight submit headshot.jpg --voice-name anna --auto-fix-image
   preflight submit training.mp4 --dry-run             # everything but the upload and the POST
+  preflight submit https://cdn.example.com/take3.mp4  # already online: checked, then sent as it is
+  preflight submit s3://my-bucket/takes/take3.mp4     # already in S3: presigned (--expires), not uploaded
 """)
-@click.argument("src", metavar="FILE", type=click.Path(path_type=Path))
+@click.argument("src", metavar="FILE|URL")
 @click.option("--name", help="The face's name (default: the file name). Keep it short and plain ASCII.")
 @click.option("--model", type=click.Choice(["phoenix-4", "phoenix-4.5", "phoenix-3"]), default="phoenix-4",
               show_default=True)
@@ -195,13 +197,14 @@ Examples:
 @click.option("--fix", "fix_first", is_flag=True, help="Run `preflight fix` first and upload the fixed file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_api_url
-def submit(src: Path, name: str | None, model: str, voice_name: str | None, auto_fix_image: bool,
+def submit(src: str, name: str | None, model: str, voice_name: str | None, auto_fix_image: bool,
            callback_url: str | None, properties: tuple[str, ...], bucket: str | None, prefix: str,
            s3_endpoint: str | None, expires: str, wait: bool, force: bool, resubmit: bool,
            skip_tavus_validation: bool, dry_run: bool, fix_first: bool,
            fmt: str, api_url: str | None) -> int:
     """Check FILE, upload it to S3, and create a Tavus face from a presigned URL (needs TAVUS_API_KEY
-    and AWS credentials from boto3's usual places)."""
+    and AWS credentials from boto3's usual places). An https:// URL or an s3:// object is checked where
+    it is and submitted without an upload."""
     from preflight.commands import submit as submit_cmd
 
     conn = _connection(api_url)
@@ -211,7 +214,9 @@ def submit(src: Path, name: str | None, model: str, voice_name: str | None, auto
         force=force, resubmit=resubmit, dry_run=dry_run, tavus_validation=not skip_tavus_validation, fmt=fmt, s3_endpoint=s3_endpoint, fix=fix_first,
         state_dir=Path(os.environ.get("PREFLIGHT_STATE_DIR") or Path.home() / ".cache" / "preflight"),
         upload_progress=_upload_bar if sys.stderr.isatty() else None)
-    return submit_cmd.run(src, options, conn, lambda s: click.echo(s, nl=False))
+    if is_remote(src):
+        return submit_cmd.run_remote(src, options, conn, lambda s: click.echo(s, nl=False))
+    return submit_cmd.run(Path(src), options, conn, lambda s: click.echo(s, nl=False))
 
 
 def _upload_bar(total: int) -> Callable[[int], None]:

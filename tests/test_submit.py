@@ -393,3 +393,50 @@ def test_submit_as_a_library_call(tmp_path: Path, env: list[str], tavus: TavusSt
     refused = preflight.submit(video, bucket=BUCKET, api_key=KEY, api_url=tavus.url, name="User 8",
                                s3_endpoint=s3.endpoint, state_dir=tmp_path / "lib-state")
     assert refused["exit_code"] == 1 and refused["face_id"] is None  # the check fails and nothing is forced
+
+
+def _passing_remote(remote: object, rules: object, fail_level: str = "error") -> object:
+    """As _passing_check, for a link: the clip has nobody in it."""
+    from preflight.report import FileResult
+
+    return FileResult(str(remote), "video", "phoenix-4", "pass", None, {"link": {"etag": "e", "length": 1}}, [])
+
+
+def test_a_link_is_checked_and_sent_as_it_is(tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.http_media import serving
+
+    video = make_video(tmp_path / "take.mp4", VideoSpec(seconds=2))
+    stored = {o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+    with serving(tmp_path) as (base, requests):
+        url = f"{base}/f/take.mp4"
+        code, text = submit(capsys, url, *env)  # the 2 s clip fails the check: nothing is sent
+        assert code == 1 and "Not submitted" in text and not tavus.state.created
+        assert any(p == "/f/take.mp4" for p, _ in requests)  # it was checked where it is
+        code, text = submit(capsys, url, "--force", "--name", "Take", *env)
+        assert code == 0, text
+        code, text = submit(capsys, f"{base}/private/take.mp4", "--force", *env)  # Tavus could not fetch it
+        assert code == 1 and "url.reachable" in text and "--force does not change that" in text
+    (body,) = tavus.state.created
+    assert body["train_video_url"] == url and tavus.state.fetched == [video.read_bytes()]
+    assert {o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET).get("Contents", [])} == stored  # no upload
+
+
+def test_an_s3_object_is_presigned_where_it_is_not_uploaded_again(tmp_path: Path, env: list[str],
+                                                                   tavus: TavusStandIn, s3: SeaweedS3,
+                                                                   capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.commands import check as check_cmd
+
+    video = make_video(tmp_path / "take.mp4", VideoSpec(seconds=2))
+    client = s3.client()
+    client.upload_file(str(video), BUCKET, "takes/take9.mp4", ExtraArgs={"ContentType": "video/mp4"})
+    before = {o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+    monkeypatch.setattr(check_cmd, "check_remote", _passing_remote)
+    code, text = submit(capsys, f"s3://{BUCKET}/takes/take9.mp4", "--expires", "3d", "--format", "json", *env)
+    assert code == 0, text
+    (body,) = tavus.state.created
+    assert "/takes/take9.mp4?" in body["train_video_url"] and "X-Amz-Expires=259200" in body["train_video_url"]
+    assert tavus.state.fetched == [video.read_bytes()]
+    assert {o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])} == before
+    assert main(["submit", f"s3://{BUCKET}/takes/", *env]) == 2  # a prefix is not one object

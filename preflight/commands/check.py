@@ -263,6 +263,16 @@ def _triage_remote(index: int, remote: Remote, chooser: RuleSets, cache: ResultC
     return _Job(index, remote, ruleset, key)
 
 
+def check_remote(remote: Remote, rules: str | None, fail_level: str = "error") -> FileResult:
+    """One remote file, judged as ``check`` would (link first, then the media), uncached: ``submit``
+    sends exactly the URL checked here."""
+    chooser = RuleSets(rules, None)
+    triaged = _triage_remote(0, remote, chooser, None, False, fail_level)
+    if isinstance(triaged, FileResult):
+        return triaged
+    return check_file(triaged.path, triaged.ruleset, False, fail_level)
+
+
 def _lookup_remote(cache: ResultCache | None, remote: Remote, ruleset: RuleSet, quick: bool,
                    fail_level: str) -> tuple[str | None, FileResult | None]:
     link = remote.link

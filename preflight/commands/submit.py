@@ -8,6 +8,7 @@ run, or a retry after a timeout, from creating a second face unless ``--force`` 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -159,6 +160,70 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         face = api.create_face(body)
         journal.put(entry_key, {"state": "created", "face_id": face.face_id, "at": _now(), "request": shown})
         return _finish(api, conn, face, key, shown, opts, echo)
+
+
+def run_remote(text: str, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s3: Any = None) -> int:
+    """Submit media that is already online, without uploading it again: an https:// link is checked as
+    Tavus will download it and sent as it is; an s3:// object gets a GET URL presigned for --expires
+    (24 h to 7 d) with the caller's credentials, which is checked and sent."""
+    from preflight.commands.check import check_remote
+    from preflight.remote.source import Remote, expand, read_image
+
+    expires_s = parse_duration(opts.expires)
+    if opts.fix:
+        raise UsageError("--fix works on local files; fix the file, then submit it (or its new copy)")
+    if text.lower().startswith("s3://"):
+        if not MIN_VALID_S <= expires_s <= MAX_VALID_S:
+            raise UsageError(f"--expires {opts.expires}: from 24h (Tavus downloads it later) to 7d (the most S3 signs)")
+        client = s3 if s3 is not None else s3_client(opts.s3_endpoint)
+        bucket, _, key = text[5:].partition("/")
+        if not bucket or not key or key.endswith("/"):
+            raise UsageError(f"{text}: submit takes one object, s3://BUCKET/KEY")
+        remote = Remote(presign(client, bucket, key, expires_s, _credentials(client)), text, (bucket, key))
+    else:
+        (remote,) = expand(text)
+    rules = None if opts.model == "phoenix-4" else opts.model
+    checked = check_remote(remote, rules)
+    if checked.verdict == "error":
+        raise UnusableInput(f"{remote.shown}: {checked.error}")
+    broken_link = [f for f in checked.findings if f.rule.startswith("url.") and f.fails_at("error")]
+    if broken_link or (checked.verdict != "pass" and not opts.force):
+        echo(RENDERERS["text"](Report([checked]), RenderOptions(quiet=True)))
+        echo("Not submitted: Tavus could not download this link (--force does not change that).\n" if broken_link
+             else "Not submitted: fix the failures above, or pass --force to submit anyway.\n")
+        return EXIT_FAIL
+    kind = checked.kind or "video"
+    link = (checked.facts or {}).get("link") or {}
+    with TavusClient(conn.api_key, conn.base_url, timeout=opts.timeout_s) as api:
+        api.check_key()
+        voice = _checked_voice(api, kind, opts)
+        if kind == "image" and opts.tavus_validation:
+            data = read_image(remote)
+            mime = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+            validation = api.validate_image(data, mime, opts.model)
+            if not validation.passed:
+                labels = "\n".join(f"  ✗ {c.label} ({c.id})" for c in validation.failing) or "  (no check named)"
+                echo(f"Tavus's image check ({opts.model}) did not pass:\n{labels}\nNot submitted.\n")
+                return EXIT_FAIL
+        name = opts.name or Path(remote.name).stem
+        identity = hashlib.sha256(f"{remote.shown.split('?', 1)[0]}\n{link.get('etag')}\n{link.get('length')}"
+                                  .encode()).hexdigest()
+        journal, entry_key = Journal(opts.state_dir / "journal.json"), f"url:{identity}:{name}:{opts.model}"
+        known = None if opts.resubmit else _known_face(api, journal, entry_key, name, opts.model)
+        if known is not None:
+            echo(f"already submitted: {api_cmd.describe(known)}\n(this link, name and model made that face; "
+                 "pass --resubmit to create another one, which is billed again)\n" if opts.fmt == "text" else "")
+            return _finish(api, conn, known, None, None, opts, echo)
+        body = _body(kind, remote.url, name, voice, opts)
+        shown = _shown(body)
+        if opts.dry_run:
+            echo(f"dry run: would send {remote.shown} as it is\nPOST {conn.base_url}/v2/faces\n"
+                 f"{json.dumps(shown, indent=2)}\n")
+            return EXIT_OK
+        journal.put(entry_key, {"state": "pending", "at": _now(), "request": shown})
+        face = api.create_face(body)
+        journal.put(entry_key, {"state": "created", "face_id": face.face_id, "at": _now(), "request": shown})
+        return _finish(api, conn, face, None, shown, opts, echo)
 
 
 def tavus_image_check(api: TavusClient, path: Path, model: str) -> ImageValidation:

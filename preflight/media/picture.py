@@ -133,7 +133,8 @@ class PictureAnalyzer:
         if t >= self._next_deep:
             self._next_deep = t + self.settings.deep_scan_every_s
             far = blazeface.detect(gray, blazeface.FULL_RANGE, self.settings.face_min_score)
-            far += [f for f in FaceDetector(upsample=1).detect(gray) if not any(_overlaps(f, g) for g in far)]
+            if self.settings.deep_hog:
+                far += [f for f in FaceDetector(upsample=1).detect(gray) if not any(_overlaps(f, g) for g in far)]
             self._others = [f for f in far if not any(_overlaps(f, g) for g in faces)]
             scan = "deep"
         others = [o for o in self._others if not any(_overlaps(o, g) for g in faces)]

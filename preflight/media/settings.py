@@ -19,6 +19,7 @@ class AnalysisSettings:
     # always use HOG, which counts faces best).
     video_detector: str = "blazeface"
     face_min_score: float = 0.5  # BlazeFace's score cut-off (0..1)
+    deep_hog: bool = True  # blazeface: its deep searches also run dlib's HOG at 2x, for small faces (~70 ms)
     full_scan_every_s: float = 1.0  # search the whole frame this often; in between, track the main face
     deep_scan_every_s: float = 8.0  # hog: a 2x whole-frame search this often; blazeface: the full-range model
     landmarks: bool = True  # measure the main face's 468 landmarks (lips, eyes, head pose) on every sample
