@@ -34,6 +34,7 @@ Examples:
   preflight check faces/ --format compact      # one line per problem (the pre-commit hook's format)
   preflight check https://cdn.example.com/take3.mp4   # a link, checked as Tavus will download it
   preflight check s3://my-bucket/training/ --quick    # every media object under an S3 prefix
+  preflight check s3://studio/library/ --scheduler tcp://10.0.0.5:8786   # on a Dask cluster
 
 \b
 Settings for a media repository (rule sets per path, excludes, Git LFS pointers) are read from the
@@ -79,12 +80,16 @@ def cli() -> None:
               help="What a Git LFS pointer file (media not fetched) does to the run.  [default: fail, or the project's]")
 @click.option("--tavus", "tavus", is_flag=True,
               help="Images: also run Tavus's own image check (needs TAVUS_API_KEY; sends each image to Tavus).")
+@click.option("--scheduler", envvar="PREFLIGHT_SCHEDULER", metavar="ADDRESS",
+              help="Run the checks on a Dask cluster (tcp://HOST:8786; needs preflight[dask]). Workers must reach "
+                   "the files: URLs, s3://, or the same paths on a shared file system.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show files that fail; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the rules that passed.")
 @click.option("--api-url", metavar="URL", help=f"With --tavus: API base URL (default: $TAVUS_API_URL or {DEFAULT_URL}).")
 def check(paths: tuple[str, ...], rules: str | None, fmt: str, output: Path | None, html: Path | None,
           fail_level: str | None, quick: bool, jobs: int | None, no_cache: bool, config: Path | None,
-          lfs_pointers: LfsPolicy | None, tavus: bool, quiet: bool, verbose: bool, api_url: str | None) -> int:
+          lfs_pointers: LfsPolicy | None, tavus: bool, scheduler: str | None, quiet: bool, verbose: bool,
+          api_url: str | None) -> int:
     """Check training videos and headshot images against a rule set.
 
     PATHS_OR_URLS are files, directories (walked for video and image files), https:// links, and
@@ -95,7 +100,7 @@ def check(paths: tuple[str, ...], rules: str | None, fmt: str, output: Path | No
     render = RenderOptions(color=_color(sys.stdout), quiet=quiet, verbose=verbose)
     options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render, config, lfs_pointers,
                                      cache=not no_cache, jobs=jobs, html=html,
-                                     tavus=_connection(api_url) if tavus else None)
+                                     tavus=_connection(api_url) if tavus else None, scheduler=scheduler)
     show = not quiet and sys.stderr.isatty()
     if not gc.get_freeze_count():  # once: the collector need not walk the start-up objects again (~1.5 %)
         gc.freeze()

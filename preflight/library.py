@@ -30,14 +30,16 @@ PathLike = str | os.PathLike[str]
 
 
 def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_level: str = "error",
-          cache: bool = True, jobs: int | None = None, config: PathLike | None = None) -> Report:
+          cache: bool = True, jobs: int | None = None, config: PathLike | None = None,
+          scheduler: str | None = None) -> Report:
     """Check training videos and headshot images; folders are searched for media files, and
     ``https://`` links and ``s3://`` objects or prefixes are checked as Tavus will download them.
 
     ``rules`` is a built-in rule set (``"phoenix-4"``, ``"phoenix-4.5"``, ``"phoenix-3"``, ``"image"``)
     or a rule file; by default each file gets its kind's default (or its project's ``preflight.toml``).
     ``quick`` reads metadata and a few key frames only. Several files run in worker processes
-    (``jobs``, default one per core). Results are cached by content unless ``cache=False``.
+    (``jobs``, default one per core), or on a Dask cluster's workers with ``scheduler="tcp://HOST:8786"``
+    (``pip install 'preflight[dask]'``). Results are cached by content unless ``cache=False``.
 
     >>> report = preflight.check("training.mp4", "headshot.jpg")       # doctest: +SKIP
     >>> [(r.path, r.verdict) for r in report.results]                    # doctest: +SKIP
@@ -48,7 +50,7 @@ def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_
     from preflight.commands.check import CheckOptions, build_report
 
     options = CheckOptions(rules=rules, fmt="json", fail_level=fail_level, quick=quick, cache=cache, jobs=jobs,
-                           config=Path(config) if config is not None else None)
+                           config=Path(config) if config is not None else None, scheduler=scheduler)
     if rules is not None:
         load_rules(rules)  # a bad rule set is the caller's mistake: raised even when no file needs it
     from preflight.remote.source import is_remote

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -64,6 +64,7 @@ class CheckOptions:
     jobs: int | None = None  # worker processes; None: one per core
     html: Path | None = None  # --report: also write the visual HTML report here
     tavus: Any = None  # --tavus: an api.Connection; images also get Tavus's own image check
+    scheduler: str | None = None  # --scheduler: a Dask scheduler's address; the checks run on its workers
 
 
 class RuleSets:
@@ -193,7 +194,7 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
                 results[index] = triaged
         for job, res in _run(jobs, options, fail_level, progress, batch_progress):
             results[job.index] = res
-            _store(cache, job.key, res)
+            _store(cache, job.key, res)  # as each arrives: an interrupted run keeps what it finished
     finally:
         if cache is not None:
             cache.close()
@@ -315,28 +316,67 @@ def _open_cache() -> ResultCache | None:
 
 
 def _run(jobs: list[_Job], options: CheckOptions, fail_level: str, progress: ProgressFactory | None,
-         batch_progress: BatchProgressFactory | None) -> list[tuple[_Job, FileResult]]:
+         batch_progress: BatchProgressFactory | None) -> Iterator[tuple[_Job, FileResult]]:
     if not jobs:  # every file came from the cache, or could not be judged
-        return []
+        return
+    if options.scheduler is not None:
+        yield from _run_on_cluster(jobs, options, fail_level, batch_progress)
+        return
     if len(jobs) == 1:  # in this process, with its own progress bar; a crash here ends only this file's run
         (job,) = jobs
-        return [(job, check_file(job.path, job.ruleset, options.quick, fail_level,
-                                 progress(job.path) if progress is not None else None))]
+        yield job, check_file(job.path, job.ruleset, options.quick, fail_level,
+                              progress(job.path) if progress is not None else None)
+        return
     # Several files always go to worker processes, even with -j 1: a native crash on one file must not
     # take the others' results down with this process.
     workers = batch.worker_count(options.jobs, len(jobs))
     bar = batch_progress(len(jobs)) if batch_progress is not None else None
-    done: list[tuple[_Job, FileResult]] = []
+    done = 0
     try:
         work = functools.partial(_work, quick=options.quick, fail_level=fail_level)
         for job, res in batch.run_parallel(work, jobs, workers, _crashed):
-            done.append((job, res))
+            done += 1
             if bar is not None:
-                bar(len(done), len(jobs))
+                bar(done, len(jobs))
+            yield job, res
     finally:
         if bar is not None:
             bar.close()
-    return done
+
+
+def _cluster_work(job: _Job, quick: bool, fail_level: str) -> FileResult:
+    """On a Dask worker: no time limit of our own (the worker process is Dask's, and faulthandler's
+    watchdog is one per process)."""
+    return check_file(job.path, job.ruleset, quick, fail_level)
+
+
+def _run_on_cluster(jobs: list[_Job], options: CheckOptions, fail_level: str,
+                    batch_progress: BatchProgressFactory | None) -> Iterator[tuple[_Job, FileResult]]:
+    from preflight import cluster
+
+    assert options.scheduler is not None
+    named = {id(j): str(j.path) for j in jobs}
+    sent = [replace(j, path=cluster.absolute(j.path)) for j in jobs]
+    originals = {id(s): j for s, j in zip(sent, jobs)}
+    bar = batch_progress(len(jobs)) if batch_progress is not None else None
+    done = 0
+    try:
+        work = functools.partial(_cluster_work, quick=options.quick, fail_level=fail_level)
+        for job, res in cluster.run_on_cluster(work, sent, options.scheduler, _crashed_on_cluster):
+            done += 1
+            if bar is not None:
+                bar(done, len(jobs))
+            original = originals[id(job)]
+            yield original, replace(res, path=named[id(original)])
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _crashed_on_cluster(job: _Job) -> FileResult:
+    return FileResult(str(job.path), None, job.ruleset.name, "error",
+                      "the check ended every Dask worker it was given to (a decoder or detector crash, or out of "
+                      "memory); the other files are unaffected. Please report it", internal=True)
 
 
 TAVUS_IMAGE_RULE = "tavus.image_validation"

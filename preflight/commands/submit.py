@@ -136,11 +136,9 @@ def run(path: Path, opts: SubmitOptions, conn: api_cmd.Connection, echo: Echo, s
         sha = sha256_of(path)
         name = opts.name or path.stem
         journal, entry_key = Journal(opts.state_dir / "journal.json"), f"{sha}:{name}:{opts.model}"
-        known = None if opts.resubmit else _known_face(api, journal, entry_key, name, opts.model)
-        if known is not None:
-            echo(f"already submitted: {api_cmd.describe(known)}\n(this file, name and model made that face; "
-                 "pass --resubmit to create another one, which is billed again)\n" if opts.fmt == "text" else "")
-            return _finish(api, conn, known, None, None, opts, echo)
+        done = _already_made(api, conn, journal, entry_key, name, opts, echo, "file")
+        if done is not None:
+            return done
         key = object_key(opts.prefix, sha, path)
         client = s3 if s3 is not None else s3_client(opts.s3_endpoint)
         check_credentials(_credentials(client), expires_s)  # before any byte is sent, --dry-run included
@@ -209,11 +207,9 @@ def run_remote(text: str, opts: SubmitOptions, conn: api_cmd.Connection, echo: E
         identity = hashlib.sha256(f"{remote.shown.split('?', 1)[0]}\n{link.get('etag')}\n{link.get('length')}"
                                   .encode()).hexdigest()
         journal, entry_key = Journal(opts.state_dir / "journal.json"), f"url:{identity}:{name}:{opts.model}"
-        known = None if opts.resubmit else _known_face(api, journal, entry_key, name, opts.model)
-        if known is not None:
-            echo(f"already submitted: {api_cmd.describe(known)}\n(this link, name and model made that face; "
-                 "pass --resubmit to create another one, which is billed again)\n" if opts.fmt == "text" else "")
-            return _finish(api, conn, known, None, None, opts, echo)
+        done = _already_made(api, conn, journal, entry_key, name, opts, echo, "link")
+        if done is not None:
+            return done
         body = _body(kind, remote.url, name, voice, opts)
         shown = _shown(body)
         if opts.dry_run:
@@ -224,6 +220,18 @@ def run_remote(text: str, opts: SubmitOptions, conn: api_cmd.Connection, echo: E
         face = api.create_face(body)
         journal.put(entry_key, {"state": "created", "face_id": face.face_id, "at": _now(), "request": shown})
         return _finish(api, conn, face, None, shown, opts, echo)
+
+
+def _already_made(api: TavusClient, conn: api_cmd.Connection, journal: Journal, entry_key: str, name: str,
+                  opts: SubmitOptions, echo: Echo, what: str) -> int | None:
+    """The exit code when this file (or link), name and model already made a face (unless --resubmit),
+    after following it as a new one would be; None when a face is to be created."""
+    known = None if opts.resubmit else _known_face(api, journal, entry_key, name, opts.model)
+    if known is None:
+        return None
+    echo(f"already submitted: {api_cmd.describe(known)}\n(this {what}, name and model made that face; "
+         "pass --resubmit to create another one, which is billed again)\n" if opts.fmt == "text" else "")
+    return _finish(api, conn, known, None, None, opts, echo)
 
 
 def tavus_image_check(api: TavusClient, path: Path, model: str) -> ImageValidation:
