@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 from preflight.dirs import cache_dir
+from preflight.remote.link import SECRET_PARAMS
 
-# Query parameters that carry signatures, credentials or tokens (AWS, GCS, Azure SAS, generic).
-_SECRET_QUERY = re.compile(
-    r"(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|x-goog-signature|"
-    r"x-goog-credential|sig|se|token|access_token|api_key|key)=)[^&\s'\"]+")
+# Query parameters that carry signatures, credentials or tokens (AWS, GCS, Azure SAS, generic): the
+# same list remote/link.py redacts URLs with.
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:" + "|".join(sorted(SECRET_PARAMS, key=len, reverse=True)) + r")=)[^&\s'\"]+")
 _API_KEY_HEADER = re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+")
 
 

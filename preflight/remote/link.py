@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 HEAD_BYTES = 65536
 MAX_REDIRECTS = 5
 TIMEOUT_S = 20.0
-_SECRETS = {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature", "awsaccesskeyid",
+SECRET_PARAMS = {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature", "awsaccesskeyid",
             "x-goog-signature", "x-goog-credential", "sig", "token", "access_token", "key", "api_key"}
 _SHARE_SITES = {"drive.google.com": "Google Drive", "docs.google.com": "Google Drive",
                 "dropbox.com": "Dropbox", "www.dropbox.com": "Dropbox", "1drv.ms": "OneDrive",
@@ -40,7 +40,7 @@ def shown(url: str) -> str:
     parts = urlparse(url)
     if not parts.query:
         return url
-    query = [(k, "REDACTED" if k.lower() in _SECRETS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     netloc = parts.hostname or ""
     netloc += f":{parts.port}" if parts.port else ""
     return urlunparse(parts._replace(netloc=netloc, query=urlencode(query, safe=":/")))

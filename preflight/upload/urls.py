@@ -7,23 +7,16 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
 import httpx
 
+from preflight.remote.link import expiry, shown
 from preflight.upload.s3 import UploadError
 
 MIN_VALID_S = 24 * 3600  # Tavus: keep URLs valid for at least 24 hours after submission
 MAX_VALID_S = 7 * 24 * 3600  # SigV4's limit
-_SECRET_PARAMS = {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature", "awsaccesskeyid"}
-
-
-def redact(url: str) -> str:
-    """The URL with its signature, credential and session token replaced by REDACTED."""
-    parts = urlparse(url)
-    query = [(k, "REDACTED" if k.lower() in _SECRET_PARAMS else v) for k, vs in parse_qs(parts.query).items()
-             for v in vs]
-    return urlunparse(parts._replace(query=urlencode(query)))
+# One list of secret query parameters and one signed-URL parser for the whole package: remote/link.py.
+redact = shown
 
 
 def parse_duration(text: str) -> int:
@@ -71,13 +64,11 @@ def presign(client: Any, bucket: str, key: str, expires_s: int, credentials: Any
 
 
 def seconds_left(url: str, now: dt.datetime | None = None) -> int | None:
-    """How long a SigV4 URL stays valid, from its X-Amz-Date and X-Amz-Expires."""
-    query = {k.lower(): v[0] for k, v in parse_qs(urlparse(url).query).items()}
-    if "x-amz-date" not in query or "x-amz-expires" not in query:
+    """How long a signed URL stays valid (SigV4, SigV2, GCS, Azure SAS), or None if it is not one."""
+    signed = expiry(url)
+    if signed is None:
         return None
-    signed = dt.datetime.strptime(query["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
-    end = signed + dt.timedelta(seconds=int(query["x-amz-expires"]))
-    return int((end - (now or dt.datetime.now(dt.timezone.utc))).total_seconds())
+    return int((signed.at - (now or dt.datetime.now(dt.timezone.utc))).total_seconds())
 
 
 def verify(url: str, path: Path, timeout: float = 30.0) -> None:
