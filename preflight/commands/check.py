@@ -9,7 +9,7 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -187,6 +187,9 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
     jobs: list[_Job] = []
     try:
         for index, path in enumerate(files):
+            if isinstance(path, FileResult):  # a remote address that named nothing to check
+                results[index] = path
+                continue
             triaged = _triage(index, path, chooser, cache, options.quick, fail_level, lfs)
             if isinstance(triaged, _Job):
                 jobs.append(triaged)
@@ -201,15 +204,27 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
     return Report([results[i] for i in sorted(results)], fail_level)
 
 
-def _sources(paths: Sequence[Input], config: ProjectConfig | None) -> list[Source]:
-    """Local paths (folders walked for media) and remote addresses (an s3:// prefix listed), in order."""
-    found: list[Source] = []
+def _sources(paths: Sequence[Input], config: ProjectConfig | None) -> list[Source | FileResult]:
+    """Local paths (folders walked for media) and remote addresses (an s3:// prefix listed), in order.
+    A remote address that names nothing usable (a malformed one, a prefix that cannot be listed or holds
+    no media) is that input's error result: the other inputs are still checked."""
+    found: list[Source | FileResult] = []
     for item in paths:
         if isinstance(item, str):
-            found += expand(item)
+            try:
+                found += expand(item)
+            except UsageError as err:
+                found.append(FileResult(item.split("?", 1)[0], None, None, "error", str(err)))
         else:
             found += [p for p in discover([item]) if config is None or not config.excluded(p)]
-    return list(dict.fromkeys(found))
+    seen: set[Source] = set()
+    unique: list[Source | FileResult] = []
+    for each in found:  # keep order, drop repeats
+        if isinstance(each, FileResult) or each not in seen:
+            unique.append(each)
+            if not isinstance(each, FileResult):
+                seen.add(each)
+    return unique
 
 
 def _triage(index: int, path: Source, chooser: RuleSets, cache: ResultCache | None, quick: bool,
@@ -299,13 +314,7 @@ def relinked(res: FileResult, link: Any, ruleset: RuleSet, fail_level: str) -> F
     fresh = {f.rule: f for f in judge(LinkOnlyFacts(kind, link), ruleset) if f.rule in RULES}
     findings = [fresh.get(f.rule, f) for f in res.findings]
     verdict: FileVerdict = "fail" if any(f.fails_at(fail_level) for f in findings) else "pass"
-    return replace(res, findings=findings, verdict=verdict, facts={**res.facts, "link": _asdict(link)})
-
-
-def _asdict(link: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(link)
+    return replace(res, findings=findings, verdict=verdict, facts={**res.facts, "link": asdict(link)})
 
 
 def _open_cache() -> ResultCache | None:
@@ -352,22 +361,21 @@ def _cluster_work(job: _Job, quick: bool, fail_level: str) -> FileResult:
 
 def _run_on_cluster(jobs: list[_Job], options: CheckOptions, fail_level: str,
                     batch_progress: BatchProgressFactory | None) -> Iterator[tuple[_Job, FileResult]]:
+    """Workers get local paths made absolute; each result comes back under the path as it was given."""
     from preflight import cluster
 
     assert options.scheduler is not None
-    named = {id(j): str(j.path) for j in jobs}
-    sent = [replace(j, path=cluster.absolute(j.path)) for j in jobs]
-    originals = {id(s): j for s, j in zip(sent, jobs)}
+    given = {job.index: job for job in jobs}
     bar = batch_progress(len(jobs)) if batch_progress is not None else None
-    done = 0
     try:
         work = functools.partial(_cluster_work, quick=options.quick, fail_level=fail_level)
-        for job, res in cluster.run_on_cluster(work, sent, options.scheduler, _crashed_on_cluster):
-            done += 1
+        sent = [replace(job, path=cluster.absolute(job.path)) for job in jobs]
+        for done, (job, res) in enumerate(cluster.run_on_cluster(work, sent, options.scheduler,
+                                                                 _crashed_on_cluster), start=1):
             if bar is not None:
                 bar(done, len(jobs))
-            original = originals[id(job)]
-            yield original, replace(res, path=named[id(original)])
+            original = given[job.index]
+            yield original, replace(res, path=str(original.path))
     finally:
         if bar is not None:
             bar.close()

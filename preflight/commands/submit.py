@@ -165,6 +165,7 @@ def run_remote(text: str, opts: SubmitOptions, conn: api_cmd.Connection, echo: E
     Tavus will download it and sent as it is; an s3:// object gets a GET URL presigned for --expires
     (24 h to 7 d) with the caller's credentials, which is checked and sent."""
     from preflight.commands.check import check_remote
+    from preflight.remote.link import shown as safe_url
     from preflight.remote.source import Remote, expand, read_image
 
     expires_s = parse_duration(opts.expires)
@@ -179,7 +180,10 @@ def run_remote(text: str, opts: SubmitOptions, conn: api_cmd.Connection, echo: E
             raise UsageError(f"{text}: submit takes one object, s3://BUCKET/KEY")
         remote = Remote(presign(client, bucket, key, expires_s, _credentials(client)), text, (bucket, key))
     else:
-        (remote,) = expand(text)
+        try:
+            (remote,) = expand(text)
+        except UsageError as err:
+            raise UsageError(f"{safe_url(text)}: {err}") from None
     rules = None if opts.model == "phoenix-4" else opts.model
     checked = check_remote(remote, rules)
     if checked.verdict == "error":

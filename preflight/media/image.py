@@ -37,7 +37,7 @@ def probe_image(path: Path | Remote, size_bytes: int, head: bytes, sniffed: str,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's complaints about damaged metadata: see _orientation
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data) if data is not None else path) as im:
+            with Image.open(path if isinstance(path, Path) else io.BytesIO(data or b"")) as im:
                 facts = _facts(path, im, size_bytes, head)
                 if not facts.decode_ok or (settings is None and thumbs is None):
                     return facts

@@ -43,9 +43,6 @@ class Remote:
     def __str__(self) -> str:
         return self.shown
 
-    def __fspath__(self) -> str:  # so a stray os.fspath() shows the safe form, never the signature
-        return self.shown
-
     @property
     def name(self) -> str:
         return unquote(urlparse(self.shown if self.s3 else self.url).path.rsplit("/", 1)[-1]) or "file"
@@ -75,22 +72,22 @@ def s3_client() -> Any:
 
 def expand(text: str, client: Any = None) -> list[Remote]:
     """The remote files ``text`` names: one for a URL or an S3 key, every media object for an S3 prefix
-    ending in ``/``. Raises UsageError for a malformed address or an empty prefix."""
+    ending in ``/``. Raises UsageError, saying why without repeating the address, when it names none."""
     if not text.lower().startswith("s3://"):
         parts = urlparse(text)
         if not parts.hostname:
-            raise UsageError(f"{shown(text)}: not a URL with a host name")
+            raise UsageError("not a URL with a host name")
         return [Remote(text, shown(text))]
     bucket, _, key = text[5:].partition("/")
     if not bucket:
-        raise UsageError(f"{text}: an S3 address is s3://BUCKET/KEY or s3://BUCKET/PREFIX/")
+        raise UsageError("an S3 address is s3://BUCKET/KEY or s3://BUCKET/PREFIX/")
     client = client or s3_client()
     try:
         keys = _listed(client, bucket, key) if key.endswith("/") or not key else [key]
     except Exception as err:  # botocore's errors: no credentials, no bucket, access denied
-        raise UsageError(f"s3://{bucket}/{key}: cannot list it ({_s3_reason(err)})") from None
+        raise UsageError(f"cannot list it ({_s3_reason(err)})") from None
     if not keys:
-        raise UsageError(f"s3://{bucket}/{key}: no video or image objects under this prefix")
+        raise UsageError("no video or image objects under this prefix")
     return [Remote(_presign(client, bucket, k), f"s3://{bucket}/{k}", (bucket, k)) for k in keys]
 
 
@@ -110,8 +107,10 @@ def _presign(client: Any, bucket: str, key: str) -> str:
 
 
 def _s3_reason(err: Exception) -> str:
-    code = getattr(err, "response", {}).get("Error", {}).get("Code") if hasattr(err, "response") else None
-    return code or type(err).__name__
+    """botocore's error code (AccessDenied, NoSuchBucket, …), or the exception's name."""
+    response = getattr(err, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return str(code or type(err).__name__)
 
 
 def read_image(remote: Remote, timeout: float = 60.0) -> bytes:
