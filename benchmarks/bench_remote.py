@@ -1,6 +1,7 @@
 """Time `preflight check` on a file served over HTTP on 127.0.0.1 against the same file on disk,
 side by side (fresh processes, taking turns, median; --no-cache), in full and with --quick. Also
-counts the bytes the remote runs fetched.
+counts the requests and the bytes the server sent (over loopback, what it pushes into the socket before
+the reader closes counts too).
 
     python benchmarks/bench_remote.py [--runs 3] [FILE]
 
@@ -43,19 +44,20 @@ def main() -> None:
         rows = {"local full": [*check, str(clip)], "remote full": [*check, url],
                 "local --quick": [*check, "--quick", str(clip)], "remote --quick": [*check, "--quick", url]}
         times: dict[str, list[float]] = {k: [] for k in rows}
-        fetched: dict[str, int] = {}
+        fetched: dict[str, tuple[int, int]] = {}
         for _ in range(args.runs):
             for name, cmd in rows.items():
                 requests.clear()
                 times[name].append(once(cmd))
-                fetched[name] = len(requests)
+                fetched[name] = (len(requests), requests.bytes_sent)
     size = clip.stat().st_size
     print(f"file: {clip.name} ({size / 1e6:.1f} MB), median of {args.runs} runs, served by {base}")
-    print(f"{'command':<16} {'seconds':>8} {'× local':>8} {'requests':>9}")
+    print(f"{'command':<16} {'seconds':>8} {'× local':>8} {'requests':>9} {'MB sent':>8}")
     for name, values in times.items():
         local = statistics.median(times[name.replace("remote", "local")])
+        asked, sent = fetched[name] if "remote" in name else ("", "")
         print(f"{name:<16} {statistics.median(values):>8.2f} {statistics.median(values) / local:>7.2f}× "
-              f"{fetched[name] if 'remote' in name else '':>9}")
+              f"{asked:>9} {sent if sent == '' else f'{sent / 1e6:.1f}':>8}")
 
 
 if __name__ == "__main__":

@@ -28,9 +28,19 @@ from urllib.parse import urlparse
 TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".jpg": "image/jpeg", ".png": "image/png"}
 
 
+class Log(list[tuple[str, str | None]]):
+    """The (path, Range header) of every request, and the file bytes sent in answer."""
+
+    bytes_sent = 0
+
+    def clear(self) -> None:
+        super().clear()
+        self.bytes_sent = 0
+
+
 class _Handler(BaseHTTPRequestHandler):
     root: Path
-    requests: list[tuple[str, str | None]]
+    requests: Log
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
@@ -111,15 +121,16 @@ class _Handler(BaseHTTPRequestHandler):
                     if not chunk:
                         break
                     self.wfile.write(chunk)
+                    self.requests.bytes_sent += len(chunk)
                     left -= len(chunk)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the reader had what it wanted (a range reader closes early)
 
 
 @contextmanager
-def serving(root: Path) -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
+def serving(root: Path) -> Iterator[tuple[str, Log]]:
     """Serve ``root`` on 127.0.0.1 (a free port); yields the base URL and the log of (path, Range) requests."""
-    requests: list[tuple[str, str | None]] = []
+    requests = Log()
     handler = type("Handler", (_Handler,), {"root": root, "requests": requests})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True

@@ -19,6 +19,10 @@ Source = Path | Remote  # a local file, or a remote one (preflight/remote/source
 # FFmpeg's HTTP reader: reconnect after a dropped connection (a long full check streams for minutes).
 _HTTP_OPTIONS = {"reconnect": "1", "reconnect_streamed": "1", "reconnect_delay_max": "5",
                  "user_agent": "preflight"}
+# Reading a few places (the probe, --quick's key frames): ask for 1 MiB at a time. Without it FFmpeg asks
+# for "the rest of the file" at each seek and the server sends until the connection closes (measured on
+# a 25 MB clip over loopback: 34 MB sent for 8 seeks; with it, 9.4 MB).
+_RANGED = {"request_size": str(1 << 20)}
 
 # ffmpeg's demuxer names, to the container a user knows. mov/mp4 and matroska/webm share a demuxer
 # and are told apart by the brand or the EBML doctype below.
@@ -34,14 +38,15 @@ def ffmpeg_url(path: Source) -> str:
     return "file:" + os.path.abspath(path)
 
 
-def open_container(path: Source) -> av.container.InputContainer:
+def open_container(path: Source, *, whole: bool = False) -> av.container.InputContainer:
     """Open ``path`` with PyAV, turning FFmpeg's errors into one readable line. Metadata in any
-    encoding is read: undecodable bytes are replaced, not raised."""
+    encoding is read: undecodable bytes are replaced, not raised. A remote file is read in 1 MiB
+    ranges, or, with ``whole`` (the full decode), as one stream."""
     remote = isinstance(path, Remote)
     try:
         if remote:
             return av.open(ffmpeg_url(path), mode="r", metadata_errors="replace", timeout=(30.0, 60.0),
-                           options=_HTTP_OPTIONS)
+                           options=_HTTP_OPTIONS if whole else {**_HTTP_OPTIONS, **_RANGED})
         return av.open(ffmpeg_url(path), mode="r", metadata_errors="replace")
     except av.error.FFmpegError as err:
         reason = (getattr(err, "strerror", None) or str(err)).rstrip(".")

@@ -78,7 +78,7 @@ def scan_video(path: Source, progress: Progress | None = None, sampler: FrameSam
     previous_level = av.logging.get_level()
     av.logging.set_level(None)  # no Python log callback from decoder threads: see the module's docstring
     try:
-        with open_container(path) as container:
+        with open_container(path, whole=True) as container:
             _decode_all(container, timeline, errors, progress, sampler, audio)
     finally:
         av.logging.set_level(previous_level)
