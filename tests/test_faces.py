@@ -16,7 +16,7 @@ from preflight.facts import ImageFacts, VideoFacts
 from preflight.media.settings import AnalysisSettings
 from preflight.report import Finding
 from preflight.ruleset import load
-from tests.conftest import real_portrait
+from tests.conftest import face_frame, real_portrait
 from tests.media_factory import make_clip
 
 HERE = Path(__file__).resolve().parent
@@ -116,6 +116,25 @@ def test_second_person_is_reported_with_its_time_span(tmp_path: Path, portrait: 
     assert facts.face_count_max == 2
     count = findings(facts, SHORT_CLIPS)["face.count"]
     assert count.outcome == "fail" and "2 faces 0:03.0–0:06.0" in count.message
+
+
+def test_a_moving_face_in_a_landscape_frame_is_followed_between_searches(tmp_path: Path) -> None:
+    # A waist-up landscape framing: the face is a fifth of the frame's height (MediaPipe's short-range
+    # model, fed the whole 640x360 frame at 128 px, does not see it). The camera pans, so the face
+    # crosses half the frame in 6 s; the whole frame is searched once a second, and every sample in
+    # between must still put the box where the face is, with its landmarks.
+    wide = face_frame("grace_hopper.jpg", (2560, 720), face_px=144, centre=(0.5, 0.4))
+    path = write_clip(tmp_path / "pan.mp4", lambda i: wide[:, 400 + 4 * i: 1680 + 4 * i], 150, (1280, 720))
+    facts = analyze(path)
+    assert isinstance(facts, VideoFacts) and facts.picture is not None
+    samples = facts.picture.samples
+    assert len(samples) == 12 and {s.scan for s in samples} >= {"deep", "full", "tracked"}
+    for s in samples:
+        truth = (880 - 4 * s.t * 25) / 1280  # the face's centre, a share of the frame's width
+        assert len(s.faces) == 1, s
+        assert abs(s.faces[0].cx - truth) < 0.02, (s.t, s.scan, s.faces[0].cx, truth)
+        assert s.faces[0].h == pytest.approx(0.2, abs=0.04), s
+        assert s.landmarks is not None and s.landmarks.lips is not None and s.landmarks.lips < 0.1, s
 
 
 def test_quick_mode_samples_key_frames(tmp_path: Path, portrait: Image.Image) -> None:

@@ -18,7 +18,7 @@ height of a HOG box (eyebrows to chin), so the face-size rules read both alike.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -115,3 +115,33 @@ def yaw_from_keypoints(points: np.ndarray[Any, Any]) -> float | None:
         return None
     offset = float(nose[0] - (right_eye[0] + left_eye[0]) / 2) / eyes
     return round(math.degrees(math.atan(2 * offset)), 1)
+
+
+def detect_tiled(picture: np.ndarray[Any, Any], model: Model, min_score: float, overlap: float = 0.25) -> list[FaceBox]:
+    """Faces in overlapping squares as high (or wide) as the picture's short side, so the model sees a
+    landscape or portrait frame at about twice the scale of one whole-frame search: a face 40 px high in
+    a 640x360 frame is ~21 px to the full-range model instead of ~12. Squares overlap by ``overlap`` of
+    their side, so a face smaller than that is whole in one of them; boxes found twice are kept once.
+    A square frame is one square (the same as ``detect``)."""
+    height, width = picture.shape[:2]
+    side, long = min(height, width), max(height, width)
+    count = 1 if long == side else math.ceil((long - side) / (side * (1 - overlap))) + 1
+    found: list[FaceBox] = []
+    for i in range(count):
+        offset = round(i * (long - side) / max(1, count - 1))
+        square = picture[:, offset:offset + side] if width > height else picture[offset:offset + side, :]
+        for f in detect(square, model, min_score):
+            if width > height:
+                box = replace(f, x=round((offset + f.x * side) / width, 4), w=round(f.w * side / width, 4))
+            else:
+                box = replace(f, y=round((offset + f.y * side) / height, 4), h=round(f.h * side / height, 4))
+            if not any(overlaps(box, k) for k in found):
+                found.append(box)
+    return sorted(found, key=lambda b: -b.w * b.h)
+
+
+def overlaps(a: FaceBox, b: FaceBox) -> bool:
+    """The two boxes share more than a third of the smaller one: the same face."""
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    return w > 0 and h > 0 and w * h > min(a.w * a.h, b.w * b.h) / 3

@@ -67,6 +67,15 @@ def points(picture: Picture, centre: tuple[float, float], side: float, roll_deg:
 
 def measure(picture: Picture, box: FaceBox) -> FaceLandmarks:
     """Landmark facts for the face in ``box`` (relative to ``picture``, grey or RGB)."""
+    return measure_with_extent(picture, box)[0]
+
+
+Extent = tuple[float, float, float, float]  # x0, y0, x1, y1 of the mesh's points, shares of the picture
+
+
+def measure_with_extent(picture: Picture, box: FaceBox) -> tuple[FaceLandmarks, Extent]:
+    """Landmark facts for the face in ``box``, and where the mesh's points lie (to follow the face to
+    the next sample without a detector: see picture.py)."""
     height, width = picture.shape[:2]
     centre = ((box.x + box.w / 2) * width, (box.y + box.h / 2) * height)
     side = max(box.w * width, box.h * height) * _GROW
@@ -75,7 +84,9 @@ def measure(picture: Picture, box: FaceBox) -> FaceLandmarks:
     if abs(roll) > _REALIGN_DEG:  # the model expects an upright face: crop again, turned by the tilt
         mesh, score = points(picture, centre, side, roll)
         roll = _roll(mesh)
-    return facts_of(mesh, score)
+    low, high = mesh[:, :2].min(axis=0), mesh[:, :2].max(axis=0)
+    extent = (float(low[0]) / width, float(low[1]) / height, float(high[0]) / width, float(high[1]) / height)
+    return facts_of(mesh, score), extent
 
 
 def facts_of(mesh: np.ndarray[Any, Any], score: float) -> FaceLandmarks:

@@ -96,8 +96,12 @@ class PictureAnalyzer:
     _next_full: float = 0.0
     _last_face: tuple[float, FaceBox] | None = None  # when and where the largest face was last seen
     _others: list[FaceBox] = field(default_factory=list)  # the other faces of the last full search
+    _main: tuple[float, FaceBox] | None = None  # blazeface: when and where the followed face was last seen
+    # blazeface: the detector's box around the landmark mesh's extent when it last saw the face (x0, y0,
+    # x1, y1 in mesh widths and heights from the mesh's top left): how followed boxes are framed
+    _framing: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
 
-    def _find_faces(self, t: float, gray: Gray) -> tuple[list[FaceBox], str]:
+    def _find_faces(self, t: float, gray: Gray) -> tuple[list[FaceBox], str, FaceLandmarks | None]:
         """Three depths of search, cheapest most often (see AnalysisSettings):
         deep, every ``deep_scan_every_s``: the whole frame, faces down to ~40 px at the working size;
         full, every ``full_scan_every_s``: the whole frame, faces down to ~80 px;
@@ -118,27 +122,65 @@ class PictureAnalyzer:
         else:
             main = _search_around(gray, recent) if recent is not None else []
             others = [o for o in self._others if not main or not _overlaps(o, main[0])]
-            return self._remember(t, main[:1] + others, keep_others=False), "tracked"
-        return self._remember(t, faces, keep_others=True), scan
+            return self._remember(t, main[:1] + others, keep_others=False), "tracked", None
+        return self._remember(t, faces, keep_others=True), scan, None
 
-    def _find_faces_blazeface(self, t: float, gray: Gray) -> tuple[list[FaceBox], str]:
-        """The whole frame every sample with the short-range model (the main face, 2-3 ms); every
-        ``deep_scan_every_s`` also with the full-range model and dlib's HOG at 2x (~70 ms together),
-        whose faces are added where the first found none: smaller, farther faces, such as a second
-        person in the background (BlazeFace sees the whole frame at 192 px at most, so a face 44 px high
-        at the working size is ~13 px to it; HOG at 2x finds faces down to ~40 px). Those are carried
-        over to the samples in between, as the last deep search saw them."""
-        faces = blazeface.detect(gray, blazeface.SHORT_RANGE, self.settings.face_min_score)
+    def _find_faces_blazeface(self, t: float, gray: Gray) -> tuple[list[FaceBox], str, FaceLandmarks | None]:
+        """The main face is followed from sample to sample by its landmarks: the mesh measured on the
+        last sample's box gives this sample's box (MediaPipe's own design: the detector only runs when
+        the face is lost). The whole frame is searched with the full-range model (~7 ms) every
+        ``full_scan_every_s``, and whenever the face is lost; its other faces are carried over to the
+        followed samples in between. Every ``deep_scan_every_s`` the search also looks at the frame in
+        overlapping squares (``blazeface.detect_tiled``, ~20 ms), for smaller, farther faces such as a
+        second person in the background (a face 40 px high at the working size is ~12 px to one
+        whole-frame search, ~21 px in a square). Why the full-range model for the whole frame: the
+        short-range one sees a 640x360 frame at 128 px and misses a face up to a fifth of its height,
+        a waist-up landscape framing."""
+        min_marks = self.settings.landmark_min_score
+        if t < self._next_full:
+            if self._main is None:  # no face to follow: the last search's faces stand until the next one
+                return list(self._others), "carried", None
+            followed = self._follow(t, gray, self._main[1]) if t - self._main[0] <= _FOLLOW_S else None
+            if followed is not None and followed[1].score >= min_marks:
+                main, marks = followed
+                others = [o for o in self._others if not blazeface.overlaps(o, main)]
+                return sorted([main, *others], key=lambda b: -b.w * b.h), "tracked", marks
+            # lost (turned away, covered, moved too fast): search the whole frame now
+        self._next_full = t + self.settings.full_scan_every_s
+        faces = blazeface.detect(gray, blazeface.FULL_RANGE, self.settings.face_min_score)
         scan = "full"
         if t >= self._next_deep:
             self._next_deep = t + self.settings.deep_scan_every_s
-            far = blazeface.detect(gray, blazeface.FULL_RANGE, self.settings.face_min_score)
-            if self.settings.deep_hog:
-                far += [f for f in FaceDetector(upsample=1).detect(gray) if not any(_overlaps(f, g) for g in far)]
-            self._others = [f for f in far if not any(_overlaps(f, g) for g in faces)]
+            if self.settings.deep_tiles:
+                faces += [f for f in blazeface.detect_tiled(gray, blazeface.FULL_RANGE, self.settings.face_min_score)
+                          if not any(blazeface.overlaps(f, g) for g in faces)]
+                faces.sort(key=lambda b: -b.w * b.h)
             scan = "deep"
-        others = [o for o in self._others if not any(_overlaps(o, g) for g in faces)]
-        return sorted(faces + others, key=lambda b: -b.w * b.h), scan
+        self._main, marks = None, None
+        if faces and self.settings.landmarks:
+            marks, extent = landmarks.measure_with_extent(gray, faces[0])
+            if marks.score >= min_marks:
+                self._main, self._framing = (t, faces[0]), _framing(faces[0], extent)
+        # followed samples carry the other faces over; samples with nothing to follow carry them all
+        self._others = faces[1:] if self._main is not None else faces
+        return faces, scan, marks
+
+    def _follow(self, t: float, gray: Gray, box: FaceBox) -> tuple[FaceBox, FaceLandmarks] | None:
+        """The main face on this sample: the landmark mesh measured around its last box, turned back into
+        a detector-like box (the mesh's extent framed as the detector framed it when it last saw it)."""
+        marks, (x0, y0, x1, y1) = landmarks.measure_with_extent(gray, box)
+        w, h = x1 - x0, y1 - y0
+        left, top, right, bottom = (x0 + self._framing[0] * w, y0 + self._framing[1] * h,
+                                    x0 + self._framing[2] * w, y0 + self._framing[3] * h)
+        cut = left < 0 or top < 0 or right > 1 or bottom > 1
+        left, top, right, bottom = max(0.0, left), max(0.0, top), min(1.0, right), min(1.0, bottom)
+        if right - left <= 0 or bottom - top <= 0:
+            return None
+        main = FaceBox(x=round(left, 4), y=round(top, 4), w=round(right - left, 4), h=round(bottom - top, 4),
+                       score=marks.score, pose="mesh", cut=cut)
+        if marks.score >= self.settings.landmark_min_score:
+            self._main = (t, main)
+        return main, marks
 
     def _remember(self, t: float, faces: list[FaceBox], keep_others: bool) -> list[FaceBox]:
         if faces:
@@ -148,7 +190,7 @@ class PictureAnalyzer:
         return faces
 
     def add(self, t: float, gray: Gray) -> None:
-        faces, scan = self._find_faces(t, gray)
+        faces, scan, marks = self._find_faces(t, gray)
         thumb = cv2.resize(gray, _THUMB, interpolation=cv2.INTER_AREA).astype(np.int16)
         diff = change = None
         if self._previous is not None and self._previous[0].shape == gray.shape:
@@ -156,7 +198,8 @@ class PictureAnalyzer:
             change = round(float(cv2.absdiff(gray, self._previous[0]).mean()), 3)
         self._previous = (gray, thumb)
         look = face_look(gray, faces[0]) if faces else None
-        marks = landmarks.measure(gray, faces[0]) if faces and self.settings.landmarks else None
+        if marks is None and faces and self.settings.landmarks and scan != "carried":
+            marks = landmarks.measure(gray, faces[0])
         if marks is not None and marks.score < self.settings.landmark_min_score:
             marks = None  # the model does not see a face in that box: no lips or pose to read
         self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, change, look,
@@ -184,11 +227,14 @@ def _search_around(gray: Gray, box: FaceBox) -> list[FaceBox]:
                     w=round(f.w * sx, 4), h=round(f.h * sy, 4)) for f in found]
 
 
-def _overlaps(a: FaceBox, b: FaceBox) -> bool:
-    """The two boxes share more than a third of the smaller one: the same face."""
-    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
-    return w > 0 and h > 0 and w * h > min(a.w * a.h, b.w * b.h) / 3
+_overlaps = blazeface.overlaps
+
+
+def _framing(box: FaceBox, extent: landmarks.Extent) -> tuple[float, float, float, float]:
+    """``box`` in the coordinates of the mesh's extent (0..1 across it; below 0 or above 1 outside)."""
+    x0, y0, x1, y1 = extent
+    w, h = max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)
+    return ((box.x - x0) / w, (box.y - y0) / h, (box.x + box.w - x0) / w, (box.y + box.h - y0) / h)
 
 
 def count_timeline(samples: list[PictureSample]) -> list[CountSpan]:

@@ -13,15 +13,16 @@ class AnalysisSettings:
     # 640x360 landscape, 360x640 portrait, 429x536 at 4:5, 480x480 square cost the same per sample,
     # and a face that fills the same share of the frame has the same size in pixels.
     work_pixels: int = 640 * 360
-    # Videos: "blazeface" searches every sample whole (MediaPipe's short-range model, a few ms) and every
-    # deep_scan_every_s with the full-range model for smaller faces; "hog" is dlib's HOG with tracking
-    # between whole-frame searches every full_scan_every_s (the same corpus verdicts, slower; images
-    # always use HOG, which counts faces best).
+    # Videos: "blazeface" searches the whole frame every full_scan_every_s with MediaPipe's full-range
+    # model (~7 ms) and follows the main face by its landmarks in between; every deep_scan_every_s it
+    # also searches overlapping squares of the frame for smaller faces. "hog" is dlib's HOG with tracking
+    # between whole-frame searches (the same corpus verdicts, slower; images always use HOG, which
+    # counts faces best).
     video_detector: str = "blazeface"
     face_min_score: float = 0.5  # BlazeFace's score cut-off (0..1)
-    deep_hog: bool = True  # blazeface: its deep searches also run dlib's HOG at 2x, for small faces (~70 ms)
-    full_scan_every_s: float = 1.0  # search the whole frame this often; in between, track the main face
-    deep_scan_every_s: float = 8.0  # hog: a 2x whole-frame search this often; blazeface: the full-range model
+    deep_tiles: bool = True  # blazeface: deep searches also look at the frame in overlapping squares (~20 ms)
+    full_scan_every_s: float = 1.0  # search the whole frame this often; in between, follow the main face
+    deep_scan_every_s: float = 8.0  # search for small faces this often (hog: at 2x; blazeface: in squares)
     landmarks: bool = True  # measure the main face's 468 landmarks (lips, eyes, head pose) on every sample
     landmark_min_score: float = 0.5  # the landmark model's face score below which its points are not used
     image_work_size: int = 800  # images: longest side scaled down to this before face detection
