@@ -156,10 +156,12 @@ class PictureAnalyzer:
                           if not any(blazeface.overlaps(f, g) for g in faces)]
                 faces.sort(key=lambda b: -b.w * b.h)
             scan = "deep"
-        self._main, marks = None, None
+        self._main = None
+        marks: FaceLandmarks | None = None
         if faces and self.settings.landmarks:
-            marks, extent = landmarks.measure_with_extent(gray, faces[0])
-            if marks.score >= min_marks:
+            measured, extent = landmarks.measure_with_extent(gray, faces[0])
+            marks = measured
+            if measured.score >= min_marks:
                 self._main, self._framing = (t, faces[0]), _framing(faces[0], extent)
         # followed samples carry the other faces over; samples with nothing to follow carry them all
         self._others = faces[1:] if self._main is not None else faces
