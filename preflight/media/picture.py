@@ -142,9 +142,9 @@ class PictureAnalyzer:
                 return list(self._others), "carried", None
             followed = self._follow(t, gray, self._main[1]) if t - self._main[0] <= _FOLLOW_S else None
             if followed is not None and followed[1].score >= min_marks:
-                main, marks = followed
+                main = followed[0]
                 others = [o for o in self._others if not blazeface.overlaps(o, main)]
-                return sorted([main, *others], key=lambda b: -b.w * b.h), "tracked", marks
+                return sorted([main, *others], key=lambda b: -b.w * b.h), "tracked", followed[1]
             # lost (turned away, covered, moved too fast): search the whole frame now
         self._next_full = t + self.settings.full_scan_every_s
         faces = blazeface.detect(gray, blazeface.FULL_RANGE, self.settings.face_min_score)
@@ -157,11 +157,10 @@ class PictureAnalyzer:
                 faces.sort(key=lambda b: -b.w * b.h)
             scan = "deep"
         self._main = None
-        marks: FaceLandmarks | None = None
+        marks = None
         if faces and self.settings.landmarks:
-            measured, extent = landmarks.measure_with_extent(gray, faces[0])
-            marks = measured
-            if measured.score >= min_marks:
+            marks, extent = landmarks.measure_with_extent(gray, faces[0])
+            if marks.score >= min_marks:
                 self._main, self._framing = (t, faces[0]), _framing(faces[0], extent)
         # followed samples carry the other faces over; samples with nothing to follow carry them all
         self._others = faces[1:] if self._main is not None else faces
