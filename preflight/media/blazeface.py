@@ -3,8 +3,9 @@
 
 Why, and where: a whole-frame search costs 2-4 ms (short range, 128x128) or about 8 ms (full range,
 192x192) whatever the frame's size, against 16 ms for dlib's HOG at 640x360 and 61 ms with one
-upsampling step. It is what lets a video be searched on every sample within the time of a plain
-decode (benchmarks/bench_faces.py, bench_check.py). On the corpus images it counts 40-41 of 44 right
+upsampling step. Videos use the full-range model (the short-range one sees a landscape frame at
+128x72 px and misses a waist-up face), once a second and in overlapping squares for small faces
+(``detect_tiled``); images use the short-range one too, where HOG finds nothing. On the corpus images it counts 40-41 of 44 right
 against HOG's 44 (it misses faces that are small in a large group photo), so headshot images keep
 HOG, where one search per file costs nothing that matters.
 
