@@ -83,6 +83,12 @@ class FaceBox:
     def cy(self) -> float:
         return self.y + self.h / 2
 
+    def overlaps(self, other: FaceBox) -> bool:
+        """The two boxes share more than a third of the smaller one: the same face."""
+        w = min(self.x + self.w, other.x + other.w) - max(self.x, other.x)
+        h = min(self.y + self.h, other.y + other.h) - max(self.y, other.y)
+        return w > 0 and h > 0 and w * h > min(self.w * self.h, other.w * other.h) / 3
+
 
 @dataclass(frozen=True)
 class FaceLandmarks:

@@ -74,7 +74,7 @@ def analyse_still(gray: Gray, settings: AnalysisSettings) -> Still:
     if not faces:
         found = blazeface.detect(work, blazeface.SHORT_RANGE, settings.face_min_score)
         found += [f for f in blazeface.detect(work, blazeface.FULL_RANGE, settings.face_min_score)
-                  if not any(_overlaps(f, g) for g in found)]
+                  if not any(f.overlaps(g) for g in found)]
         checked = _with_landmarks(gray, sorted(found, key=lambda b: -b.w * b.h), settings.landmark_min_score)
     kept = [box for box, _ in checked]
     return Still(kept, face_look(gray, kept[0]) if kept else None, checked[0][1] if checked else None)
@@ -96,7 +96,7 @@ class PictureAnalyzer:
     _next_full: float = 0.0
     _last_face: tuple[float, FaceBox] | None = None  # when and where the largest face was last seen
     _others: list[FaceBox] = field(default_factory=list)  # the other faces of the last full search
-    _main: tuple[float, FaceBox] | None = None  # blazeface: when and where the followed face was last seen
+    _main: FaceBox | None = None  # blazeface: where the followed face was last seen
     # blazeface: the detector's box around the landmark mesh's extent when it last saw the face (x0, y0,
     # x1, y1 in mesh widths and heights from the mesh's top left): how followed boxes are framed
     _framing: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
@@ -110,6 +110,7 @@ class PictureAnalyzer:
         if self.settings.video_detector == "blazeface":
             return self._find_faces_blazeface(t, gray)
         recent = self._last_face[1] if self._last_face and t - self._last_face[0] <= _FOLLOW_S else None
+        keep_others = True
         if t >= self._next_deep:
             self._next_deep = t + self.settings.deep_scan_every_s
             self._next_full = t + self.settings.full_scan_every_s
@@ -117,13 +118,15 @@ class PictureAnalyzer:
         elif t >= self._next_full:
             self._next_full = t + self.settings.full_scan_every_s
             faces, scan = FaceDetector(upsample=0).detect(gray), "full"
-            if recent is not None and not any(_overlaps(f, recent) for f in faces):
+            if recent is not None and not any(f.overlaps(recent) for f in faces):
                 faces = sorted(faces + _search_around(gray, recent), key=lambda b: -b.w * b.h)
         else:
             main = _search_around(gray, recent) if recent is not None else []
-            others = [o for o in self._others if not main or not _overlaps(o, main[0])]
-            return self._remember(t, main[:1] + others, keep_others=False), "tracked", None
-        return self._remember(t, faces, keep_others=True), scan, None
+            others = [o for o in self._others if not main or not o.overlaps(main[0])]
+            faces, scan, keep_others = main[:1] + others, "tracked", False
+        faces = self._remember(t, faces, keep_others)
+        marks = landmarks.measure(gray, faces[0]) if faces and self.settings.landmarks else None
+        return faces, scan, marks
 
     def _find_faces_blazeface(self, t: float, gray: Gray) -> tuple[list[FaceBox], str, FaceLandmarks | None]:
         """The main face is followed from sample to sample by its landmarks: the mesh measured on the
@@ -136,15 +139,13 @@ class PictureAnalyzer:
         whole-frame search, ~21 px in a square). Why the full-range model for the whole frame: the
         short-range one sees a 640x360 frame at 128 px and misses a face up to a fifth of its height,
         a waist-up landscape framing."""
-        min_marks = self.settings.landmark_min_score
         if t < self._next_full:
             if self._main is None:  # no face to follow: the last search's faces stand until the next one
                 return list(self._others), "carried", None
-            followed = self._follow(t, gray, self._main[1]) if t - self._main[0] <= _FOLLOW_S else None
-            if followed is not None and followed[1].score >= min_marks:
-                main = followed[0]
-                others = [o for o in self._others if not blazeface.overlaps(o, main)]
-                return sorted([main, *others], key=lambda b: -b.w * b.h), "tracked", followed[1]
+            followed = self._follow(gray, self._main)
+            if followed is not None:
+                others = [o for o in self._others if not o.overlaps(followed[0])]
+                return sorted([followed[0], *others], key=lambda b: -b.w * b.h), "tracked", followed[1]
             # lost (turned away, covered, moved too fast): search the whole frame now
         self._next_full = t + self.settings.full_scan_every_s
         faces = blazeface.detect(gray, blazeface.FULL_RANGE, self.settings.face_min_score)
@@ -153,23 +154,26 @@ class PictureAnalyzer:
             self._next_deep = t + self.settings.deep_scan_every_s
             if self.settings.deep_tiles:
                 faces += [f for f in blazeface.detect_tiled(gray, blazeface.FULL_RANGE, self.settings.face_min_score)
-                          if not any(blazeface.overlaps(f, g) for g in faces)]
+                          if not any(f.overlaps(g) for g in faces)]
                 faces.sort(key=lambda b: -b.w * b.h)
             scan = "deep"
         self._main = None
         marks = None
         if faces and self.settings.landmarks:
             marks, extent = landmarks.measure_with_extent(gray, faces[0])
-            if marks.score >= min_marks:
-                self._main, self._framing = (t, faces[0]), _framing(faces[0], extent)
+            if marks.score >= self.settings.landmark_min_score:
+                self._main, self._framing = faces[0], _framing(faces[0], extent)
         # followed samples carry the other faces over; samples with nothing to follow carry them all
         self._others = faces[1:] if self._main is not None else faces
         return faces, scan, marks
 
-    def _follow(self, t: float, gray: Gray, box: FaceBox) -> tuple[FaceBox, FaceLandmarks] | None:
+    def _follow(self, gray: Gray, box: FaceBox) -> tuple[FaceBox, FaceLandmarks] | None:
         """The main face on this sample: the landmark mesh measured around its last box, turned back into
-        a detector-like box (the mesh's extent framed as the detector framed it when it last saw it)."""
+        a detector-like box (the mesh's extent framed as the detector framed it when it last saw it).
+        None when the mesh no longer sees a face there."""
         marks, (x0, y0, x1, y1) = landmarks.measure_with_extent(gray, box)
+        if marks.score < self.settings.landmark_min_score:
+            return None
         w, h = x1 - x0, y1 - y0
         left, top, right, bottom = (x0 + self._framing[0] * w, y0 + self._framing[1] * h,
                                     x0 + self._framing[2] * w, y0 + self._framing[3] * h)
@@ -177,11 +181,9 @@ class PictureAnalyzer:
         left, top, right, bottom = max(0.0, left), max(0.0, top), min(1.0, right), min(1.0, bottom)
         if right - left <= 0 or bottom - top <= 0:
             return None
-        main = FaceBox(x=round(left, 4), y=round(top, 4), w=round(right - left, 4), h=round(bottom - top, 4),
-                       score=marks.score, pose="mesh", cut=cut)
-        if marks.score >= self.settings.landmark_min_score:
-            self._main = (t, main)
-        return main, marks
+        self._main = FaceBox(x=round(left, 4), y=round(top, 4), w=round(right - left, 4), h=round(bottom - top, 4),
+                             score=marks.score, pose="mesh", cut=cut)
+        return self._main, marks
 
     def _remember(self, t: float, faces: list[FaceBox], keep_others: bool) -> list[FaceBox]:
         if faces:
@@ -199,8 +201,6 @@ class PictureAnalyzer:
             change = round(float(cv2.absdiff(gray, self._previous[0]).mean()), 3)
         self._previous = (gray, thumb)
         look = face_look(gray, faces[0]) if faces else None
-        if marks is None and faces and self.settings.landmarks and scan != "carried":
-            marks = landmarks.measure(gray, faces[0])
         if marks is not None and marks.score < self.settings.landmark_min_score:
             marks = None  # the model does not see a face in that box: no lips or pose to read
         self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, change, look,
@@ -226,9 +226,6 @@ def _search_around(gray: Gray, box: FaceBox) -> list[FaceBox]:
     sx, sy = (x1 - x0) / width, (y1 - y0) / height
     return [replace(f, x=round(x0 / width + f.x * sx, 4), y=round(y0 / height + f.y * sy, 4),
                     w=round(f.w * sx, 4), h=round(f.h * sy, 4)) for f in found]
-
-
-_overlaps = blazeface.overlaps
 
 
 def _framing(box: FaceBox, extent: landmarks.Extent) -> tuple[float, float, float, float]:
