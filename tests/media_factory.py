@@ -144,11 +144,13 @@ def decode_audio(path: Path, rate: int = 16000) -> np.ndarray:
 
 
 def make_clip(path: Path, frame_at, n_frames: int, size: tuple[int, int], audio: np.ndarray | None,
-              fps: int = 25, rate: int = 16000, noise: int = 3) -> Path:
-    """An H.264 + AAC MP4 from ``frame_at(i) -> RGB array`` (with a little camera noise) and mono samples."""
+              fps: int = 25, rate: int = 16000, noise: int = 3, gop: int | None = None) -> Path:
+    """An H.264 + AAC MP4 from ``frame_at(i) -> RGB array`` (with a little camera noise) and mono samples;
+    ``gop``: a key frame every that many frames exactly."""
     rng = np.random.default_rng(7)
+    options = {"preset": "ultrafast", **({"g": str(gop), "keyint_min": str(gop)} if gop else {})}
     with av.open(str(path), "w", options={"movflags": "+faststart"}) as out:
-        vs = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
+        vs = out.add_stream("libx264", rate=fps, options=options)
         vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
         stream = None
         if audio is not None:
