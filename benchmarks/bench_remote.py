@@ -6,7 +6,7 @@ the reader closes counts too).
     python benchmarks/bench_remote.py [--runs 3] [FILE]
 
 Without FILE it uses the 60 s 1080p clip bench_check.py generates (benchmarks/out/). The server is
-tests/http_media.py (Python's http.server with byte ranges), so this measures preflight's way of
+tests/support/http_media.py (Python's http.server with byte ranges), so this measures preflight's way of
 reading a link, not a network.
 """
 
@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.bench_check import make_clip  # noqa: E402
-from tests.http_media import serving  # noqa: E402
+from tests.support.http_media import serving  # noqa: E402
 
 
 def once(cmd: list[str]) -> float:

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from preflight.upload.s3 import Uploader  # noqa: E402
-from tests.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3  # noqa: E402
+from tests.support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3  # noqa: E402
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ The library API (the command line runs the same code)::
 
     preflight.fix("phone.mov")                                  # -> FixOutcome(output=..., passed=..., log=...)
     preflight.load_rules("phoenix-4")                           # -> RuleSet
-    preflight.submit("training.mp4", bucket="media", api_key="...")
+    preflight.submit("training.mp4", bucket="media", api_key="...")  # -> SubmitOutcome(face_id=..., ...)
 
 Names are imported on first use, so ``import preflight`` (and the command line's start-up) stays cheap.
 """
@@ -20,20 +20,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from preflight.version import __version__
 
-__all__ = ["FileResult", "Finding", "FixOutcome", "PreflightError", "Report", "RuleSet", "check", "fix",
-           "load_rules", "submit", "__version__"]
+__all__ = ["FileResult", "Finding", "FixOutcome", "PreflightError", "Report", "RuleSet", "SubmitOutcome", "check",
+           "fix", "load_rules", "submit", "__version__"]
 
 if TYPE_CHECKING:
     from preflight.errors import PreflightError
     from preflight.library import FixOutcome, check, fix, load_rules, submit
     from preflight.report import FileResult, Finding, Report
     from preflight.ruleset import RuleSet
+    from preflight.run.submit import SubmitOutcome
 
 _WHERE = {"check": "library", "fix": "library", "submit": "library", "load_rules": "library",
           "FixOutcome": "library", "Report": "report", "FileResult": "report", "Finding": "report",
-          "RuleSet": "ruleset", "PreflightError": "errors"}
+          "RuleSet": "ruleset", "PreflightError": "errors", "SubmitOutcome": "run.submit"}
 
 
 def __getattr__(name: str) -> Any:

@@ -26,11 +26,11 @@ import sys
 import time
 from pathlib import Path
 
-import preflight
 from preflight.digest import sha256_of
 from preflight.dirs import cache_dir
 from preflight.report import FileResult
 from preflight.ruleset import RuleSet
+from preflight import version
 
 _RACY_S = 2.0
 _KEEP_S = 90 * 24 * 3600  # results older than this are dropped when the cache is opened
@@ -49,7 +49,7 @@ def fingerprint(ruleset: RuleSet) -> str:
 
 def result_key(sha256: str, ruleset: RuleSet, *, quick: bool, fail_level: str) -> str:
     parts = [sha256, fingerprint(ruleset), f"quick={quick}", f"fail_level={fail_level}",
-             f"version={preflight.__version__}", f"code={code_fingerprint()}", *library_versions()]
+             f"version={version.__version__}", f"code={code_fingerprint()}", *library_versions()]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -76,12 +76,15 @@ def library_versions() -> tuple[str, ...]:
     return tuple(f"{lib}={found.get(lib, 'absent')}" for lib in _FACT_LIBRARIES)
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent  # the installed preflight package
+
+
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """A digest of preflight's own code, rule files and models as installed (name, size and
     modification time of each): an editable install whose code changed without a version bump never
     gets an old result. A few milliseconds, once per run."""
-    root = Path(preflight.__file__).resolve().parent
+    root = PACKAGE_DIR
     files = [p for p in root.rglob("*") if p.suffix in (".py", ".toml", ".tflite")]
     rules = root.parent / "rules"  # a source checkout keeps the rule files beside the package
     files += list(rules.glob("*.toml")) if rules.is_dir() else []

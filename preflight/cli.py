@@ -12,13 +12,15 @@ from typing import Any
 
 import click
 
-from preflight import __version__
+from preflight.version import __version__
 from preflight.api import DEFAULT_URL
+from preflight.api.connection import Connection
 from preflight.commands import check as check_cmd
 from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError, UsageError
 from preflight.project import LfsPolicy
 from preflight.remote.source import Remote, is_remote
-from preflight.render import RENDERERS, RenderOptions
+from preflight.render.formats import RENDERERS
+from preflight.render.options import RenderOptions
 
 # The other commands' modules are imported in their functions: `check` served from the cache should
 # not pay for loading the API client, S3 or the transcoder.
@@ -81,7 +83,7 @@ def cli() -> None:
 @click.option("--tavus", "tavus", is_flag=True,
               help="Images: also run Tavus's own image check (needs TAVUS_API_KEY; sends each image to Tavus).")
 @click.option("--scheduler", envvar="PREFLIGHT_SCHEDULER", metavar="ADDRESS",
-              help="Run the checks on a Dask cluster (tcp://HOST:8786; needs preflight[dask]). Workers must reach "
+              help="Run the checks on a Dask cluster (tcp://HOST:8786; needs avatar-preflight[dask]). Workers must reach "
                    "the files: URLs, s3://, or the same paths on a shared file system.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show files that fail; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the rules that passed.")
@@ -98,14 +100,14 @@ def check(paths: tuple[str, ...], rules: str | None, fmt: str, output: Path | No
     read without a full download.
     """
     render = RenderOptions(color=_color(sys.stdout), quiet=quiet, verbose=verbose)
-    options = check_cmd.CheckOptions(rules, fmt, output, fail_level, quick, render, config, lfs_pointers,
-                                     cache=not no_cache, jobs=jobs, html=html,
+    options = check_cmd.CheckOptions(rules, fail_level, quick, config, lfs_pointers, cache=not no_cache, jobs=jobs,
                                      tavus=_connection(api_url) if tavus else None, scheduler=scheduler)
+    out = check_cmd.Output(fmt, output, html, render)
     show = not quiet and sys.stderr.isatty()
     if not gc.get_freeze_count():  # once: the collector need not walk the start-up objects again (~1.5 %)
         gc.freeze()
     inputs: list[Path | str] = [p if is_remote(p) else Path(p) for p in paths]
-    return check_cmd.run(inputs, options, lambda s: click.echo(s, nl=False, color=render.color),
+    return check_cmd.run(inputs, options, out, lambda s: click.echo(s, nl=False, color=render.color),
                          _ProgressBar.decoding if show else None, _ProgressBar.files if show else None)
 
 
@@ -134,13 +136,11 @@ def fix(src: Path, output: Path | None, rules: str | None, dry_run: bool) -> int
     return fix_cmd.run(src, fix_cmd.FixOptions(output, rules, dry_run, progress), lambda s: click.echo(s, nl=False))
 
 
-def _connection(api_url: str | None) -> Any:
-    from preflight.commands import api as api_cmd
-
+def _connection(api_url: str | None) -> Connection:
     key = os.environ.get("TAVUS_API_KEY", "")
     if not key:
         raise UsageError("TAVUS_API_KEY is not set: export your key from the Tavus Developer Portal (API Keys)")
-    return api_cmd.Connection(key, api_url or os.environ.get("TAVUS_API_URL") or DEFAULT_URL)
+    return Connection(key, api_url or os.environ.get("TAVUS_API_URL") or DEFAULT_URL)
 
 
 _api_url = click.option("--api-url", metavar="URL", help=f"API base URL (default: $TAVUS_API_URL or {DEFAULT_URL}).")
@@ -148,12 +148,15 @@ _api_url = click.option("--api-url", metavar="URL", help=f"API base URL (default
 
 @cli.command()
 @click.argument("face_id")
-@click.option("--wait", is_flag=True, help="Poll (politely, with backoff) until training completes or fails.")
+@click.option("--wait", is_flag=True, help="Poll (politely, with backoff) until training completes or fails "
+              "(phoenix-4.5: until tuning completes or fails).")
 @_api_url
 def status(face_id: str, wait: bool, api_url: str | None) -> int:
     """Show a face's training status (needs TAVUS_API_KEY).
 
-    Exit 0 when started or completed, 1 when training failed (the error message is shown).
+    A phoenix-4.5 face is `completed` once its watermarked preview is ready; tuning then goes on
+    (finetune_status), and --wait follows it to the end. Exit 0 while training or when done, 1 when
+    training failed or (phoenix-4.5) tuning failed (the preview stays usable).
     """
     from preflight.commands import api as api_cmd
 
@@ -216,12 +219,12 @@ def submit(src: str, name: str | None, model: str, voice_name: str | None, auto_
     options = submit_cmd.SubmitOptions(
         bucket=bucket or "", name=name, model=model, voice_name=voice_name, auto_fix_image=auto_fix_image,
         callback_url=callback_url, properties=_properties(properties), prefix=prefix, expires=expires, wait=wait,
-        force=force, resubmit=resubmit, dry_run=dry_run, tavus_validation=not skip_tavus_validation, fmt=fmt, s3_endpoint=s3_endpoint, fix=fix_first,
-        state_dir=Path(os.environ.get("PREFLIGHT_STATE_DIR") or Path.home() / ".cache" / "preflight"),
-        upload_progress=_upload_bar if sys.stderr.isatty() else None)
-    if is_remote(src):
-        return submit_cmd.run_remote(src, options, conn, lambda s: click.echo(s, nl=False))
-    return submit_cmd.run(Path(src), options, conn, lambda s: click.echo(s, nl=False))
+        force=force, resubmit=resubmit, dry_run=dry_run, tavus_validation=not skip_tavus_validation,
+        s3_endpoint=s3_endpoint, fix=fix_first,
+        upload_progress=_upload_bar if sys.stderr.isatty() else None,
+        status_bar=_TrainingBar("training") if wait and sys.stderr.isatty() else None)
+    source = src if is_remote(src) else Path(src)
+    return submit_cmd.run(source, options, conn, lambda s: click.echo(s, nl=False), fmt)
 
 
 def _upload_bar(total: int) -> Callable[[int], None]:
@@ -248,22 +251,25 @@ def _properties(pairs: tuple[str, ...]) -> dict[str, object]:
 
 
 class _TrainingBar:
-    """Training progress (0-100 %) on stderr while ``status --wait`` polls."""
+    """Training progress (0-100 %) on stderr while a face is followed; drawn from its first update."""
 
-    def __init__(self, face_id: str) -> None:
-        self.bar: Any = click.progressbar(length=100, label=f"training {face_id}", file=sys.stderr, width=30,
-                                          show_eta=False)
-        self.bar.__enter__()
+    def __init__(self, label: str) -> None:
+        self.label = f"training {label}"
+        self.bar: Any = None
         self.done = 0
 
     def update(self, percent: float) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=100, label=self.label, file=sys.stderr, width=30, show_eta=False)
+            self.bar.__enter__()
         step = int(percent) - self.done
         if step > 0:
             self.bar.update(step)
             self.done += step
 
     def close(self) -> None:
-        self.bar.__exit__(None, None, None)
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 @cli.command("cache")
@@ -370,11 +376,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug: one line for the user, the traceback in a log file
         if os.environ.get("PREFLIGHT_DEBUG"):
             raise
-        from preflight import crashlog
+        from preflight import crashlog, redact
 
         log = crashlog.write(traceback.format_exc())
         where = f"details in {log}" if log is not None else "the log could not be written"
-        message = crashlog.scrub(" ".join(f"{type(err).__name__}: {err}".split()))
+        message = redact.text(" ".join(f"{type(err).__name__}: {err}".split()))
         click.echo(f"preflight: internal error: {message} ({where}; set PREFLIGHT_DEBUG=1 to see the traceback)",
                    err=True)
         return EXIT_UNUSABLE

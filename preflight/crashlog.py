@@ -9,22 +9,11 @@ make preflight write somewhere else. Signed URLs are redacted before anything is
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 
+from preflight import redact
 from preflight.dirs import cache_dir
-from preflight.remote.link import SECRET_PARAMS
-
-# Query parameters that carry signatures, credentials or tokens (AWS, GCS, Azure SAS, generic): the
-# same list remote/link.py redacts URLs with.
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:" + "|".join(sorted(SECRET_PARAMS, key=len, reverse=True)) + r")=)[^&\s'\"]+")
-_API_KEY_HEADER = re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+")
-
-
-def scrub(text: str) -> str:
-    """``text`` with signatures, credentials, tokens and API keys replaced by REDACTED."""
-    return _API_KEY_HEADER.sub(r"\1REDACTED", _SECRET_QUERY.sub(r"\1REDACTED", text))
 
 
 def write(*tracebacks: str) -> Path | None:
@@ -37,7 +26,7 @@ def write(*tracebacks: str) -> Path | None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(path, flags, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
-            fh.write(scrub("\n".join(tracebacks)))
+            fh.write(redact.text("\n".join(tracebacks)))
         return path
     except OSError:
         return None

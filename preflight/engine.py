@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 from preflight.checks import RULES
-from preflight.facts import Facts, LinkOnlyFacts
+from preflight.facts import Facts, LinkOnlyFacts, TavusOnlyFacts
 from preflight.report import FileResult, FileVerdict, Finding
 from preflight.ruleset import SEVERITIES, RuleConfig, RuleSet, Severity
 
 
-def judge(facts: Facts | LinkOnlyFacts, ruleset: RuleSet) -> list[Finding]:
+def judge(facts: Facts | LinkOnlyFacts | TavusOnlyFacts, ruleset: RuleSet) -> list[Finding]:
     """Every rule of ``ruleset`` over ``facts``. ``url.*`` (link) rules run for remote files only; a
     remote file that could not be fetched (LinkOnlyFacts) gets only those, and one finding that says
-    the media rules did not run."""
+    the media rules did not run. ``tavus.*`` rules run only over Tavus's own verdict (TavusOnlyFacts)."""
+    if isinstance(facts, TavusOnlyFacts):
+        return [_finding(facts, c) for c in ruleset.rules if RULES[c.id].kind == "tavus"]
     link = facts.link
     if isinstance(facts, LinkOnlyFacts):
         found = [_finding(facts, c) for c in ruleset.rules if RULES[c.id].kind == "link"]
         return found + [Finding(rule="media", severity="warning", outcome="skip",
                                 message="the media rules did not run: the file could not be fetched (see url.*)",
                                 fix="", measured=None, expected=None, summary="the media rules")]
-    return [_finding(facts, config) for config in ruleset.rules if link is not None or RULES[config.id].kind != "link"]
+    return [_finding(facts, config) for config in ruleset.rules
+            if RULES[config.id].kind != "tavus" and (link is not None or RULES[config.id].kind != "link")]
 
 
-def _finding(facts: Facts | LinkOnlyFacts, config: RuleConfig) -> Finding:
+def _finding(facts: Facts | LinkOnlyFacts | TavusOnlyFacts, config: RuleConfig) -> Finding:
     spec = RULES[config.id]
     verdict = spec.func(facts, **config.params)
     severity: Severity = config.severity

@@ -1,6 +1,15 @@
-"""The one error funnel: every error a user can cause is a PreflightError with a one-line message."""
+"""Every error preflight raises on purpose, in one place.
+
+A ``PreflightError`` is something the user can act on: ``str(err)`` is one line without secrets,
+shown as is, and ``exit_code`` is what the command line exits with. ``StageFailed`` is the other kind:
+an unexpected exception (a bug in preflight or a library) while one file was measured or judged,
+which becomes that file's result instead of ending the run.
+"""
 
 from __future__ import annotations
+
+import traceback
+from typing import Literal
 
 EXIT_OK, EXIT_FAIL, EXIT_UNUSABLE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -27,3 +36,51 @@ class RuleSetError(PreflightError):
 
 class UsageError(PreflightError):
     """Arguments that do not make sense together."""
+
+
+class FixFailed(PreflightError):
+    """ffmpeg could not produce the fixed file."""
+
+
+class UploadError(PreflightError):
+    """The upload or its presigned URL failed; ``str()`` is one line without secrets."""
+
+
+class ApiError(PreflightError):
+    """The Tavus API refused a request or could not be reached. ``str()`` is one line, without secrets;
+    ``status`` is the HTTP status when there was an answer."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UnsureOfEarlierSubmit(PreflightError):
+    """An earlier submit of this file was cut off and the faces list cannot tell whether it made one."""
+
+    exit_code = EXIT_FAIL
+
+
+Stage = Literal["probe", "decode", "faces", "audio", "judge", "check"]
+_DOING: dict[Stage, str] = {"probe": "probing the file", "decode": "decoding", "faces": "looking for faces",
+                            "audio": "analysing the audio", "judge": "judging the facts",
+                            "check": "checking the file"}
+
+
+class StageFailed(Exception):
+    """An exception that is not a PreflightError, raised while one file was worked on in ``stage``."""
+
+    def __init__(self, stage: Stage, error: BaseException) -> None:
+        super().__init__(f"{stage}: {type(error).__name__}: {error}")
+        self.stage = stage
+        self.error = error
+        self.traceback = "".join(traceback.format_exception(error))
+
+    def reason(self) -> str:
+        """One line for the report: what failed where, and what to do."""
+        from preflight import redact
+
+        detail = redact.text(" ".join(str(self.error).split()))[:200]
+        return (f"internal error while {_DOING[self.stage]} ({type(self.error).__name__}"
+                f"{': ' + detail if detail else ''}); the other files are unaffected. This is a bug in "
+                "preflight or a library: please report it with the log named at the end of the run")

@@ -249,4 +249,31 @@ class LinkOnlyFacts:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class TavusCheck:
+    id: str
+    label: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class TavusFacts:
+    """Tavus's own verdict on a headshot (``POST /v2/faces/image-validation``) for one model."""
+
+    model: str
+    passed: bool
+    checks: tuple[TavusCheck, ...]
+
+
+@dataclass(frozen=True)
+class TavusOnlyFacts:
+    """Tavus's verdict alone, judged beside preflight's own findings: only ``tavus.*`` rules run."""
+
+    kind: Literal["image"]
+    tavus: TavusFacts
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 Facts = VideoFacts | ImageFacts

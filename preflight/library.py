@@ -16,15 +16,17 @@ mistake in the call itself raises (an unknown rule set, a malformed rule file: a
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError, UsageError
 from preflight.report import FileResult, Report
 from preflight.ruleset import RuleSet
+
+if TYPE_CHECKING:
+    from preflight.run.submit import SubmitOutcome
 
 PathLike = str | os.PathLike[str]
 
@@ -39,7 +41,7 @@ def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_
     or a rule file; by default each file gets its kind's default (or its project's ``preflight.toml``).
     ``quick`` reads metadata and a few key frames only. Several files run in worker processes
     (``jobs``, default one per core), or on a Dask cluster's workers with ``scheduler="tcp://HOST:8786"``
-    (``pip install 'preflight[dask]'``). Results are cached by content unless ``cache=False``.
+    (``pip install 'avatar-preflight[dask]'``). Results are cached by content unless ``cache=False``.
 
     >>> report = preflight.check("training.mp4", "headshot.jpg")       # doctest: +SKIP
     >>> [(r.path, r.verdict) for r in report.results]                    # doctest: +SKIP
@@ -47,9 +49,9 @@ def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_
     >>> report.to_json()                                                 # doctest: +SKIP
     '{"schema": "preflight.report/1", ...'
     """
-    from preflight.commands.check import CheckOptions, build_report
+    from preflight.run.checks import CheckOptions, build_report
 
-    options = CheckOptions(rules=rules, fmt="json", fail_level=fail_level, quick=quick, cache=cache, jobs=jobs,
+    options = CheckOptions(rules=rules, fail_level=fail_level, quick=quick, cache=cache, jobs=jobs,
                            config=Path(config) if config is not None else None, scheduler=scheduler)
     if rules is not None:
         load_rules(rules)  # a bad rule set is the caller's mistake: raised even when no file needs it
@@ -104,50 +106,43 @@ def fix(src: PathLike, output: PathLike | None = None, rules: str | None = None)
     >>> preflight.fix("phone.mov").output                               # doctest: +SKIP
     PosixPath('phone.fixed.mp4')
     """
-    from preflight.commands import fix as fix_cmd
+    from preflight.render import fixes
+    from preflight.run.fix import FixOptions, fix_file
 
-    from preflight.digest import stamp
-    from preflight.media.sniff import sniff
-
-    source = Path(src)
-    lines: list[str] = []
     try:
-        dst = Path(output) if output is not None else fix_cmd.default_output(source, sniff(source).kind)
-        before = stamp(dst)
-        code = fix_cmd.run(source, fix_cmd.FixOptions(dst, rules), lines.append)
+        done = fix_file(Path(src), FixOptions(Path(output) if output is not None else None, rules))
     except UsageError:
         raise
     except PreflightError as err:  # the input cannot be read or fixed: its result, not an exception
         return FixOutcome(None, False, str(err))
-    after = stamp(dst)
-    return FixOutcome(dst if after is not None and after != before else None, code == 0, "".join(lines))
+    return FixOutcome(done.written, done.exit_code == 0, fixes.render(done))
 
 
-def submit(src: PathLike, *, bucket: str, api_key: str, name: str | None = None, model: str = "phoenix-4",
-           voice_name: str | None = None, api_url: str | None = None, **options: Any) -> dict[str, Any]:
-    """Check, upload to S3, presign and create a Tavus face, as ``preflight submit`` does (every check
-    that can run before the upload runs before it). Returns ``{"exit_code", "face_id", "status",
-    "request", "log"}``; AWS credentials come from boto3's usual places. Other keyword arguments are
-    ``SubmitOptions`` fields (``force``, ``resubmit``, ``dry_run``, ``expires``, ``prefix``, ...).
+def submit(source: PathLike, *, api_key: str, bucket: str = "", name: str | None = None,
+           model: str = "phoenix-4", voice_name: str | None = None, api_url: str | None = None,
+           **options: Any) -> SubmitOutcome:
+    """Check a training video or headshot and create a Tavus face from it, as ``preflight submit``
+    does: a local file is uploaded to ``bucket`` and presigned, an ``s3://BUCKET/KEY`` object is
+    presigned where it is, an ``https://`` link is checked and sent as it is. Every check that can run
+    before an upload runs before it. AWS credentials come from boto3's usual places.
 
-    >>> preflight.submit("training.mp4", bucket="media", api_key=key)["face_id"]   # doctest: +SKIP
+    Returns a ``SubmitOutcome``: ``face_id`` and ``status`` of the face made (or found: ``existing``),
+    or ``stopped`` with the reason no face was made (``"check"``, ``"link"``, ``"tavus_image"``,
+    ``"unusable"``), the check's ``FileResult`` and the request as sent (secrets redacted); nothing is
+    printed. A mistake in the call (no bucket for a file, a bad option, a wrong key or voice) raises a
+    ``PreflightError``. Other keyword arguments are ``SubmitOptions`` fields (``force``, ``resubmit``,
+    ``dry_run``, ``expires``, ``prefix``, ``wait``, ...).
+
+    >>> preflight.submit("training.mp4", bucket="media", api_key=key).face_id          # doctest: +SKIP
     'r90bbd427f71'
+    >>> preflight.submit("https://cdn.example.com/take3.mp4", api_key=key).stopped   # doctest: +SKIP
+    'check'
     """
     from preflight.api import DEFAULT_URL
-    from preflight.commands import api as api_cmd
-    from preflight.commands import submit as submit_cmd
+    from preflight.api.connection import Connection
+    from preflight.remote.source import is_remote
+    from preflight.run.submit import SubmitOptions, submit as run_submit
 
-    lines: list[str] = []
-    opts = submit_cmd.SubmitOptions(bucket=bucket, name=name, model=model, voice_name=voice_name, fmt="json",
-                                    **options)
-    code = submit_cmd.run(Path(src), opts, api_cmd.Connection(api_key, api_url or DEFAULT_URL), lines.append)
-    out: dict[str, Any] = {"exit_code": code, "face_id": None, "status": None, "request": None,
-                           "log": "".join(lines)}
-    for line in reversed("".join(lines).splitlines()):
-        if line.startswith("{"):
-            try:
-                out.update({k: v for k, v in json.loads(line).items() if k in ("face_id", "status", "request")})
-            except ValueError:
-                continue
-            break
-    return out
+    opts = SubmitOptions(bucket=bucket, name=name, model=model, voice_name=voice_name, **options)
+    where: str | Path = source if isinstance(source, str) and is_remote(source) else Path(source)
+    return run_submit(where, opts, Connection(api_key, api_url or DEFAULT_URL))

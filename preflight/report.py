@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from preflight import __version__
+from preflight.version import __version__
 from preflight.checks.registry import Outcome
 from preflight.preview import Thumb
 from preflight.ruleset import SEVERITIES, Severity

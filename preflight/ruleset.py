@@ -128,7 +128,7 @@ def _build(path: Path, header: dict[str, Any], rules: dict[str, dict[str, Any]])
 def _config(path: Path, kind: Kind, rule_id: str, entry: dict[str, Any]) -> RuleConfig:
     spec = RULES[rule_id]
     where = f"{path.name} → rules.{rule_id}"
-    if spec.kind not in (kind, "any", "link"):
+    if spec.kind not in (kind, "any", "link") and not (spec.kind == "tavus" and kind == "image"):
         article = "an" if kind == "image" else "a"
         raise RuleSetError(f"{where}: a {spec.kind} rule cannot be used in {article} {kind} rule set")
     for key in ("severity", "fix", "source"):

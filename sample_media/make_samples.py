@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from PIL import Image  # noqa: E402
 
-from tests.media_factory import VideoSpec, make_image, make_video  # noqa: E402
+from tests.support.media_factory import VideoSpec, make_image, make_video  # noqa: E402
 
 PORTRAIT = HERE.parent / "tests" / "media" / "astronaut.jpg"  # public domain (NASA), 512x512
 

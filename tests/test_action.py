@@ -10,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml  # pre-commit's dependency, installed with the test extra
+import yaml  # PyYAML, declared in the test extra
 
 from tests.conftest import REPO, real_portrait
-from tests.media_factory import make_image
+from tests.support.media_factory import make_image
 
 SCRIPT = REPO / ".github-action" / "check-changed.sh"
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from preflight.api.client import ApiError, Face, TavusClient
+from preflight.api.client import Face, TavusClient
+from preflight.errors import ApiError
 from preflight.cli import main
-from tests.tavus_server import TavusStandIn
+from tests.support.tavus_server import API_KEY, TavusStandIn
 
-KEY = "sk-secret-0123456789"
-
-
-@pytest.fixture
-def tavus() -> Iterator[TavusStandIn]:
-    with TavusStandIn(api_key=KEY) as server:
-        yield server
+KEY = API_KEY
 
 
 def client(server: TavusStandIn, **kw: object) -> TavusClient:
@@ -138,3 +132,63 @@ def test_cli_voices_and_missing_key(tavus: TavusStandIn, capsys: pytest.CaptureF
     monkeypatch.delenv("TAVUS_API_KEY")
     assert main(["voices", "--api-url", tavus.url]) == 2
     assert "TAVUS_API_KEY is not set" in capsys.readouterr().err
+
+
+def _phoenix_45_face(tavus: TavusStandIn) -> str:
+    with client(tavus) as api:
+        return api.create_face({"train_video_url": "https://example.invalid/v.mp4", "face_name": "me",
+                                "model_name": "phoenix-4.5"}).face_id
+
+
+def test_phoenix_45_is_followed_past_the_preview_to_the_end_of_tuning(
+        tavus: TavusStandIn, capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight.commands import api as api_cmd
+
+    face_id = _phoenix_45_face(tavus)
+    waits: list[float] = []
+    code = api_cmd.status(api_cmd.Connection(KEY, tavus.url), face_id, True, print, sleep=waits.append)
+    out = capsys.readouterr().out
+    assert code == 0 and "tuned: the final face is ready" in out
+    assert tavus.state.faces[face_id]["finetune_status"] == "completed"
+    # three polls to the preview (status completed), then four more while tuning: 4.5 did not stop early
+    assert len(waits) == 2 + len(tavus.state.finetune_steps)
+
+
+def test_phoenix_45_preview_is_shown_as_a_stage_not_as_done(tavus: TavusStandIn,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight.commands import api as api_cmd
+
+    face_id = _phoenix_45_face(tavus)
+    conn = api_cmd.Connection(KEY, tavus.url)
+    for _ in range(4):  # through training to the preview, and the first tuning step
+        api_cmd.status(conn, face_id, False, print)
+    capsys.readouterr()
+    assert api_cmd.status(conn, face_id, False, print) == 0
+    out = capsys.readouterr().out
+    assert ": completed — preview ready (watermarked); tuning in_progress" in out
+
+
+def test_phoenix_45_failed_tuning_exits_1_and_says_the_preview_stays(
+        tavus: TavusStandIn, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.run import training
+
+    face_id = _phoenix_45_face(tavus)
+    tavus.state.faces[face_id]["tuning_fails"] = True
+    monkeypatch.setattr(training, "pause", lambda s: None)
+    monkeypatch.setenv("TAVUS_API_KEY", KEY)
+    assert main(["status", face_id, "--wait", "--api-url", tavus.url]) == 1
+    out = capsys.readouterr().out
+    assert "tuning failed; the watermarked preview stays usable" in out and "--resubmit" in out
+    assert tavus.state.faces[face_id]["status"] == "completed"  # the face itself is not an error
+
+
+def test_phoenix_4_has_no_tuning_stage(tavus: TavusStandIn, capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight.api.client import Face
+
+    face = Face.parse({"face_id": "r1", "status": "completed", "model_name": "phoenix-4"})
+    assert face.stage == "done" and face.done and not face.two_stage
+    preview = Face.parse({"face_id": "r2", "status": "completed", "model_name": "phoenix-4.5",
+                          "finetune_status": None})
+    assert preview.stage == "preview" and not preview.done
+    tuned = Face.parse({"face_id": "r3", "status": "ready", "finetune_status": "completed"})
+    assert tuned.stage == "done" and tuned.done

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from preflight import batch
+from preflight.run import batch
 from preflight.cli import main
 from tests.conftest import IMAGE_FILES_ONLY
-from tests.media_factory import VideoSpec, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_image, make_video
 
 
 def test_parallel_report_equals_the_serial_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import preflight
+import preflight.version
 import preflight.analyze
 from preflight.cli import main
-from tests.media_factory import VideoSpec, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_image, make_video
 
 RULES = """[ruleset]
 extends = "phoenix-4"
@@ -103,7 +103,7 @@ def test_rule_file_change_is_a_miss(clip: Path, analyses: list[Path], tmp_path: 
 def test_version_and_options_are_part_of_the_key(clip: Path, analyses: list[Path], monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     check(capsys, str(clip))
-    monkeypatch.setattr(preflight, "__version__", "99.0.0")
+    monkeypatch.setattr(preflight.version, "__version__", "99.0.0")
     check(capsys, str(clip))
     assert len(analyses) == 2
     check(capsys, "--fail-level", "warning", str(clip))
@@ -140,7 +140,7 @@ def test_the_code_fingerprint_follows_the_files(tmp_path: Path, monkeypatch: pyt
     fake = tmp_path / "preflight"
     fake.mkdir()
     (fake / "__init__.py").write_text("x = 1\n")
-    monkeypatch.setattr(cache.preflight, "__file__", str(fake / "__init__.py"))
+    monkeypatch.setattr(cache, "PACKAGE_DIR", fake)
     cache.code_fingerprint.cache_clear()
     first = cache.code_fingerprint()
     cache.code_fingerprint.cache_clear()

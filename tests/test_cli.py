@@ -12,11 +12,12 @@ import pytest
 from preflight.analyze import analyze
 from preflight.cli import _color, main
 from preflight.engine import judge
-from preflight.render import RENDERERS, RenderOptions
+from preflight.render.formats import RENDERERS
+from preflight.render.options import RenderOptions
 from preflight.report import Report
 from preflight.ruleset import load
 from tests.conftest import IMAGE_FILES_ONLY
-from tests.media_factory import VideoSpec, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_image, make_video
 
 
 def test_help_shows_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -144,7 +145,7 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.M
 
 
 def test_text_renderer_colours_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from preflight.commands.check import CheckOptions, build_report
+    from preflight.run.checks import CheckOptions, build_report
 
     report: Report = build_report([make_image(tmp_path / "tiny.png", size=(100, 100))], CheckOptions())
     plain = RENDERERS["text"](report, RenderOptions(color=False))
@@ -183,7 +184,7 @@ def test_pre_commit_hooks_call_real_commands(tmp_path: Path, capsys: pytest.Capt
 
 def test_a_report_never_overwrites_media_found_in_a_named_folder(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.media_factory import VideoSpec, make_video
+    from tests.support.media_factory import VideoSpec, make_video
 
     (tmp_path / "media").mkdir()
     clip = make_video(tmp_path / "media" / "clip.mp4", VideoSpec(seconds=1))

@@ -19,7 +19,7 @@ import pytest
 
 from preflight.cli import main
 from tests.conftest import MEDIA
-from tests.media_factory import VideoSpec, make_video
+from tests.support.media_factory import VideoSpec, make_video
 
 distributed = pytest.importorskip("distributed")
 
@@ -95,7 +95,7 @@ def summary(results: list[dict]) -> list[tuple[str, str, dict[str, str]]]:
 
 def test_a_cluster_run_reports_what_a_local_run_does(cluster: Cluster, folder: Path, s3, capsys,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY
+    from tests.support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY
 
     s3.client().upload_file(str(folder / "take1.mp4"), BUCKET, "cluster/take1.mp4",
                             ExtraArgs={"ContentType": "video/mp4"})

@@ -101,7 +101,7 @@ def test_real_speech_passes_articulation(tmp_path: Path, name: str) -> None:
 
     from preflight.engine import judge
     from preflight.ruleset import load
-    from tests.media_factory import decode_audio, make_clip
+    from tests.support.media_factory import decode_audio, make_clip
 
     root = corpus_dir()
     if root is None:

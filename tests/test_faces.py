@@ -17,7 +17,7 @@ from preflight.media.settings import AnalysisSettings
 from preflight.report import Finding
 from preflight.ruleset import load
 from tests.conftest import face_frame, real_portrait
-from tests.media_factory import make_clip
+from tests.support.media_factory import make_clip
 
 HERE = Path(__file__).resolve().parent
 SHORT_CLIPS = str(HERE / "data" / "short-clips.toml")

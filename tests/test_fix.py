@@ -13,7 +13,7 @@ from preflight.cli import main
 from preflight.engine import judge
 from preflight.facts import ImageFacts, VideoFacts
 from preflight.ruleset import load
-from tests.media_factory import VideoSpec, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_image, make_video
 
 DATA = Path(__file__).resolve().parent / "data"
 SHORT = str(DATA / "short-clips.toml")
@@ -141,7 +141,7 @@ def test_off_centre_face_is_reframed(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_downscale_only_when_the_size_limit_needs_it() -> None:
     from preflight.fixing.video import downscaled_size, video_bitrate
-    from tests.facts_factory import video as facts
+    from tests.support.facts_factory import video as facts
 
     uhd = facts(width=3840, height=2160, duration_s=600.0)
     bitrate = video_bitrate(uhd, 750_000_000)

@@ -14,7 +14,7 @@ from preflight import __version__
 from preflight.cli import main
 from preflight.ruleset import load
 from tests.conftest import IMAGE_FILES_ONLY
-from tests.media_factory import VideoSpec, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_image, make_video
 
 FINDING = {
     "type": "object",

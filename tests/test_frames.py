@@ -16,7 +16,7 @@ from PIL import Image
 from preflight.analyze import analyze
 from preflight.facts import VideoFacts
 from preflight.media.frames import QUICK_KEYFRAMES, upright, working_width
-from tests.media_factory import make_clip
+from tests.support.media_factory import make_clip
 
 MEDIA = Path(__file__).resolve().parent / "media"
 

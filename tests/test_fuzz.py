@@ -1,5 +1,5 @@
-"""The fuzz suite: one folder check over 1,200 damaged files (tests/fuzz.py) and every awkward input of
-tests/hostile.py, run as a user would run it (a fresh `preflight check` process, worker processes and
+"""The fuzz suite: one folder check over 1,200 damaged files (tests/support/fuzz.py) and every awkward input of
+tests/support/hostile.py, run as a user would run it (a fresh `preflight check` process, worker processes and
 all). Every file gets a result, none of them an internal error, no traceback is printed, and time and
 peak memory stay bounded. Crashes it found are named regression tests in test_inputs.py."""
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz import seeds, write_mutants
-from tests.hostile import ODD_NAMES, damaged_exif_jpeg, mjpeg_bomb, special_files
-from tests.media_factory import VideoSpec, make_video
+from tests.support.fuzz import seeds, write_mutants
+from tests.support.hostile import ODD_NAMES, damaged_exif_jpeg, mjpeg_bomb, special_files
+from tests.support.media_factory import VideoSpec, make_video
 
 MUTANTS = 1200
 TIME_LIMIT_S = 240  # measured: about 35 s on the 2-core development machine
@@ -109,7 +109,7 @@ def test_the_seeds_get_the_same_verdict_in_the_crowd(folder: Path, run: tuple[di
 
 
 def test_the_generator_is_deterministic(tmp_path: Path) -> None:
-    from tests.fuzz import mutants
+    from tests.support.fuzz import mutants
 
     files = seeds(tmp_path / "seeds")
     first = [(name, len(data), hash(data)) for name, data in mutants(files, 60)]

@@ -14,7 +14,7 @@ import pytest
 
 from preflight.cli import main
 from tests.conftest import corpus_dir, real_portrait
-from tests.media_factory import VideoSpec, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_image, make_video
 
 POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 1\n"
 

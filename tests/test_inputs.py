@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from preflight.cli import main
-from tests.media_factory import VideoSpec, make_png_bomb, make_video
+from tests.support.media_factory import VideoSpec, make_png_bomb, make_video
 
 
 def check_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
@@ -135,7 +135,7 @@ def test_truncated_faststart_mp4_fails_decodable_with_where_it_broke(
 
 
 def test_truncated_png_fails_decodable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.media_factory import make_image
+    from tests.support.media_factory import make_image
 
     whole = make_image(tmp_path / "whole.png", size=(700, 700)).read_bytes()
     path = tmp_path / "cut.png"
@@ -163,9 +163,9 @@ def test_text_report_gives_one_line_for_an_unusable_file(tmp_path: Path, capsys:
     assert out[0] == f"ERROR  {path}: is empty (0 bytes); the file was not copied or downloaded completely"
 
 
-# --- hostile and odd inputs (tests/hostile.py) -------------------------------------------------------
+# --- hostile and odd inputs (tests/support/hostile.py) -------------------------------------------------------
 
-from tests.hostile import ODD_NAMES, damaged_exif_jpeg, mjpeg_bomb, special_files  # noqa: E402
+from tests.support.hostile import ODD_NAMES, damaged_exif_jpeg, mjpeg_bomb, special_files  # noqa: E402
 
 
 def test_fifo_and_device_are_refused_without_being_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from preflight import analyze, batch
+from preflight import analyze
+from preflight.run import batch
 from preflight.cli import main
-from preflight.media import audio, blazeface, faces, image, scan
+from preflight.media import audio, blazeface, image, scan
 from tests.conftest import IMAGE_FILES_ONLY
-from tests.media_factory import VideoSpec, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_image, make_video
 
 
 def _boom(*args: object, **kwargs: object) -> None:

@@ -16,8 +16,8 @@ from PIL import Image
 import preflight
 from preflight.cli import main
 from tests.conftest import IMAGE_FILES_ONLY, real_portrait
-from tests.hostile import special_files
-from tests.media_factory import VideoSpec, make_image, make_video
+from tests.support.hostile import special_files
+from tests.support.media_factory import VideoSpec, make_image, make_video
 
 SCHEMA = json.loads((Path(preflight.__file__).parent / "schemas" / "report-1.schema.json").read_text())
 

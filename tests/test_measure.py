@@ -8,7 +8,7 @@ import pytest
 
 from preflight.analyze import analyze
 from preflight.facts import ImageFacts, VideoFacts
-from tests.media_factory import VideoSpec, make_animated_png, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_animated_png, make_image, make_video
 
 
 def video_facts(path: Path, **kw: bool) -> VideoFacts:

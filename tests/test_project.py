@@ -10,7 +10,7 @@ import pytest
 
 from preflight.cli import main
 from tests.conftest import IMAGE_FILES_ONLY
-from tests.media_factory import VideoSpec, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_image, make_video
 
 POINTER = ("version https://git-lfs.github.com/spec/v1\n"
            "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n")

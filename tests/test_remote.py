@@ -1,4 +1,4 @@
-"""Remote inputs end to end: a real web server on 127.0.0.1 (tests/http_media.py) and SeaweedFS for
+"""Remote inputs end to end: a real web server on 127.0.0.1 (tests/support/http_media.py) and SeaweedFS for
 s3://. The same clip gets the same media verdicts as the local file, each way a link goes wrong is a
 named url.* finding with a fix hint, and no signature is ever printed."""
 
@@ -15,9 +15,9 @@ import pytest
 from preflight.cli import main
 from preflight.remote import link
 from preflight.report import FileResult
-from tests.conftest import MEDIA, face_frame
-from tests.http_media import serving
-from tests.media_factory import VideoSpec, make_video
+from tests.conftest import MEDIA
+from tests.support.http_media import serving
+from tests.support.media_factory import VideoSpec, make_video
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ def test_quick_reads_ranges_not_the_whole_file(site, capsys) -> None:
 
 
 def test_s3_objects_and_prefixes(s3, capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY
+    from tests.support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY
 
     client = s3.client()
     clip = make_video(tmp_path / "clip.mp4", VideoSpec(width=640, height=360, seconds=3))

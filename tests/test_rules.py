@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 
 from preflight.engine import judge
-from preflight.facts import Facts, StreamChange
+from preflight.facts import Facts, StreamChange, TavusCheck, TavusFacts, TavusOnlyFacts
 from preflight.report import Finding
 from preflight.ruleset import load
-from tests.facts_factory import (
+from tests.support.facts_factory import (
     FACE,
     LOOK,
     lips,
@@ -32,7 +32,13 @@ def moving(i: int):  # the face swings a face width back and forth every sample
     return sample(i / 2, [replace(FACE, x=0.3 + 0.2 * (i % 2))])
 
 
-def finding(facts: Facts, rule: str, ruleset: str) -> Finding:
+def tavus_verdict(passed: bool) -> TavusOnlyFacts:
+    """Tavus's own image check, as the run layer hands it to the rules."""
+    checks = (TavusCheck("resolution", "Image is at least 512x512 pixels", passed), TavusCheck("format", "JPG or PNG", True))
+    return TavusOnlyFacts("image", TavusFacts("phoenix-4", passed, checks))
+
+
+def finding(facts: Facts | TavusOnlyFacts, rule: str, ruleset: str) -> Finding:
     (found,) = [f for f in judge(facts, load(ruleset)) if f.rule == rule]
     return found
 
@@ -262,6 +268,10 @@ CASES = [
      "ranges 0.02–0.25"),
     ("speaking.articulation/mumbling", structured(lambda i: replace(sample(i / 2), landmarks=lips(0.03 + 0.01 * (i % 2)))),
      "phoenix-4", "speaking.articulation", "fail", "warning", "barely opens"),
+    ("tavus.image_validation/passes", tavus_verdict(True), "image", "tavus.image_validation", "pass", "error",
+     "Tavus's image check (phoenix-4) passes"),
+    ("tavus.image_validation/fails", tavus_verdict(False), "image", "tavus.image_validation", "fail", "error",
+     "fails: Image is at least 512x512 pixels (resolution)"),
 ]
 
 

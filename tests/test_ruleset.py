@@ -127,3 +127,17 @@ def test_builtin_files_are_valid(name: str) -> None:
 
     path = builtin_dir() / f"{name}.toml"
     _validate(path, tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def test_no_rule_threshold_is_a_code_default() -> None:
+    """Every threshold a rule reads is set in the rule files (a built-in rule set sets each one, itself
+    or through ``extends``): what `preflight rules NAME` lists is all there is."""
+    import inspect
+
+    from preflight.ruleset import builtin_names, load
+
+    for rule in RULES.values():
+        assert [p.name for p in rule.params if p.default is not inspect.Parameter.empty] == [], rule.id
+    for name in builtin_names():
+        for config in load(name).rules:
+            assert set(config.params) == {p.name for p in RULES[config.id].params}, (name, config.id)

@@ -17,7 +17,7 @@ from preflight.facts import VideoFacts
 from preflight.report import Finding
 from preflight.ruleset import load
 from tests.conftest import face_frame
-from tests.media_factory import decode_audio, make_clip
+from tests.support.media_factory import decode_audio, make_clip
 
 RATE, FPS, SIZE = 16000, 25, (640, 360)
 SHORT = str(Path(__file__).resolve().parent / "data" / "short-structure.toml")

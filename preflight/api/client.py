@@ -12,24 +12,21 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from preflight import __version__
+from preflight.version import __version__
 from preflight.api import DEFAULT_URL
-from preflight.errors import PreflightError
+from preflight.errors import ApiError
+from preflight.facts import TavusCheck as ImageCheck  # one record for a check, here and in the facts
 
-__all__ = ["DEFAULT_URL", "ApiError", "Face", "TavusClient", "Voice"]
+__all__ = ["DEFAULT_URL", "Face", "TavusClient", "Voice"]
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
-class ApiError(PreflightError):
-    """The API refused a request or could not be reached. ``str()`` is one line, without secrets."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+Stage = Literal["training", "preview", "done", "failed", "tuning_failed"]
+TWO_STAGE_MODELS = ("phoenix-4.5",)  # a watermarked preview first, then tuning (finetune_status)
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,8 @@ class Face:
     progress: str | None = None  # "42/100"
     error_message: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    model: str | None = None
+    finetune_status: str | None = None  # phoenix-4.5: the tuning after the preview (… completed | errored)
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> Face:
@@ -47,12 +46,38 @@ class Face:
         face_id = body.get("face_id") or body.get("replica_id")
         if not isinstance(face_id, str):
             raise ApiError("the API answered without a face_id")
+        finetune = body.get("finetune_status")
         return cls(face_id, str(body.get("status") or "unknown"), body.get("face_name") or body.get("replica_name"),
-                   body.get("training_progress"), body.get("error_message"), body)
+                   body.get("training_progress"), body.get("error_message"), body,
+                   str(body["model_name"]) if body.get("model_name") else None,
+                   str(finetune) if finetune else None)
+
+    @property
+    def two_stage(self) -> bool:
+        """Phoenix-4.5: ``completed`` only means the watermarked preview is ready; tuning goes on."""
+        return self.model in TWO_STAGE_MODELS or self.finetune_status is not None
+
+    @property
+    def stage(self) -> Stage:
+        """Where training is: ``training``; for phoenix-4.5 ``preview`` (preview ready, tuning goes on)
+        then ``done`` or ``tuning_failed`` (the preview stays usable); ``failed`` (status error)."""
+        if self.status == "error":
+            return "failed"
+        if self.status not in ("completed", "ready"):
+            return "training"
+        if not self.two_stage:
+            return "done"
+        tuning = (self.finetune_status or "").lower()
+        if tuning == "completed":
+            return "done"
+        if tuning in ("errored", "error", "failed"):
+            return "tuning_failed"
+        return "preview"
 
     @property
     def done(self) -> bool:
-        return self.status in ("completed", "ready", "error")
+        """Nothing more will change: trained, failed, or (phoenix-4.5) tuned or tuning failed."""
+        return self.stage in ("done", "failed", "tuning_failed")
 
     @property
     def percent(self) -> float | None:
@@ -71,13 +96,6 @@ class Voice:
 
 
 @dataclass(frozen=True)
-class ImageCheck:
-    id: str
-    label: str
-    passed: bool
-
-
-@dataclass(frozen=True)
 class ImageValidation:
     """Tavus's own verdict on a training image: HTTP 200 only means the check ran; ``passed`` says
     whether the image passed, and each entry of ``checks`` which of Tavus's checks it met."""
@@ -93,6 +111,11 @@ class ImageValidation:
 # POST /v2/faces/image-validation limits: the whole JSON body at most 30 MiB, the base64 at most 28 MiB.
 MAX_VALIDATION_BASE64 = 28 * 1024 * 1024
 VALIDATION_PATHS = ("/v2/faces/image-validation", "/v2/replicas/image-validation")  # current, legacy
+
+
+def image_mime_type(data: bytes) -> str:
+    """The MIME type Tavus's image check is told: PNG by its signature, else JPEG (the only two it takes)."""
+    return "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
 
 
 class TavusClient:
@@ -129,16 +152,17 @@ class TavusClient:
         body = self._request("GET", "/v2/faces", params={"limit": limit, "page": 1})
         return [Face.parse(row) for row in body.get("data") or [] if isinstance(row, dict)]
 
-    def validate_image(self, data: bytes, mime_type: str, model: str) -> ImageValidation:
-        """Run Tavus's image check for ``model``. Read-only on Tavus's side, so retried like a GET; the
-        legacy path is tried where the current one is unknown (404)."""
+    def validate_image(self, data: bytes, model: str) -> ImageValidation:
+        """Run Tavus's image check for ``model`` on a JPEG or PNG (its type read from its bytes).
+        Read-only on Tavus's side, so retried like a GET; the legacy path is tried where the current
+        one is unknown (404)."""
         import base64
 
         encoded = base64.b64encode(data).decode("ascii")  # plain base64: no data-URL prefix
         if len(encoded) > MAX_VALIDATION_BASE64:
             raise ApiError(f"the image is {len(data) / 1e6:.1f} MB, more than Tavus's image check takes "
                            f"({MAX_VALIDATION_BASE64 * 3 // 4 / 1e6:.0f} MB); save a smaller JPEG")
-        payload = {"imageBase64": encoded, "mimeType": mime_type, "model": model}
+        payload = {"imageBase64": encoded, "mimeType": image_mime_type(data), "model": model}
         for path in VALIDATION_PATHS:
             try:
                 body = self._request("POST", path, json=payload)

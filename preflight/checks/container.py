@@ -11,7 +11,7 @@ _NAMES = {"mp4": "MP4", "mov": "QuickTime MOV", "webm": "WebM", "matroska": "Mat
 
 @rule("container.format", kind="video")
 def container_format(
-    facts: VideoFacts, *, allowed: list[str], tolerated: list[str], tolerated_note: str = ""
+    facts: VideoFacts, *, allowed: list[str], tolerated: list[str], tolerated_note: str
 ) -> Verdict:
     """The video is in a container Tavus accepts (MP4).
 

@@ -49,7 +49,7 @@ def _main_face(facts: Facts) -> tuple[FaceBox | None, str | None]:
 
 
 @rule("face.count", kind="any")
-def count(facts: Facts, *, max_other_share: float = 0.0, min_span_s: float = 0.0) -> Verdict:
+def count(facts: Facts, *, max_other_share: float, min_span_s: float) -> Verdict:
     """Exactly one face is in the picture (in a video: in nearly every sampled frame).
 
     Tavus rejects a second person or face, even small or in the background, drawn or printed
@@ -84,7 +84,7 @@ def count(facts: Facts, *, max_other_share: float = 0.0, min_span_s: float = 0.0
 
 
 @rule("face.size", kind="any")
-def size(facts: Facts, *, min_height_share: float, max_height_share: float = 1.0) -> Verdict:
+def size(facts: Facts, *, min_height_share: float, max_height_share: float) -> Verdict:
     """The face is big enough in the frame, and not so big that the framing is too tight.
 
     Judged on the face box's height as a share of the picture's height (the area share is reported
@@ -186,8 +186,8 @@ def _pose(marks: FaceLandmarks | None) -> str:
 
 
 @rule("face.looking", kind="any")
-def looking(facts: Facts, *, max_turned_share: float = 0.0, max_yaw_deg: float = 30.0,
-            min_pitch_deg: float = -90.0, max_pitch_deg: float = 90.0, max_roll_deg: float = 90.0) -> Verdict:
+def looking(facts: Facts, *, max_turned_share: float, max_yaw_deg: float,
+            min_pitch_deg: float, max_pitch_deg: float, max_roll_deg: float) -> Verdict:
     """The face looks straight at the camera: not turned to a side, up or down (or, for headshots, tilted).
 
     Uses the head pose from the face landmarks (yaw, pitch and roll in degrees; yaw is + to the

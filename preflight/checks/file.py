@@ -31,7 +31,7 @@ def size(facts: Facts, *, max_bytes: int) -> Verdict:
 
 
 @rule("file.decodable", kind="any")
-def decodable(facts: Facts, *, max_shortfall_s: float = 0.5) -> Verdict:
+def decodable(facts: Facts, *, max_shortfall_s: float) -> Verdict:
     """The file decodes end to end without errors.
 
     A damaged or truncated file fails training with ``video_processing`` ("file damaged or not

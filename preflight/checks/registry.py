@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 Outcome = Literal["pass", "fail", "skip"]
-RuleKind = Literal["video", "image", "any", "link"]  # link: remote inputs only, in any rule set
+RuleKind = Literal["video", "image", "any", "link", "tavus"]
+# link: remote inputs only, in any rule set; tavus: only where Tavus's own image check ran, in image rule sets
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def codec(facts: VideoFacts, *, allowed: list[str]) -> Verdict:
 
 @rule("video.duration", kind="video")
 def duration(
-    facts: VideoFacts, *, min_s: float, recommended_min_s: float = 0.0, recommended_max_s: float = 0.0
+    facts: VideoFacts, *, min_s: float, recommended_min_s: float, recommended_max_s: float
 ) -> Verdict:
     """The video is long enough for the training structure.
 
@@ -68,7 +68,7 @@ def fps(facts: VideoFacts, *, min_fps: float) -> Verdict:
 
 
 @rule("video.resolution", kind="video")
-def resolution(facts: VideoFacts, *, min_short_side: int, recommended_short_side: int = 0) -> Verdict:
+def resolution(facts: VideoFacts, *, min_short_side: int, recommended_short_side: int) -> Verdict:
     """The picture's short side is at least the model's minimum (1080 px for Phoenix-4).
 
     Low resolution fails or degrades training (``quality_issue_detected``: "input video quality under

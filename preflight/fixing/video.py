@@ -18,16 +18,12 @@ from typing import Any
 import ffmpeg
 import imageio_ffmpeg
 
-from preflight.errors import PreflightError
+from preflight.errors import FixFailed
 from preflight.facts import VideoFacts
 from preflight.media.probe import ffmpeg_url
 
 LOUDNESS = {"I": -16.0, "TP": -1.5, "LRA": 11.0}
 AUDIO_BPS = 192_000
-
-
-class FixFailed(PreflightError):
-    """ffmpeg could not produce the fixed file."""
 
 
 def ffmpeg_exe() -> str:

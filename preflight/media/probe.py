@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import av.error
 
-from preflight.crashlog import scrub
+from preflight import redact
 from preflight.errors import UnusableInput
 from preflight.facts import VideoFacts
 from preflight.media import limits
@@ -51,7 +51,7 @@ def open_container(path: Source, *, whole: bool = False) -> av.container.InputCo
     except av.error.FFmpegError as err:
         reason = (getattr(err, "strerror", None) or str(err)).rstrip(".")
         if remote:
-            raise UnusableInput(f"could not be read from its link ({scrub(reason)})") from None
+            raise UnusableInput(f"could not be read from its link ({redact.text(reason)})") from None
         raise UnusableInput(
             f"is not a readable video or image ({reason}); it may be truncated, corrupt or not media"
         ) from None

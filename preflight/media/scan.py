@@ -19,7 +19,6 @@ import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, Protocol
 
 import av

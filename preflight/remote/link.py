@@ -4,7 +4,7 @@ One ranged request (``Range: bytes=0-65535``) answers everything the ``url.*`` r
 after redirects, whether it is the file or a web page (a share page of Google Drive, Dropbox,
 OneDrive or Box), its Content-Type and length, whether byte ranges work, and, for a signed URL, when
 it expires. The first bytes also tell a video from an image, as for a local file. Signatures and
-tokens never leave this module: ``shown()`` is the URL as reports print it.
+tokens never leave it: reports print the URL as ``redact.url`` gives it.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlparse, urlunparse
+from urllib.parse import urljoin, urlparse
 
+from preflight import redact
 from preflight.facts import LinkFacts
+from preflight.signed import expiry
 
 if TYPE_CHECKING:
     import httpx
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 HEAD_BYTES = 65536
 MAX_REDIRECTS = 5
 TIMEOUT_S = 20.0
-SECRET_PARAMS = {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature", "awsaccesskeyid",
-            "x-goog-signature", "x-goog-credential", "sig", "token", "access_token", "key", "api_key"}
 _SHARE_SITES = {"drive.google.com": "Google Drive", "docs.google.com": "Google Drive",
                 "dropbox.com": "Dropbox", "www.dropbox.com": "Dropbox", "1drv.ms": "OneDrive",
                 "onedrive.live.com": "OneDrive", "sharepoint.com": "OneDrive", "app.box.com": "Box",
@@ -33,50 +32,6 @@ _SHARE_SITES = {"drive.google.com": "Google Drive", "docs.google.com": "Google D
 # Words a share page's HTML carries, for pages served from elsewhere (a custom domain, a proxy).
 _SHARE_MARKERS = {b"drive.google.com": "Google Drive", b"dropbox": "Dropbox", b"onedrive": "OneDrive",
                   b"app.box.com": "Box"}
-
-
-def shown(url: str) -> str:
-    """``url`` with every signature, credential and token value replaced by REDACTED."""
-    parts = urlparse(url)
-    if not parts.query:
-        return url
-    query = [(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    netloc = parts.hostname or ""
-    netloc += f":{parts.port}" if parts.port else ""
-    return urlunparse(parts._replace(netloc=netloc, query=urlencode(query, safe=":/")))
-
-
-@dataclass(frozen=True)
-class Expiry:
-    scheme: str
-    at: dt.datetime
-
-
-def expiry(url: str) -> Expiry | None:
-    """When a signed URL stops working, from its query: AWS SigV4 (X-Amz-Date + X-Amz-Expires), AWS
-    SigV2 (Expires, a Unix time), Google Cloud Storage (X-Goog-Date + X-Goog-Expires), Azure SAS (se)."""
-    q = {k.lower(): v for k, v in parse_qsl(urlparse(url).query, keep_blank_values=True)}
-    try:
-        if "x-amz-date" in q and "x-amz-expires" in q:
-            return Expiry("aws-sigv4", _compact(q["x-amz-date"]) + dt.timedelta(seconds=int(q["x-amz-expires"])))
-        if "x-goog-date" in q and "x-goog-expires" in q:
-            return Expiry("gcs", _compact(q["x-goog-date"]) + dt.timedelta(seconds=int(q["x-goog-expires"])))
-        if "expires" in q and ("signature" in q or "awsaccesskeyid" in q):
-            return Expiry("aws-sigv2", dt.datetime.fromtimestamp(int(q["expires"]), dt.timezone.utc))
-        if "se" in q and "sig" in q:
-            return Expiry("azure-sas", _iso(q["se"]))
-    except (ValueError, OverflowError):
-        return None
-    return None
-
-
-def _compact(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
-
-
-def _iso(text: str) -> dt.datetime:
-    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def share_site(url: str, body: bytes = b"") -> str | None:
@@ -95,7 +50,7 @@ def inspect(url: str, *, timeout: float = TIMEOUT_S, presigned_here: bool = Fals
 
     signed = expiry(url)
     now = now or dt.datetime.now(dt.timezone.utc)
-    base: dict[str, Any] = dict(url=shown(url), signature=signed.scheme if signed else None,
+    base: dict[str, Any] = dict(url=redact.url(url), signature=signed.scheme if signed else None,
                 expires_at=signed.at.isoformat().replace("+00:00", "Z") if signed else None,
                 valid_for_s=round((signed.at - now).total_seconds()) if signed else None,
                 presigned_here=presigned_here)

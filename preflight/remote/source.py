@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 from preflight.discover import IMAGE_EXTENSIONS, MEDIA_EXTENSIONS
 from preflight.errors import UsageError
 from preflight.facts import LinkFacts
-from preflight.remote.link import shown
+from preflight import redact
 
 SCHEMES = ("http://", "https://", "s3://")
 CHECK_URL_S = 3600  # how long the GET URL preflight signs for checking an s3:// object lives
@@ -65,9 +65,10 @@ class Remote:
 
 
 def s3_client() -> Any:
-    from preflight.commands.submit import s3_client as make
+    """The S3 client for reading s3:// inputs (endpoint: ``PREFLIGHT_S3_ENDPOINT``, else boto3's own)."""
+    from preflight.upload.s3 import client
 
-    return make(os.environ.get("PREFLIGHT_S3_ENDPOINT") or None)
+    return client(os.environ.get("PREFLIGHT_S3_ENDPOINT") or None)
 
 
 def expand(text: str, client: Any = None) -> list[Remote]:
@@ -77,7 +78,7 @@ def expand(text: str, client: Any = None) -> list[Remote]:
         parts = urlparse(text)
         if not parts.hostname:
             raise UsageError("not a URL with a host name")
-        return [Remote(text, shown(text))]
+        return [Remote(text, redact.url(text))]
     bucket, _, key = text[5:].partition("/")
     if not bucket:
         raise UsageError("an S3 address is s3://BUCKET/KEY or s3://BUCKET/PREFIX/")

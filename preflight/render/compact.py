@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from preflight.render import RenderOptions
+from preflight.render.options import RenderOptions
 from preflight.report import Report
 
 

@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from preflight.preview import Thumb
-from preflight.render import RenderOptions
+from preflight.render.options import RenderOptions
 from preflight.report import FileResult, Finding, Report
 from preflight.ruleset import SEVERITIES
 from preflight.units import clock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from preflight.render import RenderOptions
+from preflight.render.options import RenderOptions
 from preflight.report import FileResult, Report
 
 

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import click
 
-from preflight.render import RenderOptions
+from preflight.render.options import RenderOptions
 from preflight.report import FileResult, Finding, Report
 from preflight.ruleset import SEVERITIES
 

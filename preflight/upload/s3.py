@@ -24,16 +24,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from preflight.digest import sha256_of
-from preflight.errors import PreflightError
+from preflight.errors import UploadError
 
-__all__ = ["PART_SIZE", "UploadError", "Uploaded", "Uploader", "object_key", "sha256_of"]
+__all__ = ["PART_SIZE", "Uploaded", "client", "credentials", "Uploader", "object_key", "sha256_of"]
 
 PART_SIZE = 8 * 1024 * 1024
 Progress = Callable[[int], None]  # bytes just sent
-
-
-class UploadError(PreflightError):
-    """The upload failed; ``str()`` is one line without secrets."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +40,25 @@ class Uploaded:
     sha256: str
     sent_bytes: int  # 0 when the object was already there
     resumed_parts: int
+
+
+def client(endpoint: str | None = None) -> Any:
+    """An S3 client with SigV4, path-style addressing for an S3-compatible ``endpoint``, and the
+    credentials read now from boto3's usual places (a session of its own, not boto3's process-wide
+    default: a library caller may change AWS_* between calls)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(signature_version="s3v4", s3={"addressing_style": "path"} if endpoint else {})
+    return boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
+
+
+def credentials(s3: Any) -> Any:
+    """The credentials a client signs with (for their expiry), or None when it cannot say."""
+    try:
+        return s3._request_signer._credentials
+    except AttributeError:
+        return None
 
 
 def object_key(prefix: str, sha256: str, path: Path) -> str:

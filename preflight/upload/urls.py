@@ -10,13 +10,11 @@ from typing import Any
 
 import httpx
 
-from preflight.remote.link import expiry, shown
-from preflight.upload.s3 import UploadError
+from preflight.signed import expiry
+from preflight.errors import UploadError
 
 MIN_VALID_S = 24 * 3600  # Tavus: keep URLs valid for at least 24 hours after submission
 MAX_VALID_S = 7 * 24 * 3600  # SigV4's limit
-# One list of secret query parameters and one signed-URL parser for the whole package: remote/link.py.
-redact = shown
 
 
 def parse_duration(text: str) -> int:

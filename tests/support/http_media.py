@@ -16,7 +16,6 @@ Query strings are ignored: signed-URL tests only change what the URL says about 
 from __future__ import annotations
 
 import email.utils
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -143,7 +142,7 @@ def serving(root: Path) -> Iterator[tuple[str, Log]]:
         server.server_close()
 
 
-if __name__ == "__main__":  # serve a folder by hand: python -m tests.http_media FOLDER
+if __name__ == "__main__":  # serve a folder by hand: python -m tests.support.http_media FOLDER
     import sys
 
     with serving(Path(sys.argv[1])) as (base, _):

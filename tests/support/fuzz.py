@@ -16,9 +16,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.media_factory import VideoSpec, make_video
+from tests.support.media_factory import VideoSpec, make_video
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 _BOXES = (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"stsz", b"stco", b"stts", b"mdat", b"udta",
           b"meta", b"ilst", b"mvhd", b"tkhd", b"hdlr", b"avcC", b"esds", b"ftyp", b"edts", b"elst", b"ctts")
 _METADATA = (b"udta", b"meta", b"ilst", b"\xa9too", b"\xa9nam", b"hdlr", b"Exif", b"encoder", b"ENCODER",

@@ -1,7 +1,7 @@
 """Checks on a Dask cluster: ``preflight check --scheduler tcp://HOST:8786 …`` sends each file's check to
 the cluster's workers and streams the results back into the same report, cache and progress bar.
 
-Why Dask (``pip install 'preflight[dask]'``): its scheduler already does what a batch of files needs,
+Why Dask (``pip install 'avatar-preflight[dask]'``): its scheduler already does what a batch of files needs,
 with nothing to run beside it: a task whose worker dies is given to another worker (up to the
 scheduler's ``distributed.scheduler.allowed-failures``, 3 by default; then it is that file's error
 result), results arrive as they
@@ -36,7 +36,7 @@ def connect(address: str) -> Any:
     try:
         from distributed import Client
     except ImportError:
-        raise UsageError("--scheduler needs Dask: pip install 'preflight[dask]'") from None
+        raise UsageError("--scheduler needs Dask: pip install 'avatar-preflight[dask]'") from None
     try:
         return Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as err:

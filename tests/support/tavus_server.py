@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+API_KEY = "sk-test-secret-0123456789"  # the key the stand-in accepts; tests assert it is never shown
 VOICES = ["anna", "benjamin", "ivy", "james", "julia", "liam"]
 
 
@@ -23,6 +24,8 @@ class State:
     fail_next: list[int] = field(default_factory=list)  # status codes to answer with, before the real one
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     progress_steps: list[str] = field(default_factory=lambda: ["10/100", "55/100", "100/100"])
+    # phoenix-4.5: after status "completed" (the watermarked preview), finetune_status on each later poll
+    finetune_steps: list[str] = field(default_factory=lambda: ["queued", "in_progress", "in_progress", "completed"])
     validations: list[dict[str, Any]] = field(default_factory=list)  # image checks run: path, model, mime type
     legacy_validation_only: bool = False  # like an older deployment: only /v2/replicas/image-validation
     fail_create: list[int] = field(default_factory=list)  # status codes to answer POST /v2/faces with, creating nothing
@@ -75,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"data": [{"voice_name": n, "replica_id": f"r{n}", "tags": []} for n in rows],
                              "total_count": len(names), "page": page, "limit": limit})
         elif url.path == "/v2/faces":
-            rows = [{k: v for k, v in f.items() if k not in ("polls", "fails")} for f in self.state.faces.values()]
+            rows = [_public(f) for f in self.state.faces.values()]
             limit, page = int(query.get("limit", 10)), int(query.get("page", 1))  # paged, as Tavus pages
             self._send(200, {"data": rows[(page - 1) * limit: page * limit], "total_count": len(rows),
                              "page": page, "limit": limit})
@@ -89,12 +92,23 @@ class Handler(BaseHTTPRequestHandler):
             step = steps[min(face["polls"] - 1, len(steps) - 1)]
             if face.get("fails"):
                 face.update(status="error", error_message=face["fails"])
+            elif face["status"] == "completed" and face.get("model_name") == "phoenix-4.5":
+                self._tune(face)  # the preview is ready: tuning goes on, one step a poll
             elif step == steps[-1]:
                 face["status"] = "completed"
-            self._send(200, {**{k: v for k, v in face.items() if k not in ("polls", "fails")},
-                             "training_progress": step, "unknown_new_field": True})
+                if face.get("model_name") == "phoenix-4.5":
+                    face["finetune_status"] = None  # preview ready; tuning not yet started
+            self._send(200, {**_public(face), "training_progress": step, "unknown_new_field": True})
         else:
             self._send(404, {"error": "not found"})
+
+    def _tune(self, face: dict[str, Any]) -> None:
+        """Phoenix-4.5's second stage: finetune_status moves one step a poll; ``tuning_fails`` on the
+        face makes it end ``errored`` (the status stays ``completed``: the preview stays usable)."""
+        steps = self.state.finetune_steps
+        face["tune_polls"] = face.get("tune_polls", 0) + 1
+        step = steps[min(face["tune_polls"] - 1, len(steps) - 1)]
+        face["finetune_status"] = "errored" if face.get("tuning_fails") and step == steps[-1] else step
 
     def _validate_image(self, body: dict[str, Any]) -> None:
         """POST /v2/faces/image-validation (legacy: /v2/replicas/image-validation): 200 when the check
@@ -160,6 +174,11 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, {"face_id": face_id, "status": "started"})
 
 
+def _public(face: dict[str, Any]) -> dict[str, Any]:
+    """A face as the API shows it: without the stand-in's own bookkeeping."""
+    return {k: v for k, v in face.items() if k not in ("polls", "fails", "tune_polls", "tuning_fails")}
+
+
 def _fetch(url: str) -> bytes | None:
     """Download the training file like Tavus does; only 127.0.0.1 (tests never leave the machine)."""
     if urlparse(url).hostname not in ("127.0.0.1", "localhost"):
@@ -172,7 +191,7 @@ def _fetch(url: str) -> bytes | None:
 
 
 class TavusStandIn:
-    def __init__(self, api_key: str = "test-key-123") -> None:
+    def __init__(self, api_key: str = API_KEY) -> None:
         self.state = State(api_key)
         handler = type("BoundHandler", (Handler,), {"state": self.state})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -1,0 +1,75 @@
+"""A whole ``check`` run as one Report: pick each input's rule set, take results from the cache or
+analyse and judge the files (in parallel when there are several), add Tavus's image check if asked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from preflight import project
+from preflight.errors import EXIT_FAIL, EXIT_OK, EXIT_UNUSABLE
+from preflight.project import LfsPolicy
+from preflight.report import FileResult, Report
+from preflight.run import execute
+from preflight.run.cached import open_cache, store
+from preflight.run.execute import BatchProgressFactory, ProgressFactory
+from preflight.run.rulesets import RuleSets
+from preflight.run.triage import Input, Job, sources, triage
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    rules: str | None = None
+    fail_level: str | None = None  # None: the project's (preflight.toml), else "error"
+    quick: bool = False
+    config: Path | None = None  # --config; None: look for preflight.toml / pyproject.toml upwards
+    lfs_pointers: LfsPolicy | None = None  # None: the project's, else "fail"
+    cache: bool = True
+    jobs: int | None = None  # worker processes; None: one per core
+    tavus: Any = None  # an api.Connection: images also get Tavus's own image check
+    scheduler: str | None = None  # a Dask scheduler's address: the checks run on its workers
+
+
+def build_report(paths: Sequence[Input], options: CheckOptions, progress: ProgressFactory | None = None,
+                 batch_progress: BatchProgressFactory | None = None) -> Report:
+    config = project.discover(Path.cwd(), options.config)
+    fail_level = options.fail_level or (config.fail_level if config else None) or "error"
+    lfs: LfsPolicy = options.lfs_pointers or (config.lfs_pointers if config else None) or "fail"
+    chooser = RuleSets(options.rules, config)  # a bad --rules is reported before any file is looked at
+    files = sources(paths, config)
+    cache = open_cache() if options.cache else None
+    results: dict[int, FileResult] = {}
+    jobs: list[Job] = []
+    try:
+        for index, path in enumerate(files):
+            if isinstance(path, FileResult):  # a remote address that named nothing to check
+                results[index] = path
+                continue
+            triaged = triage(index, path, chooser, cache, options.quick, fail_level, lfs)
+            if isinstance(triaged, Job):
+                jobs.append(triaged)
+            else:
+                results[index] = triaged
+        for job, res in execute.run(jobs, quick=options.quick, fail_level=fail_level, jobs_at_once=options.jobs,
+                                    scheduler=options.scheduler, progress=progress,
+                                    batch_progress=batch_progress):
+            results[job.index] = res
+            store(cache, job.key, res)  # as each arrives: an interrupted run keeps what it finished
+    finally:
+        if cache is not None:
+            cache.close()
+    report = Report([results[i] for i in sorted(results)], fail_level)
+    if options.tavus is not None:
+        from preflight.run.tavus_image import with_tavus_image_checks
+
+        report = with_tavus_image_checks(report, options.tavus, chooser)
+    return report
+
+
+def exit_code(report: Report) -> int:
+    s = report.summary
+    if s["errors"]:
+        return EXIT_UNUSABLE
+    return EXIT_FAIL if s["failed"] else EXIT_OK

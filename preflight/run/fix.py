@@ -1,0 +1,144 @@
+"""The fix pipeline: check a file, plan the mechanical fixes its failures call for, write a new file,
+check that. The input is never touched; the output appears only when complete (written under a
+temporary name, then renamed). Returns what happened; ``render/fixes.py`` says it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from preflight import project
+from preflight.analyze import analyze
+from preflight.engine import result
+from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
+from preflight.facts import ImageFacts, Kind, VideoFacts
+from preflight.files import publish
+from preflight.fixing import image as image_fix
+from preflight.fixing import video as video_fix
+from preflight.fixing.plan import Plan, image_plan, output_fps, video_plan
+from preflight.report import FileResult, Finding
+from preflight.ruleset import RuleSet
+from preflight.run.isolated import ProgressBar
+from preflight.run.rulesets import RuleSets
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    output: Path | None = None
+    rules: str | None = None
+    dry_run: bool = False
+    progress: Callable[[str], ProgressBar] | None = None  # a bar for the encode, given its label
+
+
+@dataclass(frozen=True)
+class FixRun:
+    """What one fix did. ``written`` is the fixed file (None when nothing was written: nothing to fix,
+    nothing fixable, or a dry run); ``after`` its check."""
+
+    src: Path
+    dst: Path
+    before: FileResult
+    plan: Plan
+    written: Path | None = None
+    after: FileResult | None = None
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def failing(self) -> list[Finding]:
+        return failing(self.before)
+
+    @property
+    def remaining(self) -> list[Finding]:
+        """The errors a fix did not cover: they need a new recording or photo."""
+        if self.after is not None:
+            return [f for f in failing(self.after) if f.severity == "error"]
+        unfixed = self.plan.unfixable if not self.plan.empty else self.failing
+        return [f for f in unfixed if f.severity == "error"]
+
+    @property
+    def exit_code(self) -> int:
+        """As ``check`` would: only errors fail; a file with warnings alone passes."""
+        return EXIT_FAIL if self.remaining else EXIT_OK
+
+
+def default_output(src: Path, kind: str) -> Path:
+    return src.with_name(f"{src.stem}.fixed{'.mp4' if kind == 'video' else '.jpg'}")
+
+
+RuleSetFor = Callable[[Kind], RuleSet]
+
+
+def failing(res: FileResult) -> list[Finding]:
+    return [f for f in res.findings if f.outcome == "fail"]
+
+
+def fix_file(src: Path, options: FixOptions) -> FixRun:
+    """Check ``src`` by the rule set ``check`` would judge it by, and write its fixed copy."""
+    chooser = RuleSets(options.rules, project.discover(Path.cwd()))
+
+    def ruleset_for(kind: Kind) -> RuleSet:
+        return chooser.for_file(src, kind)
+
+    facts, before = _check(src, ruleset_for)
+    found = failing(before)
+    plan = video_plan(facts, found) if isinstance(facts, VideoFacts) else image_plan(facts, found)
+    dst = options.output or default_output(src, facts.kind)
+    if dst.resolve() == src.resolve():
+        raise UsageError(f"-o {dst} is the input file; preflight fix never overwrites its input")
+    if not dst.parent.is_dir():
+        raise UsageError(f"-o {dst}: the folder {dst.parent} does not exist; create it first or choose another")
+    run = FixRun(src, dst, before, plan, dry_run=options.dry_run)
+    if not found or plan.empty or options.dry_run:
+        return run
+    notes = _apply(src, dst, facts, plan, options, ruleset_for(facts.kind))
+    _, after = _check(dst, ruleset_for)
+    return FixRun(src, dst, before, plan, dst, after, notes)
+
+
+def _check(path: Path, ruleset_for: RuleSetFor) -> tuple[VideoFacts | ImageFacts, FileResult]:
+    facts = analyze(path, settings_for=lambda kind: ruleset_for(kind).analysis)
+    return facts, result(str(path), facts, ruleset_for(facts.kind), "error")
+
+
+def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, options: FixOptions,
+           ruleset: RuleSet) -> list[str]:
+    """Write the fixed file; returns notes for the user (e.g. an upscale). Ctrl-C or an error leaves
+    no output behind: the temporary file is removed and ffmpeg is stopped."""
+    notes: list[str] = []
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if isinstance(facts, VideoFacts):
+            max_bytes = _max_bytes(ruleset) if "file.size" in plan.fixes else None
+            bar = options.progress(f"encoding {dst.name}") if options.progress is not None else None
+            try:
+                video_fix.reencode(src, tmp, facts, fps=output_fps(facts), loudnorm=plan.normalise_loudness,
+                                   max_bytes=max_bytes,
+                                   progress=(lambda t: bar(t, facts.duration_s)) if bar is not None else None)
+            finally:
+                if bar is not None:
+                    bar.close()
+        else:
+            picture = image_fix.normalised(src, facts.exif_orientation)
+            if plan.reframe and facts.faces:
+                picture, scale = image_fix.reframed(picture, facts.faces[0])
+                if scale > 1:
+                    notes.append(f"the photo was upscaled {scale:.2f}x to reach 512 px; upscaling adds no detail, "
+                                 "a larger original is better")
+            image_fix.save_jpeg(picture, tmp)
+        publish(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return notes
+
+
+def _max_bytes(ruleset: RuleSet) -> int | None:
+    """The file.size limit of the rule set the file is judged by (its threshold, not a parsed message)."""
+    config = next((c for c in ruleset.rules if c.id == "file.size"), None)
+    value = config.params.get("max_bytes") if config is not None else None
+    return int(value) if isinstance(value, int) else None
