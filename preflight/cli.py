@@ -85,13 +85,16 @@ def cli() -> None:
 @click.option("--scheduler", envvar="PREFLIGHT_SCHEDULER", metavar="ADDRESS",
               help="Run the checks on a Dask cluster (tcp://HOST:8786; needs avatar-preflight[dask]). Workers must reach "
                    "the files: URLs, s3://, or the same paths on a shared file system.")
+@click.option("--public-urls-only", is_flag=True,
+              help="Refuse links to loopback, private, link-local and other non-public addresses (checked before "
+                   "connecting, and at every redirect), as `preflight serve` does; links are read through a local copy.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show files that fail; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the rules that passed.")
 @click.option("--api-url", metavar="URL", help=f"With --tavus: API base URL (default: $TAVUS_API_URL or {DEFAULT_URL}).")
 def check(paths: tuple[str, ...], rules: str | None, fmt: str, output: Path | None, html: Path | None,
           fail_level: str | None, quick: bool, jobs: int | None, no_cache: bool, config: Path | None,
-          lfs_pointers: LfsPolicy | None, tavus: bool, scheduler: str | None, quiet: bool, verbose: bool,
-          api_url: str | None) -> int:
+          lfs_pointers: LfsPolicy | None, tavus: bool, scheduler: str | None, public_urls_only: bool, quiet: bool,
+          verbose: bool, api_url: str | None) -> int:
     """Check training videos and headshot images against a rule set.
 
     PATHS_OR_URLS are files, directories (walked for video and image files), https:// links, and
@@ -101,7 +104,8 @@ def check(paths: tuple[str, ...], rules: str | None, fmt: str, output: Path | No
     """
     render = RenderOptions(color=_color(sys.stdout), quiet=quiet, verbose=verbose)
     options = check_cmd.CheckOptions(rules, fail_level, quick, config, lfs_pointers, cache=not no_cache, jobs=jobs,
-                                     tavus=_connection(api_url) if tavus else None, scheduler=scheduler)
+                                     tavus=_connection(api_url) if tavus else None, scheduler=scheduler,
+                                     url_guard=_url_guard() if public_urls_only else None)
     out = check_cmd.Output(fmt, output, html, render)
     show = not quiet and sys.stderr.isatty()
     if not gc.get_freeze_count():  # once: the collector need not walk the start-up objects again (~1.5 %)
@@ -134,6 +138,12 @@ def fix(src: Path, output: Path | None, rules: str | None, dry_run: bool) -> int
 
     progress = _ProgressBar if sys.stderr.isatty() else None
     return fix_cmd.run(src, fix_cmd.FixOptions(output, rules, dry_run, progress), lambda s: click.echo(s, nl=False))
+
+
+def _url_guard() -> Any:
+    from preflight.remote.guard import UrlGuard
+
+    return UrlGuard()
 
 
 def _connection(api_url: str | None) -> Connection:

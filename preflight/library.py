@@ -33,7 +33,7 @@ PathLike = str | os.PathLike[str]
 
 def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_level: str = "error",
           cache: bool = True, jobs: int | None = None, config: PathLike | None = None,
-          scheduler: str | None = None) -> Report:
+          scheduler: str | None = None, public_urls_only: bool = False) -> Report:
     """Check training videos and headshot images; folders are searched for media files, and
     ``https://`` links and ``s3://`` objects or prefixes are checked as Tavus will download them.
 
@@ -42,6 +42,8 @@ def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_
     ``quick`` reads metadata and a few key frames only. Several files run in worker processes
     (``jobs``, default one per core), or on a Dask cluster's workers with ``scheduler="tcp://HOST:8786"``
     (``pip install 'avatar-preflight[dask]'``). Results are cached by content unless ``cache=False``.
+    ``public_urls_only`` refuses links to loopback, private and other non-public addresses (before
+    connecting, and at every redirect) and reads links through a local copy: for URLs from strangers.
 
     >>> report = preflight.check("training.mp4", "headshot.jpg")       # doctest: +SKIP
     >>> [(r.path, r.verdict) for r in report.results]                    # doctest: +SKIP
@@ -52,7 +54,8 @@ def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_
     from preflight.run.checks import CheckOptions, build_report
 
     options = CheckOptions(rules=rules, fail_level=fail_level, quick=quick, cache=cache, jobs=jobs,
-                           config=Path(config) if config is not None else None, scheduler=scheduler)
+                           config=Path(config) if config is not None else None, scheduler=scheduler,
+                           url_guard=_guard() if public_urls_only else None)
     if rules is not None:
         load_rules(rules)  # a bad rule set is the caller's mistake: raised even when no file needs it
     from preflight.remote.source import is_remote
@@ -64,6 +67,12 @@ def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_
     report = build_report(inputs, options) if inputs else Report([], fail_level)
     missing = [FileResult(str(p), None, None, "error", "is a folder with no video or image files") for p in empty]
     return Report([*report.results, *missing], report.fail_level)
+
+
+def _guard() -> Any:
+    from preflight.remote.guard import UrlGuard
+
+    return UrlGuard()
 
 
 def _has_media(folder: Path) -> bool:

@@ -34,7 +34,7 @@ def ffmpeg_url(path: Source) -> str:
     such as ``concat:a.mp4``, ``pipe:0`` or ``-i`` is a file's name, never a protocol or an option; a
     remote file by its http(s) URL (FFmpeg reads it by byte ranges)."""
     if isinstance(path, Remote):
-        return path.url
+        return "file:" + os.path.abspath(path.copy) if path.copy is not None else path.url
     return "file:" + os.path.abspath(path)
 
 
@@ -42,7 +42,7 @@ def open_container(path: Source, *, whole: bool = False) -> av.container.InputCo
     """Open ``path`` with PyAV, turning FFmpeg's errors into one readable line. Metadata in any
     encoding is read: undecodable bytes are replaced, not raised. A remote file is read in 1 MiB
     ranges, or, with ``whole`` (the full decode), as one stream."""
-    remote = isinstance(path, Remote)
+    remote = isinstance(path, Remote) and path.copy is None
     try:
         if remote:
             return av.open(ffmpeg_url(path), mode="r", metadata_errors="replace", timeout=(30.0, 60.0),

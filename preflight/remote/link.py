@@ -44,8 +44,9 @@ def share_site(url: str, body: bytes = b"") -> str | None:
 
 
 def inspect(url: str, *, timeout: float = TIMEOUT_S, presigned_here: bool = False,
-            now: dt.datetime | None = None) -> tuple[LinkFacts, bytes]:
-    """The link's facts and its first bytes (empty when it did not answer with the file)."""
+            now: dt.datetime | None = None, transport: httpx.BaseTransport | None = None) -> tuple[LinkFacts, bytes]:
+    """The link's facts and its first bytes (empty when it did not answer with the file). With
+    ``transport`` (remote/guard.py's), every request and redirect goes through it."""
     import httpx  # on first use: a check of local files never loads it
 
     signed = expiry(url)
@@ -56,7 +57,8 @@ def inspect(url: str, *, timeout: float = TIMEOUT_S, presigned_here: bool = Fals
                 presigned_here=presigned_here)
     current, redirects = url, 0
     try:
-        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False) as client:
+        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, transport=transport,
+                          trust_env=transport is None) as client:
             while True:
                 with client.stream("GET", current, headers={"Range": f"bytes=0-{HEAD_BYTES - 1}",
                                                             "User-Agent": "preflight"}) as reply:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from typing import Any
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from preflight.discover import IMAGE_EXTENSIONS, MEDIA_EXTENSIONS
@@ -39,6 +40,7 @@ class Remote:
     s3: tuple[str, str] | None = None  # (bucket, key) of an s3:// input
     link: LinkFacts | None = None  # filled in by inspect()
     head: bytes = b""  # its first bytes, from the same request
+    copy: Path | None = None  # a local copy made through the URL guard: what the analysis reads
 
     def __str__(self) -> str:
         return self.shown
@@ -55,10 +57,13 @@ class Remote:
     def guessed_kind(self) -> str:
         return "image" if self.suffix in IMAGE_EXTENSIONS else "video"
 
-    def inspected(self, timeout: float | None = None) -> Remote:
+    def inspected(self, timeout: float | None = None, transport: Any = None) -> Remote:
+        """With its link checked the way Tavus will download it; ``transport`` (the URL guard's)
+        carries every request, redirects included."""
         from preflight.remote import link
 
-        facts, head = link.inspect(self.url, presigned_here=self.s3 is not None, timeout=timeout or link.TIMEOUT_S)
+        facts, head = link.inspect(self.url, presigned_here=self.s3 is not None, timeout=timeout or link.TIMEOUT_S,
+                                   transport=transport)
         if self.s3 is not None:
             facts = replace(facts, url=self.shown)
         return replace(self, link=facts, head=head)
@@ -120,6 +125,10 @@ def read_image(remote: Remote, timeout: float = 60.0) -> bytes:
 
     from preflight.errors import UnusableInput
 
+    if remote.copy is not None:
+        if remote.copy.stat().st_size > MAX_IMAGE_BYTES:
+            raise UnusableInput(f"is larger than {MAX_IMAGE_BYTES // 2**20} MiB; not a headshot")
+        return remote.copy.read_bytes()
     chunks, size = [], 0
     try:
         with httpx.stream("GET", remote.url, timeout=timeout, follow_redirects=True) as reply:

@@ -3,10 +3,11 @@ analyse and judge the files (in parallel when there are several), add Tavus's im
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preflight import project
 from preflight.errors import EXIT_FAIL, EXIT_OK, EXIT_UNUSABLE
@@ -17,6 +18,9 @@ from preflight.run.cached import open_cache, store
 from preflight.run.execute import BatchProgressFactory, ProgressFactory
 from preflight.run.rulesets import RuleSets
 from preflight.run.triage import Input, Job, sources, triage
+
+if TYPE_CHECKING:
+    from preflight.remote.guard import UrlGuard  # made where it is used: it loads httpx
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class CheckOptions:
     jobs: int | None = None  # worker processes; None: one per core
     tavus: Any = None  # an api.Connection: images also get Tavus's own image check
     scheduler: str | None = None  # a Dask scheduler's address: the checks run on its workers
+    url_guard: UrlGuard | None = None  # links to non-public hosts refused; links copied through the guard
+    copies: Path | None = None  # where guarded links are copied (None: a temporary folder, removed after)
 
 
 def build_report(paths: Sequence[Input], options: CheckOptions, progress: ProgressFactory | None = None,
@@ -42,12 +48,15 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
     cache = open_cache() if options.cache else None
     results: dict[int, FileResult] = {}
     jobs: list[Job] = []
+    scratch = tempfile.TemporaryDirectory(prefix="preflight-links-") \
+        if options.url_guard is not None and options.copies is None else None
+    copies = Path(scratch.name) if scratch is not None else options.copies
     try:
         for index, path in enumerate(files):
             if isinstance(path, FileResult):  # a remote address that named nothing to check
                 results[index] = path
                 continue
-            triaged = triage(index, path, chooser, cache, options.quick, fail_level, lfs)
+            triaged = triage(index, path, chooser, cache, options.quick, fail_level, lfs, options.url_guard, copies)
             if isinstance(triaged, Job):
                 jobs.append(triaged)
             else:
@@ -60,6 +69,8 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
     finally:
         if cache is not None:
             cache.close()
+        if scratch is not None:
+            scratch.cleanup()
     report = Report([results[i] for i in sorted(results)], fail_level)
     if options.tavus is not None:
         from preflight.run.tavus_image import with_tavus_image_checks

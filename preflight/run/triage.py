@@ -3,9 +3,11 @@ Tavus could not download) or the job of analysing it, with its rule set and cach
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from preflight.cache import ResultCache
 from preflight.discover import discover
@@ -19,6 +21,9 @@ from preflight.ruleset import RuleSet
 from preflight.run.cached import lookup, lookup_remote, relinked
 from preflight.run.isolated import Source, check_file, internal_error
 from preflight.run.rulesets import Chooser
+
+if TYPE_CHECKING:
+    from preflight.remote.guard import UrlGuard  # made where it is used: it loads httpx
 
 Input = Path | str  # a local path, or a remote address (https://…, s3://…) as typed
 
@@ -55,10 +60,10 @@ def sources(paths: Sequence[Input], config: ProjectConfig | None) -> list[Source
 
 
 def triage(index: int, path: Source, choose: Chooser, cache: ResultCache | None, quick: bool,
-           fail_level: str, lfs: LfsPolicy) -> FileResult | Job:
+           fail_level: str, lfs: LfsPolicy, guard: UrlGuard | None = None, copies: Path | None = None) -> FileResult | Job:
     """A result without analysing (not fetched, unusable, or cached), or the job of analysing it."""
     if isinstance(path, Remote):
-        return triage_remote(index, path, choose, cache, quick, fail_level)
+        return triage_remote(index, path, choose, cache, quick, fail_level, guard, copies)
     try:
         ruleset = choose(path, sniff(path).kind)
         key, hit = lookup(cache, path, ruleset, quick, fail_level)
@@ -76,17 +81,22 @@ def triage(index: int, path: Source, choose: Chooser, cache: ResultCache | None,
 
 
 def triage_remote(index: int, remote: Remote, choose: Chooser, cache: ResultCache | None, quick: bool,
-                  fail_level: str) -> FileResult | Job:
+                  fail_level: str, guard: UrlGuard | None = None, copies: Path | None = None) -> FileResult | Job:
     """Check the link (one ranged GET); a link Tavus could not download is judged on the url.* rules
     alone, without analysing anything. A cached result is reused when the object is unchanged (same
-    ETag or Last-Modified, and length), with its url.* findings judged again (expiry moves on)."""
+    ETag or Last-Modified, and length), with its url.* findings judged again (expiry moves on).
+
+    With ``guard``, an https:// link (not an s3:// object: its endpoint is the caller's own) is only
+    fetched from a public host, every redirect checked, and the analysis reads a copy downloaded
+    through the guard into ``copies``."""
+    guarded = guard is not None and remote.s3 is None
     from preflight.engine import result
     from preflight.facts import LinkOnlyFacts
     from preflight.media.sniff import sniff_head
 
     try:
         if remote.link is None:
-            remote = remote.inspected()
+            remote = remote.inspected(transport=guard.transport() if guarded and guard is not None else None)
         link = remote.link
         assert link is not None
         usable = link.error is None and link.status in (200, 206) and not link.html and remote.head
@@ -103,6 +113,12 @@ def triage_remote(index: int, remote: Remote, choose: Chooser, cache: ResultCach
         return internal_error(remote, None, StageFailed("probe", err))
     if hit is not None:
         return relinked(hit, link, ruleset, fail_level)
+    if guarded and guard is not None:
+        try:
+            folder = copies or Path(tempfile.mkdtemp(prefix="preflight-links-"))
+            remote = replace(remote, copy=guard.copy(remote.url, folder / f"{index}{remote.suffix or '.bin'}"))
+        except UnusableInput as err:
+            return FileResult(str(remote), None, None, "error", str(err))
     return Job(index, remote, ruleset, key)
 
 

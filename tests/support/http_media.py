@@ -10,6 +10,7 @@ ways links go wrong (redirects, 403, 404, a share page, a stalled answer, no ran
     /gone              404
     /share/NAME        a Google Drive-style share page (HTML) for NAME
     /stall/NAME        headers, then nothing for a minute
+    /away/NAME         302 to another server's /f/NAME (``redirect_to``)
 Query strings are ignored: signed-URL tests only change what the URL says about itself.
 """
 
@@ -40,6 +41,7 @@ class Log(list[tuple[str, str | None]]):
 class _Handler(BaseHTTPRequestHandler):
     root: Path
     requests: Log
+    redirect_to: str | None = None
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
@@ -51,6 +53,12 @@ class _Handler(BaseHTTPRequestHandler):
         kind = parts[0]
         if kind == "f":
             return self._file(parts[1])
+        if kind == "away" and self.redirect_to:
+            self.send_response(302)
+            self.send_header("Location", f"{self.redirect_to}/f/{parts[1]}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         if kind == "norange":
             return self._file(parts[1], ranges=False)
         if kind == "type":
@@ -127,16 +135,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving(root: Path) -> Iterator[tuple[str, Log]]:
-    """Serve ``root`` on 127.0.0.1 (a free port); yields the base URL and the log of (path, Range) requests."""
+def serving(root: Path, host: str = "127.0.0.1", redirect_to: str | None = None) -> Iterator[tuple[str, Log]]:
+    """Serve ``root`` on ``host`` (a loopback address; a free port); yields the base URL and the log of
+    (path, Range) requests. With ``redirect_to``, ``/away/NAME`` redirects to ``redirect_to``/f/NAME."""
     requests = Log()
-    handler = type("Handler", (_Handler,), {"root": root, "requests": requests})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler = type("Handler", (_Handler,), {"root": root, "requests": requests, "redirect_to": redirect_to})
+    server = ThreadingHTTPServer((host, 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", requests
+        yield f"http://{host}:{server.server_address[1]}", requests
     finally:
         server.shutdown()
         server.server_close()
