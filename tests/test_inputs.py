@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -234,3 +236,42 @@ def test_a_stream_whose_codec_cannot_be_read(tmp_path: Path, capsys: pytest.Capt
     path.write_bytes(data.replace(b"mp4a", b"zzzz", 1) if data.count(b"mp4a") == 1 else data)
     code, doc = check_json(capsys, str(path))
     assert only_result(doc)["verdict"] == "fail" and only_result(doc)["internal"] is False
+
+
+@pytest.fixture(scope="module")
+def real_16k_frames(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """One real 16000x16000 frame (PNG in a MOV, and the same stream in MKV: a grey picture, 0.3 MB),
+    which FFmpeg's stream probe would decode whole to learn its format (256 MB per frame here; an RGB
+    one is 768 MB)."""
+    import av
+    import imageio_ffmpeg
+
+    folder = tmp_path_factory.mktemp("16k")
+    mov = folder / "huge.mov"
+    with av.open(str(mov), "w") as out:
+        stream = out.add_stream("png", rate=1)
+        stream.width = stream.height = 16000
+        stream.pix_fmt = "gray"
+        for packet in [*stream.encode(av.VideoFrame(16000, 16000, "gray")), *stream.encode()]:
+            out.mux(packet)
+    mkv = folder / "huge.mkv"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(mov), "-c", "copy", str(mkv)],
+                   check=True)
+    return [mov, mkv]
+
+
+def test_a_real_16k_frame_is_refused_before_it_is_decoded(real_16k_frames: list[Path]) -> None:
+    """Refused from the declared size (the MOV header) or by the probe's own pixel limit (MKV), with
+    the process never near the frame's size in memory."""
+    # VmHWM: this process image's own peak (ru_maxrss would carry over the forked test process's)
+    measured = ("import re, sys; from preflight.cli import main; code = main(sys.argv[1:]); "
+                "print('peak', re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1), "
+                "file=sys.stderr); sys.exit(code)")
+    for path in real_16k_frames:  # one file is checked in the process itself: its own peak is the check's
+        done = subprocess.run([sys.executable, "-c", measured, "check", "--no-cache", "--format", "json", str(path)],
+                              capture_output=True, text=True, timeout=120)
+        (result,) = json.loads(done.stdout)["results"]
+        assert done.returncode == 2 and result["verdict"] == "error", result
+        assert "16000x16000" in result["error"] or "cannot be read within the 33.2 Mpx" in result["error"]
+        peak_kb = int(done.stderr.rsplit("peak", 1)[1].split()[0])
+        assert peak_kb < 200_000, f"{path.name}: {peak_kb} KB"

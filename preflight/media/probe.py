@@ -13,6 +13,7 @@ from preflight import redact
 from preflight.errors import UnusableInput
 from preflight.facts import VideoFacts
 from preflight.media import limits
+from preflight.media.isobmff import declared_sizes
 from preflight.remote.source import Remote
 
 Source = Path | Remote  # a local file, or a remote one (preflight/remote/source.py)
@@ -43,11 +44,15 @@ def open_container(path: Source, *, whole: bool = False) -> av.container.InputCo
     encoding is read: undecodable bytes are replaced, not raised. A remote file is read in 1 MiB
     ranges, or, with ``whole`` (the full decode), as one stream."""
     remote = isinstance(path, Remote) and path.copy is None
+    # FFmpeg's stream probe decodes a frame of each stream to learn its format: the decoders it opens are
+    # given the pixel limit too (``options`` reach every stream, also those a format only finds while
+    # probing), so a 16000x16000 frame is refused there instead of being allocated.
     try:
         if remote:
             return av.open(ffmpeg_url(path), mode="r", metadata_errors="replace", timeout=(30.0, 60.0),
-                           options=_HTTP_OPTIONS if whole else {**_HTTP_OPTIONS, **_RANGED})
-        return av.open(ffmpeg_url(path), mode="r", metadata_errors="replace")
+                           container_options=_HTTP_OPTIONS if whole else {**_HTTP_OPTIONS, **_RANGED},
+                           options=limits.decoder_options())
+        return av.open(ffmpeg_url(path), mode="r", metadata_errors="replace", options=limits.decoder_options())
     except av.error.FFmpegError as err:
         reason = (getattr(err, "strerror", None) or str(err)).rstrip(".")
         if remote:
@@ -87,9 +92,16 @@ def container_name(format_name: str, major_brand: str | None, head: bytes) -> st
 
 def probe_video(path: Source, size_bytes: int, head: bytes) -> VideoFacts:
     limits.check_file_size(size_bytes)
+    local = path.copy if isinstance(path, Remote) else path
+    if local is not None:  # what the MP4/MOV header declares, before FFmpeg opens (and probes) anything
+        for width, height in declared_sizes(local):
+            limits.check_declared(width, height, None, 1, None)
     with open_container(path) as container:
         vs = video_stream(container)
         cc = vs.codec_context
+        if not cc.width or not cc.height:  # the probe's decoder refused the frame (over max_pixels) or it is damaged
+            raise UnusableInput(f"its frame size cannot be read within the {limits.MAX_FRAME_PIXELS / 1e6:.1f} Mpx "
+                                "limit (frames larger than 8K, or a damaged header); refused before decoding")
         audio = audio_stream(container)
         limits.check_declared(cc.width, cc.height, _container_duration(container) or _stream_duration(vs),
                               len(container.streams), audio.codec_context.channels if audio else None)

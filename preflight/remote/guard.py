@@ -78,14 +78,14 @@ class GuardedTransport(httpx.HTTPTransport):
             address = ipaddress.ip_address(text)
             why = forbidden(address)
             if why is not None and not any(address in net for net in self.allow):
-                raise Refused(f"refused: {host} is a {why} address ({address}); links must point to public "
+                raise Refused(f"{host} is a {why} address ({address}), not fetched: links must point to public "
                               "hosts (a service started with --allow-private-urls fetches these)")
         return found[0]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         if url.scheme not in ("http", "https"):
-            raise Refused(f"refused: only http and https links are fetched, not {url.scheme}")
+            raise Refused(f"only http and https links are fetched, not {url.scheme}")
         host = url.host
         address = self.pinned(host, url.port or (443 if url.scheme == "https" else 80))
         if address != host:
