@@ -282,6 +282,56 @@ class _TrainingBar:
             self.bar.__exit__(None, None, None)
 
 
+@cli.command(epilog="""\b
+Examples:
+  preflight serve                                   # http://127.0.0.1:8000, loopback only
+  PREFLIGHT_SERVE_TOKEN=... preflight serve --host 0.0.0.0 --port 8080
+  curl --data-binary @take.mp4 'http://127.0.0.1:8000/v1/checks?name=take.mp4&wait=true'
+  curl -H 'content-type: application/json' -d '{"url": "https://cdn.example.com/take.mp4"}' \\
+       http://127.0.0.1:8000/v1/checks
+
+\b
+The API is described at /openapi.json; see the README's "As a service".
+""")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; other than loopback only with PREFLIGHT_SERVE_TOKEN set.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Jobs (SQLite) and spooled uploads.  [default: the state folder's serve/]")
+@click.option("--max-upload-mb", default=750, show_default=True, type=click.IntRange(min=1),
+              help="Largest body accepted (Tavus's limit is 750 MB); larger ones get 413.")
+@click.option("--allow-private-urls", is_flag=True,
+              help="Fetch links (and callbacks) to loopback and private networks: for a trusted network only.")
+@click.option("--scheduler", metavar="ADDRESS", help="Run the jobs on a Dask cluster (tcp://HOST:8786).")
+@click.option("--workers", type=click.IntRange(min=1), help="Analyses at once.  [default: one per core]")
+@click.option("--max-queue", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Jobs waiting beyond this get 429 with Retry-After.")
+@click.option("--keep-hours", default=24.0, show_default=True, type=click.FloatRange(min=0),
+              help="Finished jobs and their files are removed after this long.")
+def serve(host: str, port: int, data: Path | None, max_upload_mb: int, allow_private_urls: bool,
+          scheduler: str | None, workers: int | None, max_queue: int, keep_hours: float) -> int:
+    """Serve the checks over HTTP for backends in any language (needs avatar-preflight[serve]).
+
+    POST a file (or a JSON {"url": ...}) to /v1/checks and get the same report `preflight check
+    --format json` gives. Authentication: PREFLIGHT_SERVE_TOKEN (Bearer); without it the service binds
+    only to loopback. Jobs survive a restart (SQLite under --data).
+    """
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UsageError("preflight serve needs its extra: pip install 'avatar-preflight[serve]'") from None
+    from preflight.commands import serve as serve_cmd
+    from preflight.dirs import state_dir
+    from preflight.serve.config import ServeConfig
+
+    config = ServeConfig(data=data or state_dir() / "serve", host=host, port=port,
+                         token=os.environ.get("PREFLIGHT_SERVE_TOKEN") or None, max_upload_mb=max_upload_mb,
+                         allow_private_urls=allow_private_urls, scheduler=scheduler, workers=workers or 0,
+                         max_queue=max_queue, keep_hours=keep_hours)
+    return serve_cmd.run(config, lambda s: click.echo(s, nl=False))
+
+
 @cli.command("cache")
 @click.option("--clear", is_flag=True, help="Forget every cached result.")
 def cache_command(clear: bool) -> int:

@@ -1,0 +1,44 @@
+"""What ``preflight serve`` was started with."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_UPLOAD_MB = 750  # Tavus's own limit for a training video
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    data: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = field(default=None, repr=False)  # PREFLIGHT_SERVE_TOKEN: Bearer auth when set
+    secret: bytes = field(default=b"", repr=False)  # signs callbacks (HMAC-SHA256)
+    max_upload_mb: int = MAX_UPLOAD_MB
+    allow_private_urls: bool = False
+    scheduler: str | None = None  # a Dask scheduler: jobs run on its workers
+    workers: int = 0  # 0: one per core
+    max_queue: int = 64  # queued jobs beyond this: 429 with Retry-After
+    keep_hours: float = 24.0  # finished jobs and their files are removed after this
+    callback_attempts: int = 5
+    callback_backoff_s: float = 2.0
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1_000_000
+
+    @property
+    def worker_count(self) -> int:
+        if self.workers > 0:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except (AttributeError, OSError):
+            return max(1, os.cpu_count() or 1)
+
+    @property
+    def guard_allow(self) -> tuple[str, ...]:
+        """Networks fetched although not public: all of them with --allow-private-urls, else none."""
+        return ("0.0.0.0/0", "::/0") if self.allow_private_urls else ()

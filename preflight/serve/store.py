@@ -1,0 +1,168 @@
+"""Jobs and their state, in SQLite under the data folder, beside the spooled uploads.
+
+A job is ``queued`` when accepted, ``running`` while a worker has it, ``done`` with its report (or its
+error). Nothing accepted is lost: at start-up a job left ``running`` by a server that died is queued
+again, once; one that was running twice when a server died is finished with an error that says so.
+A job that was running when its worker crashed is run again alone; if it crashes a worker alone it
+is finished with an error. Finished jobs and their files are removed after the retention time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,              -- check | face
+    status TEXT NOT NULL,            -- queued | running | done
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    name TEXT NOT NULL,              -- the file's name as the caller gave it, or the URL as shown
+    source TEXT NOT NULL,            -- the spooled file, or the URL
+    remote INTEGER NOT NULL,         -- 1: source is a URL
+    params TEXT NOT NULL,            -- JSON: rules, quick, submit options
+    callback_url TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    alone INTEGER NOT NULL DEFAULT 0, -- run with no other job in flight (its worker crashed)
+    verdict TEXT,
+    result TEXT,                     -- JSON: the report, or the face
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    status: str
+    created: float
+    started: float | None
+    finished: float | None
+    name: str
+    source: str
+    remote: bool
+    params: dict[str, Any]
+    callback_url: str | None
+    attempts: int
+    alone: bool
+    verdict: str | None
+    result: dict[str, Any] | None
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        return cls(row["id"], row["kind"], row["status"], row["created"], row["started"], row["finished"],
+                   row["name"], row["source"], bool(row["remote"]), json.loads(row["params"]),
+                   row["callback_url"], row["attempts"], bool(row["alone"]), row["verdict"],
+                   json.loads(row["result"]) if row["result"] else None, row["error"])
+
+
+class Store:
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.spool = data / "spool"
+        self.spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._db = sqlite3.connect(data / "jobs.sqlite3", check_same_thread=False, isolation_level=None,
+                                   timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def new_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def add(self, job_id: str, kind: str, name: str, source: str, remote: bool, params: dict[str, Any],
+            callback_url: str | None) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, callback_url)"
+                             " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                             (job_id, kind, time.time(), name, source, int(remote), json.dumps(params), callback_url))
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return Job.from_row(row) if row is not None else None
+
+    def queued(self) -> int:
+        with self._lock:
+            (n,) = self._db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()
+        return int(n)
+
+    def claim(self, *, alone_ok: bool, others_running: bool) -> Job | None:
+        """The oldest queued job, now running: a job marked ``alone`` only when nothing else runs."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = self._db.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY alone DESC, created "
+                                        "LIMIT 1").fetchall()
+                if not rows or (rows[0]["alone"] and (others_running or not alone_ok)):
+                    self._db.execute("COMMIT")
+                    return None
+                row = rows[0]
+                self._db.execute("UPDATE jobs SET status = 'running', started = ?, attempts = attempts + 1 "
+                                 "WHERE id = ?", (time.time(), row["id"]))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        job = self.get(row["id"])
+        assert job is not None
+        return job
+
+    def finish(self, job_id: str, verdict: str | None, result: dict[str, Any] | None, error: str | None) -> None:
+        with self._lock:
+            self._db.execute("UPDATE jobs SET status = 'done', finished = ?, verdict = ?, result = ?, error = ? "
+                             "WHERE id = ?", (time.time(), verdict, json.dumps(result) if result is not None else None,
+                                              error, job_id))
+
+    def requeue(self, job_id: str, *, alone: bool) -> None:
+        with self._lock:
+            self._db.execute("UPDATE jobs SET status = 'queued', alone = ? WHERE id = ?", (int(alone), job_id))
+
+    def recover(self) -> tuple[int, int]:
+        """After a restart: jobs left running are queued again, or finished with an error when they were
+        already running twice when a server stopped. (queued again, failed)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, attempts FROM jobs WHERE status = 'running'").fetchall()
+        again = failed = 0
+        for row in rows:
+            if row["attempts"] >= 2:
+                self.finish(row["id"], "error", None, "the server stopped twice while this file was being checked "
+                            "(the analysis may have taken it down); it was not checked. Please report it")
+                failed += 1
+            else:
+                self.requeue(row["id"], alone=False)
+                again += 1
+        return again, failed
+
+    def expired(self, older_than_s: float) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM jobs WHERE status = 'done' AND finished < ?",
+                                    (time.time() - older_than_s,)).fetchall()
+        return [Job.from_row(r) for r in rows]
+
+    def delete(self, job_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        return {r[0]: int(r[1]) for r in rows}

@@ -1,0 +1,76 @@
+"""A real ``preflight serve`` process on 127.0.0.1 for the service's tests: started on a free port,
+waited for until /healthz answers, stopped (or killed with its workers) at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, data: Path, *args: str, env: dict[str, str] | None = None, token: str | None = None) -> None:
+        self.data, self.args, self.token = data, list(args), token
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **(env or {})}
+        self.env.pop("PREFLIGHT_SERVE_TOKEN", None)
+        if token is not None:
+            self.env["PREFLIGHT_SERVE_TOKEN"] = token
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data.parent / f"serve-{self.port}.log"
+
+    def start(self, timeout: float = 30.0) -> Server:
+        self.data.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "preflight", "serve", "--port", str(self.port),
+                                          "--data", str(self.data), *self.args],
+                                         stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"preflight serve exited {self.proc.returncode}: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"preflight serve did not answer in {timeout} s: {self.log.read_text()}")
+
+    def client(self, **kw: Any) -> httpx.Client:
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=kw.pop("timeout", 120), **kw)
+
+    def kill(self) -> None:
+        """kill -9 of the server and its worker processes (its whole session)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

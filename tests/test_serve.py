@@ -1,0 +1,331 @@
+"""``preflight serve`` as a real process on 127.0.0.1, talked to over HTTP: reports equal the CLI's,
+auth, limits, the queue, crashes, restarts, links from strangers, callbacks, faces."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from preflight.cli import main
+from tests.conftest import REPO
+from tests.support.http_media import serving
+from tests.support.media_factory import VideoSpec, make_image, make_video
+from tests.support.serve_process import Server
+
+
+def cli_result(capsys: pytest.CaptureFixture[str], path: Path | str) -> dict:
+    main(["check", "--format", "json", str(path)])
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    return result
+
+
+def same_judgement(a: dict, b: dict) -> None:
+    """The verdict and every finding (rule, severity, outcome, message, fix) are the same."""
+    def findings(r: dict) -> list:
+        return [(f["rule"], f["severity"], f["outcome"], f["message"], f["fix"]) for f in r["findings"]]
+    assert (a["verdict"], a["error"], a["kind"], a["ruleset"]) == (b["verdict"], b["error"], b["kind"], b["ruleset"])
+    assert findings(a) == findings(b)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("serve-media")
+    shutil.copy(REPO / "sample_media" / "headshot.jpg", folder / "headshot.jpg")
+    shutil.copy(REPO / "sample_media" / "cutout-400x300.png", folder / "cutout.png")
+    make_video(folder / "clip.mp4", VideoSpec(seconds=2))
+    (folder / "empty.mp4").write_bytes(b"")
+    (folder / "broken.mp4").write_bytes((folder / "clip.mp4").read_bytes()[:3000])
+    (folder / "notes.jpg").write_text("not a picture")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    with Server(tmp_path_factory.mktemp("serve") / "data", "--allow-private-urls") as running:
+        yield running
+
+
+def test_reports_equal_the_command_lines(server: Server, media: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with server.client() as http:
+        for name in ("headshot.jpg", "cutout.png", "clip.mp4", "broken.mp4", "notes.jpg"):
+            reply = http.post("/v1/checks", params={"name": name, "wait": "true"},
+                              content=(media / name).read_bytes())
+            assert reply.status_code == 200, reply.text
+            job = reply.json()
+            (result,) = job["report"]["results"]
+            assert job["status"] == "done" and job["report"]["schema"] == "preflight.report/1"
+            assert result["path"] == name
+            same_judgement(result, cli_result(capsys, media / name))
+
+
+def test_a_multipart_upload_and_a_link_get_the_same_reports(server: Server, media: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    with server.client() as http, serving(media) as (base, requests):
+        upload = http.post("/v1/checks", params={"wait": "1"},
+                           files={"file": ("cutout.png", (media / "cutout.png").read_bytes(), "image/png")})
+        assert upload.status_code == 200 and upload.json()["report"]["results"][0]["path"] == "cutout.png"
+        same_judgement(upload.json()["report"]["results"][0], cli_result(capsys, media / "cutout.png"))
+        link = http.post("/v1/checks?wait=true", json={"url": f"{base}/f/headshot.jpg"})
+        assert link.status_code == 200, link.text
+        same_judgement(link.json()["report"]["results"][0], cli_result(capsys, f"{base}/f/headshot.jpg"))
+
+
+def test_a_job_is_queued_then_done_with_its_html_report(server: Server, media: Path) -> None:
+    with server.client() as http:
+        accepted = http.post("/v1/checks", params={"name": "clip.mp4"}, content=(media / "clip.mp4").read_bytes())
+        assert accepted.status_code == 202 and accepted.json()["status"] == "queued"
+        job_id = accepted.json()["id"]
+        for _ in range(300):
+            job = http.get(f"/v1/checks/{job_id}").json()
+            if job["status"] == "done":
+                break
+            assert job["status"] in ("queued", "running")
+            time.sleep(0.1)
+        assert job["report"]["results"][0]["verdict"] == "fail"
+        page = http.get(f"/v1/checks/{job_id}/report.html")
+        assert page.status_code == 200 and "<html" in page.text.lower() and "clip.mp4" in page.text
+        assert http.get("/v1/checks/no-such-job").status_code == 404
+
+
+def test_bad_requests_are_clear_errors_never_500(server: Server, media: Path) -> None:
+    with server.client() as http:
+        empty = http.post("/v1/checks", content=b"")
+        assert empty.status_code == 400 and "empty" in empty.json()["error"]
+        rules = http.post("/v1/checks", params={"rules": "/etc/passwd"}, content=b"x")
+        assert rules.status_code == 400 and "built-in" in rules.json()["error"]
+        bad_json = http.post("/v1/checks", content=b"{", headers={"content-type": "application/json"})
+        assert bad_json.status_code == 400
+        no_url = http.post("/v1/checks", json={"url": "file:///etc/passwd"})
+        assert no_url.status_code == 400
+        no_part = http.post("/v1/checks", files={"other": ("a.jpg", b"x")})
+        assert no_part.status_code == 400 and "file" in no_part.json()["error"]
+        broken = http.post("/v1/checks", content=b"--x\r\nbroken", headers={"content-type": "multipart/form-data"})
+        assert broken.status_code == 400
+
+
+def test_openapi_documents_every_route_and_metrics_count_jobs(server: Server) -> None:
+    with server.client() as http:
+        doc = http.get("/openapi.json").json()
+        assert doc["openapi"].startswith("3.") and set(doc["paths"]) == {
+            "/healthz", "/metrics", "/openapi.json", "/v1/checks", "/v1/checks/{job_id}",
+            "/v1/checks/{job_id}/report.html", "/v1/faces", "/v1/faces/{job_id}"}
+        http.post("/v1/checks", params={"name": "a.jpg", "wait": "1"}, content=b"not an image")
+        text = http.get("/metrics").text
+    assert 'preflight_jobs_finished_total{kind="check",verdict="error"}' in text
+    assert "preflight_queue_length" in text and "preflight_job_duration_seconds_bucket" in text
+
+
+def test_a_token_is_required_when_set_and_without_one_only_loopback(tmp_path: Path, media: Path) -> None:
+    with Server(tmp_path / "data", token="s3cret-token") as server:
+        import httpx
+
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+        assert httpx.post(f"{server.url}/v1/checks", content=b"x").status_code == 401
+        wrong = httpx.post(f"{server.url}/v1/checks", content=b"x", headers={"authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and "Bearer" in wrong.headers["www-authenticate"]
+        assert httpx.get(f"{server.url}/metrics").status_code == 401
+        with server.client() as http:
+            assert http.post("/v1/checks", params={"name": "h.jpg"}, content=(media / "headshot.jpg").read_bytes()
+                             ).status_code == 202
+    refused = Server(tmp_path / "open", "--host", "0.0.0.0")
+    with pytest.raises(RuntimeError, match="binds only to loopback"):
+        refused.start()
+    assert "s3cret-token" not in (tmp_path / f"serve-{refused.port}.log").read_text()
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_stored(tmp_path: Path) -> None:
+    with Server(tmp_path / "data", "--max-upload-mb", "1") as server, server.client() as http:
+        declared = http.post("/v1/checks", content=b"\0" * 1_500_000)
+        assert declared.status_code == 413 and "1 MB" in declared.json()["error"]
+
+        def stream():  # no Content-Length: refused while it streams in
+            for _ in range(30):
+                yield b"\0" * 100_000
+        streamed = http.post("/v1/checks", content=stream())
+        assert streamed.status_code == 413
+        multipart = http.post("/v1/checks", files={"file": ("big.mp4", b"\0" * 1_200_000)})
+        assert multipart.status_code == 413
+    assert [p.name for p in (tmp_path / "data" / "spool").iterdir()] == []  # nothing half-kept
+
+
+def test_a_full_queue_answers_429_with_retry_after(tmp_path: Path, media: Path) -> None:
+    clip = make_video(tmp_path / "slow.mp4", VideoSpec(seconds=8, width=1280, height=720))
+    with Server(tmp_path / "data", "--workers", "1", "--max-queue", "2") as server, server.client() as http:
+        codes = [http.post("/v1/checks", params={"name": f"{i}.mp4"}, content=clip.read_bytes())
+                 for i in range(6)]
+        limited = [r for r in codes if r.status_code == 429]
+        assert limited and all(int(r.headers["retry-after"]) >= 1 for r in limited)
+        assert "queue is full" in limited[0].json()["error"]
+        accepted = [r.json()["id"] for r in codes if r.status_code == 202]
+        assert len(accepted) >= 2
+        deadline = time.monotonic() + 120
+        while any(http.get(f"/v1/checks/{i}").json()["status"] != "done" for i in accepted):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+
+def test_24_concurrent_clients_all_get_their_verdicts(server: Server, media: Path) -> None:
+    files = ["headshot.jpg", "cutout.png", "clip.mp4", "notes.jpg"] * 6
+
+    def one(name: str) -> tuple[str, str]:
+        with server.client() as http:
+            reply = http.post("/v1/checks", params={"name": name, "wait": "true"}, content=(media / name).read_bytes())
+            return name, reply.json()["report"]["results"][0]["verdict"]
+
+    with ThreadPoolExecutor(24) as pool:
+        got = list(pool.map(one, files))
+    expected = {"headshot.jpg": "pass", "cutout.png": "fail", "clip.mp4": "fail", "notes.jpg": "error"}
+    assert got == [(name, expected[name]) for name in files]
+
+
+CRASHER = '''
+import os, preflight.serve.work as work
+real = work.run_check
+def run_check(source, remote, name, params, copies):
+    if "crash" in name:
+        os._exit(9)  # a native crash in a decoder, as the worker sees it
+    return real(source, remote, name, params, copies)
+work.run_check = run_check
+'''
+
+
+def test_a_crash_costs_only_its_own_job(tmp_path: Path, media: Path) -> None:
+    """A worker that dies on one file: that job is an error, the jobs beside it still get verdicts."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text("import sys\nif 'preflight' in ' '.join(sys.argv) or True:\n"
+                                            "    try:\n" + "".join(f"        {line}\n" for line in CRASHER.strip().splitlines())
+                                            + "    except Exception:\n        pass\n")
+    import os
+
+    env = {"PYTHONPATH": os.pathsep.join([str(hooks), str(REPO)])}
+    with Server(tmp_path / "data", "--workers", "2", env=env) as server:
+        def one(name: str) -> dict:
+            with server.client() as http:
+                source = "clip.mp4" if name.endswith(".mp4") else "headshot.jpg"
+                return http.post("/v1/checks", params={"name": name, "wait": "true"},
+                                 content=(media / source).read_bytes()).json()
+        with ThreadPoolExecutor(4) as pool:
+            jobs = list(pool.map(one, ["a.jpg", "crash.mp4", "b.jpg", "c.mp4"]))
+    verdicts = {j["name"]: j["report"]["results"][0] for j in jobs}
+    assert verdicts["a.jpg"]["verdict"] == "pass" and verdicts["b.jpg"]["verdict"] == "pass"
+    assert verdicts["c.mp4"]["verdict"] == "fail"
+    assert verdicts["crash.mp4"]["verdict"] == "error" and "crashed" in verdicts["crash.mp4"]["error"]
+
+
+def test_accepted_jobs_survive_kill_9_and_a_restart(tmp_path: Path, media: Path) -> None:
+    clip = make_video(tmp_path / "take.mp4", VideoSpec(seconds=6, width=1280, height=720))
+    server = Server(tmp_path / "data", "--workers", "1").start()
+    try:
+        with server.client() as http:
+            ids = [http.post("/v1/checks", params={"name": f"take{i}.mp4"}, content=clip.read_bytes()).json()["id"]
+                   for i in range(3)]
+            ids.append(http.post("/v1/checks", params={"name": "h.jpg"},
+                                 content=(media / "headshot.jpg").read_bytes()).json()["id"])
+            deadline = time.monotonic() + 30
+            while http.get(f"/v1/checks/{ids[0]}").json()["status"] == "queued":  # the first one is running
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        server.kill()  # kill -9: the server and its worker, mid-analysis
+    again = Server(tmp_path / "data", "--workers", "1")
+    with again, again.client() as http:
+        deadline = time.monotonic() + 180
+        jobs = {}
+        while len(jobs) < len(ids):
+            assert time.monotonic() < deadline, jobs
+            for job_id in ids:
+                job = http.get(f"/v1/checks/{job_id}").json()
+                if job["status"] == "done":
+                    jobs[job_id] = job
+            time.sleep(0.2)
+    verdicts = [jobs[i]["report"]["results"][0]["verdict"] for i in ids]
+    assert verdicts == ["fail", "fail", "fail", "pass"]  # every accepted job finished, none lost
+
+
+def test_links_to_private_addresses_are_refused_unless_allowed(tmp_path: Path, media: Path) -> None:
+    with Server(tmp_path / "data") as server, server.client() as http, serving(media) as (base, requests):
+        for url in (f"{base}/f/headshot.jpg", f"http://localhost:{base.rsplit(':', 1)[1]}/f/headshot.jpg",
+                    f"http://[::ffff:127.0.0.1]:{base.rsplit(':', 1)[1]}/f/headshot.jpg"):
+            job = http.post("/v1/checks?wait=true", json={"url": url}).json()
+            (result,) = job["report"]["results"]
+            reachable = next(f for f in result["findings"] if f["rule"] == "url.reachable")
+            assert result["verdict"] == "fail" and "loopback address" in reachable["message"], reachable
+        assert list(requests) == []  # the loopback site was never asked for anything
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    got: list[tuple[dict[str, str], bytes]]
+    fail_first: list[int]
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["content-length"]))
+        status = self.fail_first.pop(0) if self.fail_first else 200
+        self.got.append((dict(self.headers), body))
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+
+def test_a_finished_job_is_posted_to_its_callback_signed_and_retried(tmp_path: Path, media: Path) -> None:
+    got: list[tuple[dict[str, str], bytes]] = []
+    handler = type("Receiver", (_Receiver,), {"got": got, "fail_first": [503]})
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    secret = "callback-secret-for-tests"
+    try:
+        with Server(tmp_path / "data", "--allow-private-urls", env={"PREFLIGHT_SERVE_SECRET": secret}) as server, \
+                server.client() as http:
+            callback = f"http://127.0.0.1:{receiver.server_address[1]}/hook?user=7"
+            job_id = http.post("/v1/checks", params={"name": "h.jpg", "callback_url": callback},
+                               content=(media / "headshot.jpg").read_bytes()).json()["id"]
+            deadline = time.monotonic() + 60
+            while len(got) < 2:
+                assert time.monotonic() < deadline, got
+                time.sleep(0.1)
+    finally:
+        receiver.shutdown()
+    headers, body = got[-1]
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Preflight-Signature"], expected)
+    doc = json.loads(body)
+    assert doc["id"] == job_id and doc["report"]["results"][0]["verdict"] == "pass"
+    assert got[0][1] == body  # the retry after the 503 sent the same signed body
+
+
+def test_faces_need_the_servers_tavus_key(server: Server, media: Path) -> None:
+    with server.client() as http:
+        reply = http.post("/v1/faces", params={"name": "h.jpg"}, content=(media / "headshot.jpg").read_bytes())
+    assert reply.status_code == 503 and "TAVUS_API_KEY" in reply.json()["error"]
+
+
+def test_a_face_is_made_through_the_submit_pipeline(tmp_path: Path, media: Path, s3, tavus) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY
+    from tests.support.tavus_server import API_KEY
+
+    env = {"TAVUS_API_KEY": API_KEY, "TAVUS_API_URL": tavus.url, "PREFLIGHT_BUCKET": BUCKET,
+           "PREFLIGHT_S3_ENDPOINT": s3.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    clip = make_video(tmp_path / "take.mp4", VideoSpec(seconds=2))
+    with Server(tmp_path / "data", env=env) as server, server.client() as http:
+        refused = http.post("/v1/faces", params={"name": "take.mp4", "wait": "true"}, content=clip.read_bytes())
+        assert refused.status_code == 200 and refused.json()["face"]["stopped"] == "check"
+        made = http.post("/v1/faces", params={"name": "take.mp4", "wait": "true", "force": "true",
+                                              "face_name": "Ana"}, content=clip.read_bytes()).json()
+    face = made["face"]
+    assert face["face_id"] in tavus.state.faces and tavus.state.created[0]["face_name"] == "Ana"
+    assert "X-Amz-Signature=REDACTED" in face["request"]["train_video_url"] and API_KEY not in json.dumps(made)
+    assert tavus.state.fetched == [clip.read_bytes()]
