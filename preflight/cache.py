@@ -104,7 +104,12 @@ class ResultCache:
         """Raises OSError or sqlite3.Error when the cache cannot be used (the caller goes on without)."""
         folder = folder or cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(folder / "results.sqlite3", timeout=10)
+        # Autocommit: each write is its own short transaction. (With an implicit transaction open from
+        # the first write to close, one `check` held the write lock for its whole run, and a second
+        # process using the cache waited up to the busy timeout, then went on uncached.) WAL: readers
+        # never wait for a writer.
+        db = sqlite3.connect(folder / "results.sqlite3", timeout=10, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
         db.executescript(_SCHEMA)
         db.execute("DELETE FROM results WHERE stored < ?", (time.time() - _KEEP_S,))
         return cls(db)
@@ -150,10 +155,8 @@ class ResultCache:
         count, _ = self.stats()
         self.db.execute("DELETE FROM results")
         self.db.execute("DELETE FROM hashes")
-        self.db.commit()
         self.db.execute("VACUUM")
         return count
 
     def close(self) -> None:
-        self.db.commit()
         self.db.close()

@@ -181,3 +181,22 @@ def test_cache_command_shows_and_clears(clip: Path, analyses: list[Path], privat
     assert "cleared 1 cached results" in capsys.readouterr().out
     check(capsys, str(clip))
     assert len(analyses) == 2
+
+
+def test_two_processes_use_the_cache_at_once_without_waiting(tmp_path: Path) -> None:
+    """A check keeps its cache open for its whole run; another (a second terminal, the service's other
+    worker) must neither wait for it nor lose its own results."""
+    import time
+
+    from preflight.cache import ResultCache
+    from preflight.report import FileResult
+
+    first = ResultCache.open(tmp_path)
+    first.put("a", FileResult("a.mp4", "video", "phoenix-4", "pass", None, {}, []))
+    started = time.perf_counter()
+    second = ResultCache.open(tmp_path)  # before: blocked on the first one's open write transaction
+    second.put("b", FileResult("b.mp4", "video", "phoenix-4", "fail", None, {}, []))
+    assert time.perf_counter() - started < 2.0
+    assert first.get("b", "b.mp4") is not None and second.get("a", "a.mp4") is not None
+    first.close()
+    second.close()

@@ -5,11 +5,6 @@ worker killed in the middle of a run costs nothing but time."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,48 +14,10 @@ import pytest
 
 from preflight.cli import main
 from tests.conftest import MEDIA
+from tests.support.cluster import Cluster, free_port
 from tests.support.media_factory import VideoSpec, make_video
 
 distributed = pytest.importorskip("distributed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Cluster:
-    def __init__(self, root: Path) -> None:
-        self.port = _free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PREFLIGHT_CACHE_DIR": str(root / "worker-cache"), "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
-        dask = str(Path(sys.executable).with_name("dask"))
-        self.scheduler = self._start([dask, "scheduler", "--host", "127.0.0.1", "--port", str(self.port),
-                                      "--no-dashboard", "--no-show"])
-        self.workers = [self._start([dask, "worker", self.address, "--nthreads", "1", "--nworkers", "1",
-                                     "--host", "127.0.0.1", "--no-dashboard", "--name", f"w{i}"]) for i in range(2)]
-        with distributed.Client(self.address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=60)
-
-    def _start(self, cmd: list[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-
-    def kill_worker(self, index: int) -> None:
-        os.killpg(self.workers[index].pid, signal.SIGKILL)  # the worker and its nanny: gone for good
-
-    def close(self) -> None:
-        for proc in [*self.workers, self.scheduler]:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for proc in [*self.workers, self.scheduler]:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -140,6 +97,6 @@ def test_a_worker_killed_mid_run_costs_only_time(cluster: Cluster, tmp_path: Pat
 
 def test_no_scheduler_there_is_one_line_and_exit_2(capsys, tmp_path: Path) -> None:
     clip = make_video(tmp_path / "a.mp4", VideoSpec(seconds=1))
-    code = main(["check", "--no-cache", "--scheduler", f"tcp://127.0.0.1:{_free_port()}", str(clip)])
+    code = main(["check", "--no-cache", "--scheduler", f"tcp://127.0.0.1:{free_port()}", str(clip)])
     err = capsys.readouterr().err
     assert code == 2 and "no Dask scheduler answers there" in err and "Traceback" not in err

@@ -18,7 +18,7 @@ import pytest
 from preflight.cli import main
 from tests.conftest import REPO
 from tests.support.http_media import serving
-from tests.support.media_factory import VideoSpec, make_image, make_video
+from tests.support.media_factory import VideoSpec, make_video
 from tests.support.serve_process import Server
 
 
@@ -187,26 +187,33 @@ def test_24_concurrent_clients_all_get_their_verdicts(server: Server, media: Pat
     assert got == [(name, expected[name]) for name in files]
 
 
-CRASHER = '''
-import os, preflight.serve.work as work
+CRASHER = """\
+import os
+
+import preflight.serve.work as work
+
 real = work.run_check
+
+
 def run_check(source, remote, name, params, copies):
     if "crash" in name:
-        os._exit(9)  # a native crash in a decoder, as the worker sees it
+        os._exit(9)  # as a native crash in a decoder looks to the worker's pool
     return real(source, remote, name, params, copies)
+
+
 work.run_check = run_check
-'''
+"""
 
 
 def test_a_crash_costs_only_its_own_job(tmp_path: Path, media: Path) -> None:
-    """A worker that dies on one file: that job is an error, the jobs beside it still get verdicts."""
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text("import sys\nif 'preflight' in ' '.join(sys.argv) or True:\n"
-                                            "    try:\n" + "".join(f"        {line}\n" for line in CRASHER.strip().splitlines())
-                                            + "    except Exception:\n        pass\n")
+    """A worker that dies on one file: that job is an error, the jobs beside it still get verdicts. The
+    crash is planted from outside preflight: a sitecustomize module that every process of the server
+    (the spawned workers too) runs at start-up."""
     import os
 
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(CRASHER)
     env = {"PYTHONPATH": os.pathsep.join([str(hooks), str(REPO)])}
     with Server(tmp_path / "data", "--workers", "2", env=env) as server:
         def one(name: str) -> dict:
@@ -329,3 +336,51 @@ def test_a_face_is_made_through_the_submit_pipeline(tmp_path: Path, media: Path,
     assert face["face_id"] in tavus.state.faces and tavus.state.created[0]["face_name"] == "Ana"
     assert "X-Amz-Signature=REDACTED" in face["request"]["train_video_url"] and API_KEY not in json.dumps(made)
     assert tavus.state.fetched == [clip.read_bytes()]
+
+
+def test_finished_jobs_and_their_files_are_removed_after_the_retention_time(tmp_path: Path) -> None:
+    from preflight.serve.runner import sweep
+    from preflight.serve.store import Store
+
+    store = Store(tmp_path / "data")
+    upload = store.spool / "a.mp4"
+    upload.write_bytes(b"x")
+    (store.spool / "a.links").mkdir()
+    store.add("a", "check", "a.mp4", str(upload), False, {}, None)
+    store.add("b", "check", "b.mp4", str(store.spool / "b.mp4"), False, {}, None)
+    assert sweep(store, 0) == 0  # queued jobs are never removed
+    store.finish("a", "pass", {"report": {}}, None)
+    assert sweep(store, 3600) == 0 and store.get("a") is not None  # finished, but not old enough
+    time.sleep(0.01)
+    assert sweep(store, 0.001) == 1
+    assert store.get("a") is None and store.get("b") is not None
+    assert not upload.exists() and not (store.spool / "a.links").exists()
+
+
+def test_a_job_running_when_the_server_died_twice_is_finished_with_the_reason(tmp_path: Path) -> None:
+    from preflight.serve.store import Store
+
+    store = Store(tmp_path / "data")
+    store.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
+    assert store.claim(alone_ok=True, others_running=False) is not None
+    assert store.recover() == (1, 0) and store.get("a").status == "queued"  # type: ignore[union-attr]
+    assert store.claim(alone_ok=True, others_running=False) is not None  # running a second time
+    assert store.recover() == (0, 1)
+    job = store.get("a")
+    assert job is not None and job.status == "done" and job.verdict == "error" and "stopped twice" in (job.error or "")
+
+
+def test_jobs_run_on_a_dask_cluster_with_the_same_reports(tmp_path: Path, media: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("distributed")
+    from tests.support.cluster import Cluster
+
+    cluster = Cluster(tmp_path)
+    try:
+        with Server(tmp_path / "data", "--scheduler", cluster.address) as server, server.client() as http:
+            for name in ("headshot.jpg", "clip.mp4", "notes.jpg"):
+                job = http.post("/v1/checks", params={"name": name, "wait": "true"},
+                                content=(media / name).read_bytes()).json()
+                same_judgement(job["report"]["results"][0], cli_result(capsys, media / name))
+    finally:
+        cluster.close()

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 
 from preflight.errors import UsageError
 from preflight.serve.config import ServeConfig
@@ -23,6 +24,7 @@ def is_loopback(host: str) -> bool:
 
 
 def run(config: ServeConfig, echo: Echo) -> int:
+    config = replace(config, data=config.data.resolve())  # workers (Dask's too) open spooled files by this path
     token = config.token
     if token is None and not is_loopback(config.host):
         raise UsageError(f"--host {config.host}: without PREFLIGHT_SERVE_TOKEN the service binds only to loopback "

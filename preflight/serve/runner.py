@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -76,8 +75,12 @@ class Runner:
             return len(self._in_flight)
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn: a worker never inherits the server's threads or sockets
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        # spawn: a worker never inherits the server's threads or sockets. Each worker loads the analysis
+        # at once (one warm-up task each), so the first jobs do not wait for the imports.
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(self.workers):
+            pool.submit(work.warm_up)
+        return pool
 
     # --- dispatch -------------------------------------------------------------------------------
 
@@ -111,8 +114,9 @@ class Runner:
             future.add_done_callback(functools.partial(self._done, job))
 
     def _submit(self, job: Job) -> Future[dict[str, Any]]:
-        copies = self.store.spool / f"{job.id}.links"
-        copies.mkdir(exist_ok=True)
+        copies = self.store.spool / f"{job.id}.links"  # a link's copy, downloaded through the URL guard
+        if job.remote:
+            copies.mkdir(exist_ok=True)
         if job.kind == "face":
             args: tuple[Any, ...] = (work.run_face, job.source, job.remote, job.name, job.params,
                                      self.credentials.get("api_key", ""), self.credentials.get("api_url", ""))
@@ -171,25 +175,32 @@ class Runner:
         if result is not None:
             result = {k: v for k, v in result.items() if k != "traceback"}
         self.store.finish(job.id, verdict, result, error)
-        if not job.remote:
-            Path(job.source).unlink(missing_ok=True)  # the report is kept; the upload is not needed again
+        remove_files(self.store, job)  # the report is kept; the upload is not needed again
         done = self.store.get(job.id)
         if done is not None:
             self.on_finished(done)
         self.wake()
 
 
-def janitor(store: Store, keep_s: float, stop: threading.Event, every_s: float = 60.0) -> None:
-    """Remove finished jobs and their files after ``keep_s`` seconds, every ``every_s``."""
+def remove_files(store: Store, job: Job) -> None:
+    """The job's spooled upload and its link copies."""
     import shutil
 
+    if not job.remote:
+        Path(job.source).unlink(missing_ok=True)
+    shutil.rmtree(store.spool / f"{job.id}.links", ignore_errors=True)
+
+
+def sweep(store: Store, keep_s: float) -> int:
+    """Remove the finished jobs older than ``keep_s`` seconds with their files; how many were removed."""
+    old = store.expired(keep_s)
+    for job in old:
+        remove_files(store, job)
+        store.delete(job.id)
+    return len(old)
+
+
+def janitor(store: Store, keep_s: float, stop: threading.Event, every_s: float = 60.0) -> None:
+    """``sweep`` every ``every_s`` seconds until ``stop``."""
     while not stop.wait(every_s):
-        for job in store.expired(keep_s):
-            if not job.remote:
-                Path(job.source).unlink(missing_ok=True)
-            shutil.rmtree(store.spool / f"{job.id}.links", ignore_errors=True)
-            store.delete(job.id)
-
-
-def now() -> float:
-    return time.time()
+        sweep(store, keep_s)

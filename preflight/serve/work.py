@@ -14,6 +14,38 @@ from pathlib import Path
 from typing import Any
 
 
+def warm_up() -> int:
+    """Check a tiny picture and a tiny clip once per worker process, at start-up, so that what an
+    analysis loads on first use (PyAV, OpenCV, the face detectors and landmark models, the rule sets)
+    is loaded before the first job: measured, a worker's first headshot took 1.4 s instead of 0.1 s."""
+    import os
+    import tempfile
+
+    import av
+    import numpy as np
+    from PIL import Image
+
+    from preflight.run.checks import CheckOptions, build_report
+
+    with tempfile.TemporaryDirectory(prefix="preflight-warm-") as tmp:
+        picture = Path(tmp) / "warm.jpg"
+        Image.new("RGB", (96, 96), (120, 100, 90)).save(picture)
+        clip = Path(tmp) / "warm.mp4"
+        with av.open(str(clip), "w") as out:
+            stream = out.add_stream("mpeg4", rate=10)
+            stream.width = stream.height = 96
+            stream.pix_fmt = "yuv420p"
+            for i in range(10):
+                frame = av.VideoFrame.from_ndarray(np.full((96, 96, 3), 20 * i, np.uint8), format="rgb24")
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        for path in (picture, clip):  # one at a time: a single file is checked in this process itself
+            build_report([path], CheckOptions(cache=False))
+    return os.getpid()
+
+
 def run_check(source: str, remote: bool, name: str, params: dict[str, Any], copies: str) -> dict[str, Any]:
     from preflight.remote.guard import UrlGuard
     from preflight.render import html
