@@ -332,6 +332,39 @@ def serve(host: str, port: int, data: Path | None, max_upload_mb: int, allow_pri
     return serve_cmd.run(config, lambda s: click.echo(s, nl=False))
 
 
+@cli.command(epilog="""\b
+Examples:
+  preflight record                      # opens the recorder in your browser; takes land here
+  preflight record --rules phoenix-3 --out takes/
+  preflight record --no-browser --port 8123   # print the address only
+
+\b
+Open the address with ?speak_s=5&listen_s=5 for a short rehearsal take.
+""")
+@click.option("--rules", default="phoenix-4", show_default=True, type=click.Choice(["phoenix-4", "phoenix-4.5",
+                                                                                    "phoenix-3"]),
+              help="The rule set the take is guided and checked by.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port on 127.0.0.1.  [default: a free one]")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Where each take lands: the recording, the fixed MP4 and its report JSON.")
+@click.option("--no-browser", is_flag=True, help="Only print the recorder's address.")
+def record(rules: str, port: int, out: Path, no_browser: bool) -> int:
+    """Record a training video in the browser, guided live against the rule set (needs
+    avatar-preflight[serve]): framing and light hints while you frame and record, a teleprompter for
+    the speaking part and a countdown for the silent part, then the fixed MP4 and its report.
+
+    Nothing leaves this machine until you press Submit (which needs TAVUS_API_KEY and PREFLIGHT_BUCKET).
+    """
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UsageError("preflight record needs its extra: pip install 'avatar-preflight[serve]'") from None
+    from preflight.commands import record as record_cmd
+
+    return record_cmd.run(rules, port, out, not no_browser, lambda s: click.echo(s, nl=False))
+
+
 @cli.command("cache")
 @click.option("--clear", is_flag=True, help="Forget every cached result.")
 def cache_command(clear: bool) -> int:

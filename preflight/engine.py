@@ -13,18 +13,18 @@ def judge(facts: Facts | LinkOnlyFacts | TavusOnlyFacts, ruleset: RuleSet) -> li
     remote file that could not be fetched (LinkOnlyFacts) gets only those, and one finding that says
     the media rules did not run. ``tavus.*`` rules run only over Tavus's own verdict (TavusOnlyFacts)."""
     if isinstance(facts, TavusOnlyFacts):
-        return [_finding(facts, c) for c in ruleset.rules if RULES[c.id].kind == "tavus"]
+        return [finding(facts, c) for c in ruleset.rules if RULES[c.id].kind == "tavus"]
     link = facts.link
     if isinstance(facts, LinkOnlyFacts):
-        found = [_finding(facts, c) for c in ruleset.rules if RULES[c.id].kind == "link"]
+        found = [finding(facts, c) for c in ruleset.rules if RULES[c.id].kind == "link"]
         return found + [Finding(rule="media", severity="warning", outcome="skip",
                                 message="the media rules did not run: the file could not be fetched (see url.*)",
                                 fix="", measured=None, expected=None, summary="the media rules")]
-    return [_finding(facts, config) for config in ruleset.rules
+    return [finding(facts, config) for config in ruleset.rules
             if RULES[config.id].kind != "tavus" and (link is not None or RULES[config.id].kind != "link")]
 
 
-def _finding(facts: Facts | LinkOnlyFacts | TavusOnlyFacts, config: RuleConfig) -> Finding:
+def finding(facts: Facts | LinkOnlyFacts | TavusOnlyFacts, config: RuleConfig) -> Finding:
     spec = RULES[config.id]
     verdict = spec.func(facts, **config.params)
     severity: Severity = config.severity

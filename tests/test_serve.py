@@ -117,7 +117,7 @@ def test_openapi_documents_every_route_and_metrics_count_jobs(server: Server) ->
         doc = http.get("/openapi.json").json()
         assert doc["openapi"].startswith("3.") and set(doc["paths"]) == {
             "/healthz", "/metrics", "/openapi.json", "/v1/checks", "/v1/checks/{job_id}",
-            "/v1/checks/{job_id}/report.html", "/v1/faces", "/v1/faces/{job_id}"}
+            "/v1/checks/{job_id}/report.html", "/v1/faces", "/v1/faces/{job_id}", "/v1/guidance"}
         http.post("/v1/checks", params={"name": "a.jpg", "wait": "1"}, content=b"not an image")
         text = http.get("/metrics").text
     assert 'preflight_jobs_finished_total{kind="check",verdict="error"}' in text

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from preflight.facts import FaceBox
+from preflight.media.perthread import per_thread
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -43,7 +44,7 @@ SHORT_RANGE = Model("face_detection_short_range.tflite", 128, ((8, 2), (16, 6)))
 FULL_RANGE = Model("face_detection_full_range.tflite", 192, ((4, 1),))
 
 
-@lru_cache(maxsize=None)
+@per_thread
 def _net(model: Model) -> Any:
     # One thread: the search runs beside the decoder, which keeps every core busy. On 2 cores this made
     # no measurable difference (README, Performance); it keeps the model's work on the picture thread.

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from preflight.dirs import cache_dir
 from preflight.facts import FaceBox
+from preflight.media.perthread import per_thread
 
 # dlib's frontal detector is five HOG filters; its idx output names the one that fired.
 _POSES = ("front", "left", "right", "front-tilted-left", "front-tilted-right")
 
 
-@lru_cache(maxsize=1)
+@per_thread
 def _hog() -> Any:
     """dlib's frontal detector. Building it from the copy compiled into dlib takes ~190 ms; loading
     it back from a file dlib itself wrote takes ~1 ms (same filters, identical detections), so the

@@ -21,7 +21,6 @@ Cost: 3-7 ms per face on this CPU, once per sample that has a face.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -29,6 +28,7 @@ import numpy as np
 
 from preflight.facts import FaceBox, FaceLandmarks
 from preflight.media.blazeface import MODELS
+from preflight.media.perthread import per_thread
 
 MODEL_FILE = "face_landmark.tflite"
 _SIZE = 192  # the model's square input
@@ -37,7 +37,7 @@ _REALIGN_DEG = 12.0  # a head tilted (rolled) more than this is measured again o
 Picture = np.ndarray[Any, Any]
 
 
-@lru_cache(maxsize=1)
+@per_thread
 def _net() -> Any:
     cv2.setNumThreads(1)  # see blazeface._net
     return cv2.dnn.readNetFromTFLite(str(MODELS / MODEL_FILE))

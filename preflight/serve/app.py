@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -28,6 +29,7 @@ from preflight.serve import uploads
 from preflight.serve.callbacks import deliver, server_secret
 from preflight.serve.config import ServeConfig
 from preflight.serve.metrics import Metrics
+from preflight.serve.recorder import RecorderConfig
 from preflight.serve.runner import Runner, janitor
 from preflight.serve.store import Job, Store
 
@@ -120,7 +122,8 @@ def _params(request: Request, body: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def create_app(config: ServeConfig) -> Any:
+def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> Any:
+    """The service's application; with ``recorder``, ``preflight record``'s page and take routes too."""
     service = Service(config)
 
     @asynccontextmanager
@@ -259,12 +262,43 @@ def create_app(config: ServeConfig) -> Any:
         failed = FileResult(job.name, None, None, "error", job.error or "not checked", internal=True)
         return HTMLResponse(html.render(Report([failed]), RenderOptions()))
 
+    rulesets: dict[str, Any] = {}
+
+    async def guidance(request: Request) -> Response:
+        from preflight.errors import PreflightError
+        from preflight.ruleset import load
+        from preflight.run.guidance import MAX_FRAME_BYTES, judge_frame
+
+        name = request.query_params.get("rules") or (recorder.rules if recorder else "phoenix-4")
+        problem = _check_options({"rules": name})
+        if problem:
+            return error(400, problem)
+        if uploads.declared_too_large(dict(request.headers), MAX_FRAME_BYTES):
+            return error(413, "a guidance frame is at most 4 MiB")
+        frame = await _small_body(request, MAX_FRAME_BYTES)
+        if frame is None:
+            return error(413, "a guidance frame is at most 4 MiB")
+        if name not in rulesets:
+            rulesets[name] = load(name)
+        started = time.perf_counter()
+        try:
+            found = await run_in_threadpool(judge_frame, frame, rulesets[name])
+        except PreflightError as err:
+            return error(400, str(err))
+        return JSONResponse({**found.to_dict(), "rules": name,
+                             "took_ms": round((time.perf_counter() - started) * 1000, 1)})
+
     routes = [
+        Route("/v1/guidance", guidance, methods=["POST"]),
         Route("/healthz", healthz), Route("/metrics", metrics), Route("/openapi.json", openapi),
         Route("/v1/checks", post_check, methods=["POST"]), Route("/v1/checks/{job_id}", get_job),
         Route("/v1/checks/{job_id}/report.html", get_html),
         Route("/v1/faces", post_face, methods=["POST"]), Route("/v1/faces/{job_id}", get_job),
     ]
+    if recorder is not None:
+        from preflight.serve.recorder import routes as recorder_routes
+
+        routes += recorder_routes(recorder)
     app = Starlette(routes=routes, lifespan=lifespan)
     return _with_auth(app, config.token)
 
@@ -282,11 +316,11 @@ def _with_auth(app: Starlette, token: str | None) -> Any:
     return guarded
 
 
-async def _small_body(request: Request) -> bytes | None:
+async def _small_body(request: Request, limit: int = JSON_LIMIT) -> bytes | None:
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > JSON_LIMIT:
+        if size > limit:
             return None
         chunks.append(chunk)
     return b"".join(chunks)

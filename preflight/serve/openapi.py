@@ -97,6 +97,15 @@ def document() -> dict[str, Any]:
                 "requestBody": _BODY,
                 "responses": {"202": accepted, "200": done, **_LIMITS,
                               "503": {"description": "The server holds no TAVUS_API_KEY", **_ERROR}}}},
+            "/v1/guidance": {"post": {
+                "summary": "The check's face rules on one camera frame (the recorder's live guidance)",
+                "parameters": [_QUERY[1]],
+                "requestBody": {"required": True, "content": {"image/jpeg": {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}},
+                "responses": {"200": {"description": "findings (rule, outcome, message), faces (boxes, 0..1), "
+                                                     "lips, lips_closed, took_ms"},
+                              "400": {"description": "Not a JPEG, or an unknown rule set", **_ERROR},
+                              "413": {"description": "Over 4 MiB", **_ERROR}}}},
             "/v1/faces/{job_id}": {"get": {"summary": "A face job", "parameters": [_JOB_ID], "responses": {
                 "200": {"description": "The job", "content": {"application/json": {"schema": job}}},
                 "404": {"description": "No such job", **_ERROR}}}},

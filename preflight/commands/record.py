@@ -1,0 +1,41 @@
+"""``preflight record``: the recorder page on 127.0.0.1 (serve/recorder.py, on the service's application)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import tempfile
+import threading
+import webbrowser
+from collections.abc import Callable
+from pathlib import Path
+
+from preflight.serve.config import ServeConfig
+from preflight.serve.recorder import RecorderConfig
+
+Echo = Callable[[str], None]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(rules: str, port: int, out: Path, open_browser: bool, echo: Echo) -> int:
+    import uvicorn
+
+    from preflight.serve.app import create_app
+
+    port = port or free_port()
+    data = Path(tempfile.mkdtemp(prefix="preflight-record-"))  # the service's own jobs: none are kept
+    config = ServeConfig(data=data, host="127.0.0.1", port=port, workers=1)
+    app = create_app(config, RecorderConfig(out=out.resolve(), rules=rules))
+    url = f"http://127.0.0.1:{port}/"
+    echo(f"preflight record: {url}  (rule set {rules}; takes land in {out.resolve()})\n"
+         "  the page and everything it records stay on this machine until you press Submit\n")
+    sys.stdout.flush()
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
+    return 0

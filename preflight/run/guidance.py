@@ -1,0 +1,122 @@
+"""Live guidance: the check's own face measures and rule functions on one camera frame.
+
+The recorder sends a downscaled frame several times a second; it is measured by the video picture
+analysis (``media/picture.py``: BlazeFace over the whole frame and in squares for small faces, the
+landmark mesh for pose and lips), as the first sample of a video would be, and judged by the rule
+set's face rules (``face.count``, ``face.size``, ``face.centered``, ``face.head_in_frame``,
+``face.looking``, ``face.sharpness``, ``face.lighting``) with their thresholds from the rule file. One
+frame has no duration, so the tolerances over time (a second face for under a second, a share of
+samples turned away) are zero here. Lips: the lip opening against ``listening.lips_closed``'s
+``max_lips``, for the listening part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from preflight.checks import RULES
+from preflight.checks.registry import Outcome
+from preflight.engine import finding
+from preflight.errors import UnusableInput
+from preflight.facts import PictureFacts, VideoFacts
+from preflight.report import Finding
+from preflight.ruleset import RuleConfig, RuleSet
+
+FRAME_RULES = ("face.count", "face.size", "face.centered", "face.head_in_frame", "face.looking", "face.sharpness",
+               "face.lighting")
+_OVER_TIME = ("max_other_share", "min_span_s", "max_turned_share")  # tolerances a single frame cannot have
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+MAX_FRAME_PIXELS = 1920 * 1080
+
+
+@dataclass(frozen=True)
+class Guidance:
+    findings: list[Finding]
+    faces: list[dict[str, float]]  # boxes, 0..1 of the frame, largest first
+    lips: float | None  # the largest face's lip opening (share of the mouth's width)
+    lips_closed: Finding | None
+    width: int
+    height: int
+
+    def to_dict(self) -> dict[str, Any]:
+        def short(f: Finding) -> dict[str, Any]:
+            return {"rule": f.rule, "outcome": f.outcome, "severity": f.severity, "message": f.message, "fix": f.fix}
+        return {"findings": [short(f) for f in self.findings], "faces": self.faces, "lips": self.lips,
+                "lips_closed": short(self.lips_closed) if self.lips_closed is not None else None,
+                "width": self.width, "height": self.height}
+
+
+def decode(jpeg: bytes) -> Any:
+    """The frame as a grey picture; UnusableInput for anything that is not a JPEG or PNG of a sane size."""
+    import cv2
+    import numpy as np
+
+    if not jpeg or len(jpeg) > MAX_FRAME_BYTES:
+        raise UnusableInput(f"a guidance frame is a JPEG of at most {MAX_FRAME_BYTES // 2**20} MiB")
+    if not (jpeg[:3] == b"\xff\xd8\xff" or jpeg[:8] == b"\x89PNG\r\n\x1a\n"):
+        raise UnusableInput("a guidance frame is a JPEG (or PNG) picture")
+    head = np.frombuffer(jpeg, np.uint8)
+    gray = cv2.imdecode(head, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_REDUCED_GRAYSCALE_2) \
+        if len(jpeg) > 600_000 else cv2.imdecode(head, cv2.IMREAD_GRAYSCALE)
+    if gray is None or gray.size == 0:
+        raise UnusableInput("the guidance frame does not decode")
+    if gray.shape[0] * gray.shape[1] > MAX_FRAME_PIXELS:
+        raise UnusableInput("a guidance frame is at most 1920x1080; send a downscaled frame (640x360 is enough)")
+    return gray
+
+
+def judge_frame(jpeg: bytes, ruleset: RuleSet) -> Guidance:
+    import cv2
+
+    from preflight.media.picture import PictureAnalyzer
+
+    gray = decode(jpeg)
+    height, width = gray.shape[:2]
+    settings = replace(ruleset.analysis, video_detector="blazeface")
+    budget = settings.work_pixels
+    if width * height > budget:  # the video analysis works at its pixel budget (640x360): so does this
+        scale = (budget / (width * height)) ** 0.5
+        gray = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    analyzer = PictureAnalyzer(settings)
+    analyzer.add(0.0, gray)  # the first sample of a video: the whole frame and the squares are searched
+    picture = analyzer.finish()
+    facts = _frame_facts(width, height, picture)
+    configs = {c.id: c for c in ruleset.rules}
+    findings = [finding(facts, _one_frame(configs[rule])) for rule in FRAME_RULES if rule in configs]
+    sample = picture.samples[0]
+    lips = sample.landmarks.lips if sample.landmarks is not None else None
+    lips_closed = _lips_finding(lips, configs.get("listening.lips_closed"))
+    faces = [{k: round(v, 4) for k, v in asdict(box).items() if k in ("x", "y", "w", "h")} for box in sample.faces]
+    return Guidance(findings, faces, lips, lips_closed, width, height)
+
+
+def _one_frame(config: RuleConfig) -> RuleConfig:
+    return replace(config, params={k: (0.0 if k in _OVER_TIME else v) for k, v in config.params.items()})
+
+
+def _frame_facts(width: int, height: int, picture: PictureFacts) -> VideoFacts:
+    """One frame as a video of one sample: what the face rules read."""
+    counts = [len(s.faces) for s in picture.samples]
+    return VideoFacts(kind="video", size_bytes=0, extension=".jpg", container="frame", format_name="frame",
+                      major_brand=None, duration_s=None, video_duration_s=None, bit_rate=None, video_codec="frame",
+                      width=width, height=height, coded_width=width, coded_height=height, rotation=0, pix_fmt=None,
+                      fps=None, fps_nominal=None, frame_count=1, vfr=None, has_audio=False, audio_codec=None,
+                      audio_sample_rate=None, audio_channels=None, scan=None, picture=picture,
+                      face_count=counts[0] if counts else 0, face_count_max=max(counts, default=0))
+
+
+def _lips_finding(lips: float | None, config: RuleConfig | None) -> Finding | None:
+    if config is None:
+        return None
+    spec = RULES[config.id]
+    max_lips = float(config.params["max_lips"])
+    outcome: Outcome
+    if lips is None:
+        outcome, message = "skip", "no face landmarks on this frame: lips not measured"
+    elif lips > max_lips:
+        outcome, message = "fail", f"lips apart ({lips:.2f} of the mouth's width, over {max_lips:g})"
+    else:
+        outcome, message = "pass", f"lips closed ({lips:.2f})"
+    return Finding(rule=config.id, severity=config.severity, outcome=outcome, message=message, fix=config.fix,
+                   measured=lips, expected=f"lip opening <= {max_lips:g}", summary=spec.summary, source=config.source)

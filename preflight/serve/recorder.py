@@ -1,0 +1,205 @@
+"""``preflight record``: the recorder page and its routes, on the same application as ``preflight serve``.
+
+- ``GET /`` the page (``static/recorder.html``, ``.js``, ``.css``: plain files, no build step).
+- ``GET /v1/recorder/config`` what the page needs from the rule set: the camera's minimum short side
+  and frame rate, the room's noise limit, the take's durations, the face size window, a script.
+- ``POST /v1/takes`` starts a take; ``POST /v1/takes/{id}/chunks?seq=N`` appends what MediaRecorder
+  gave so far (a closed tab loses at most the last seconds: what arrived is kept as received);
+  ``POST /v1/takes/{id}/finish`` runs the fixer (H.264/AAC MP4, constant frame rate, loudness) and the
+  full check on the fixed file; ``GET /v1/takes/{id}/report.html``; ``POST /v1/takes/{id}/submit``
+  sends the fixed take through the submit pipeline (needs TAVUS_API_KEY and PREFLIGHT_BUCKET).
+
+Every take lands in ``--out``: the recording, the fixed MP4 and its report JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_TAKE_BYTES = 750_000_000
+SCRIPT = ("Hi, I'm recording my training video. I'm speaking naturally, at my normal pace, looking into the "
+          "camera. I talk about my day: what I worked on this morning, what I had for lunch, and what I plan "
+          "to do this evening. I keep my head steady and my face in the frame. When the speaking part ends, "
+          "I stay silent and still, lips gently closed, and look at the camera until the countdown ends.")
+EXTENSIONS = {"video/webm": ".webm", "video/mp4": ".mp4", "video/x-matroska": ".mkv"}
+
+
+@dataclass
+class Take:
+    id: str
+    recording: Path
+    rules: str
+    size: int = 0
+    next_seq: int = 0
+    finished: dict[str, Any] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    out: Path
+    rules: str = "phoenix-4"
+
+
+def take_seconds(min_s: float) -> int:
+    """A part of the take: the rule set's minimum plus a fifth, so a normal take passes with room to
+    spare (phoenix-4: 25 s -> 30 s; phoenix-3: 50 s -> 60 s)."""
+    return int(math.ceil(min_s * 1.2 / 5) * 5)
+
+
+def page_config(rules: str) -> dict[str, Any]:
+    from preflight.ruleset import load
+
+    ruleset = load(rules)
+    params = {c.id: c.params for c in ruleset.rules}
+    structure = params.get("segments.structure", {})
+    size = params.get("face.size", {})
+    return {
+        "rules": ruleset.name,
+        "min_short_side": params.get("video.resolution", {}).get("min_short_side", 1080),
+        "min_fps": params.get("video.fps", {}).get("min_fps", 25),
+        "max_noise_dbfs": params.get("audio.noise", {}).get("max_noise_dbfs", -50),
+        "speak_s": take_seconds(float(structure.get("min_speaking_s", 25))),
+        "listen_s": take_seconds(float(structure.get("min_listening_s", 25))),
+        "face_min_height": size.get("min_height_share"), "face_max_height": size.get("max_height_share"),
+        "script": SCRIPT,
+        "submit": bool(os.environ.get("TAVUS_API_KEY") and os.environ.get("PREFLIGHT_BUCKET")),
+    }
+
+
+def routes(config: RecorderConfig) -> list[Route]:
+    takes: dict[str, Take] = {}
+    config.out.mkdir(parents=True, exist_ok=True)
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse((STATIC / "recorder.html").read_text(encoding="utf-8"))
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        path = STATIC / name
+        if name not in {p.name for p in STATIC.iterdir()} or path.suffix not in (".js", ".css", ".svg"):
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return FileResponse(path)
+
+    async def recorder_config(request: Request) -> Response:
+        from preflight.errors import PreflightError
+
+        try:
+            return JSONResponse(page_config(request.query_params.get("rules") or config.rules))
+        except PreflightError as err:
+            return JSONResponse({"error": str(err)}, status_code=400)
+
+    async def start_take(request: Request) -> Response:
+        body = await request.json() if request.headers.get("content-type", "").startswith("application/json") else {}
+        mime = str(body.get("mime") or "video/webm").split(";")[0].strip().lower()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        take_id = f"take-{stamp}-{os.urandom(2).hex()}"
+        recording = config.out / f"{take_id}{EXTENSIONS.get(mime, '.webm')}"
+        recording.touch(exist_ok=False)
+        takes[take_id] = Take(take_id, recording, str(body.get("rules") or config.rules))
+        return JSONResponse({"id": take_id, "recording": str(recording)}, status_code=201)
+
+    async def chunk(request: Request) -> Response:
+        take = takes.get(request.path_params["take_id"])
+        if take is None:
+            return JSONResponse({"error": "no such take"}, status_code=404)
+        seq = int(request.query_params.get("seq", "-1"))
+        data = await request.body()
+        with take.lock:
+            if seq < take.next_seq:
+                return JSONResponse({"ok": True, "duplicate": True})
+            if seq != take.next_seq:
+                return JSONResponse({"error": f"chunk {seq} came before {take.next_seq}"}, status_code=409)
+            if take.size + len(data) > MAX_TAKE_BYTES:
+                return JSONResponse({"error": "the take is over 750 MB"}, status_code=413)
+            with open(take.recording, "ab") as out:
+                out.write(data)
+            take.size += len(data)
+            take.next_seq += 1
+        return JSONResponse({"ok": True, "bytes": take.size})
+
+    async def finish(request: Request) -> Response:
+        take = takes.get(request.path_params["take_id"])
+        if take is None:
+            return JSONResponse({"error": "no such take"}, status_code=404)
+        if take.finished is None:
+            take.finished = await run_in_threadpool(finish_take, take.recording, take.rules)
+        return JSONResponse({"id": take.id, **take.finished})
+
+    async def take_report(request: Request) -> Response:
+        take = takes.get(request.path_params["take_id"])
+        if take is None or take.finished is None:
+            return JSONResponse({"error": "no finished take"}, status_code=404)
+        return HTMLResponse(Path(take.finished["report_html"]).read_text(encoding="utf-8"))
+
+    async def submit_take(request: Request) -> Response:
+        take = takes.get(request.path_params["take_id"])
+        if take is None or take.finished is None or not take.finished.get("fixed"):
+            return JSONResponse({"error": "finish the take first"}, status_code=409)
+        if not page_config(take.rules)["submit"]:
+            return JSONResponse({"error": "set TAVUS_API_KEY and PREFLIGHT_BUCKET before `preflight record` to "
+                                          "submit from here"}, status_code=503)
+        body = await request.json() if request.headers.get("content-type", "").startswith("application/json") else {}
+        outcome = await run_in_threadpool(submit_fixed, Path(take.finished["fixed"]), take.rules,
+                                          str(body.get("name") or "") or None)
+        return JSONResponse(outcome)
+
+    return [Route("/", index), Route("/static/{name}", static), Route("/v1/recorder/config", recorder_config),
+            Route("/v1/takes", start_take, methods=["POST"]),
+            Route("/v1/takes/{take_id}/chunks", chunk, methods=["POST"]),
+            Route("/v1/takes/{take_id}/finish", finish, methods=["POST"]),
+            Route("/v1/takes/{take_id}/report.html", take_report),
+            Route("/v1/takes/{take_id}/submit", submit_take, methods=["POST"])]
+
+
+def finish_take(recording: Path, rules: str) -> dict[str, Any]:
+    """Fix the recording (kept as received) into an H.264/AAC MP4 beside it, check that, and keep the
+    report JSON and HTML beside them."""
+    from preflight.errors import PreflightError
+    from preflight.render import html
+    from preflight.render.options import RenderOptions
+    from preflight.run.checks import CheckOptions, build_report
+    from preflight.run.fix import FixOptions, fix_file
+
+    fixed_path = recording.with_name(f"{recording.stem}.fixed.mp4")
+    note = None
+    try:
+        done = fix_file(recording, FixOptions(output=fixed_path, rules=rules))
+        fixed = done.written
+    except PreflightError as err:
+        fixed, note = None, str(err)
+    checked = fixed or recording
+    report = build_report([checked], CheckOptions(rules=rules, cache=False))
+    report_json = recording.with_name(f"{recording.stem}.report.json")
+    report_json.write_text(report.to_json(), encoding="utf-8")
+    report_html = recording.with_name(f"{recording.stem}.report.html")
+    report_html.write_text(html.render(report, RenderOptions()), encoding="utf-8")
+    return {"recording": str(recording), "fixed": str(fixed) if fixed else None, "note": note,
+            "report_json": str(report_json), "report_html": str(report_html),
+            "report": json.loads(report.to_json())}
+
+
+def submit_fixed(path: Path, rules: str, name: str | None) -> dict[str, Any]:
+    from preflight.api import DEFAULT_URL
+    from preflight.api.connection import Connection
+    from preflight.run.submit import SubmitOptions, submit
+
+    model = rules if rules in ("phoenix-4", "phoenix-4.5", "phoenix-3") else "phoenix-4"
+    options = SubmitOptions(bucket=os.environ.get("PREFLIGHT_BUCKET", ""), name=name, model=model,
+                            s3_endpoint=os.environ.get("PREFLIGHT_S3_ENDPOINT") or None)
+    outcome = submit(path, options, Connection(os.environ["TAVUS_API_KEY"],
+                                               os.environ.get("TAVUS_API_URL") or DEFAULT_URL))
+    return {**outcome.to_dict(), "message": outcome.message}
