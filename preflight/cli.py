@@ -55,7 +55,8 @@ def cli() -> None:
     """Check Tavus face-training media locally, before you upload it.
 
     Run `preflight check FILE...` on a training video or headshot image; `preflight rules`
-    lists the rule sets and what they check.
+    lists the rule sets and what they check. `preflight record` guides a take in the browser;
+    `preflight serve` offers the checks over HTTP; `preflight submit` sends a file to Tavus.
     """
 
 

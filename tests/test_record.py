@@ -1,0 +1,115 @@
+"""``preflight record`` in a real browser: Debian's Chromium driven by Playwright, its camera and
+microphone fed from test media (a real face, synthetic speech). A rehearsal take is recorded, and
+``--out`` receives the recording, an H.264 MP4 with both parts, and a report with a verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import httpx
+import pytest
+
+from tests.support.fake_capture import fake_camera, fake_microphone
+from tests.support.serve_process import free_port
+from tests.test_html import browser_path
+
+pytestmark = pytest.mark.skipif(browser_path() is None,
+                                reason="no Chromium on this machine (.ci/run installs Debian's chromium)")
+
+
+@pytest.fixture
+def recorder(tmp_path: Path):  # type: ignore[no-untyped-def]
+    port = free_port()
+    out = tmp_path / "takes"
+    log = open(tmp_path / "record.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "preflight", "record", "--no-browser", "--port", str(port),
+                             "--out", str(out)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "record.log").read_text()
+        time.sleep(0.1)
+    try:
+        yield url, out
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+        log.close()
+
+
+def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    url, out = recorder
+    camera, microphone = fake_camera(tmp_path), fake_microphone(tmp_path)
+    shots = Path(os.environ.get("PREFLIGHT_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=browser_path(), args=[
+            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}",
+            f"--use-file-for-fake-audio-capture={microphone}", "--autoplay-policy=no-user-gesture-required"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"{url}/?speak_s=4&listen_s=4")
+            assert "Nothing leaves this machine until you press Submit to Tavus" in page.inner_text("header")
+            # 1. set-up: the fake camera gives its file's 640x360, which is rightly too small
+            page.wait_for_function("document.getElementById('setup-checks').children.length === 2", timeout=20_000)
+            setup = page.inner_text("#setup")
+            assert "640x360" in setup and "below the 1080p minimum" in setup and "video.fps: 30 fps meets" in setup
+            # 2. live guidance from the server's own face rules
+            page.wait_for_function("!document.getElementById('hints').textContent.includes('Waiting')",
+                                   timeout=20_000)
+            page.wait_for_function("document.getElementById('room-status').textContent.includes('audio.noise')",
+                                   timeout=10_000)
+            assert page.locator("#hints li").count() >= 1
+            page.screenshot(path=str(shots / "record-setup.png"), full_page=True)
+            # 3. the take, started from the keyboard: a real, focusable button
+            start = page.get_by_role("button", name="Start recording")
+            start.focus()
+            page.keyboard.press("Enter")
+            page.wait_for_function("document.getElementById('phase').textContent.includes('Speak')", timeout=10_000)
+            page.screenshot(path=str(shots / "record-speaking.png"))
+            page.wait_for_function("document.getElementById('phase').textContent.includes('Listen')", timeout=15_000)
+            page.screenshot(path=str(shots / "record-listening.png"))
+            # 4. the report, after the fixer and the full check
+            page.wait_for_selector("#result:not([hidden])", timeout=180_000)
+            verdict = page.inner_text("#verdict")
+            assert verdict.startswith(("PASS", "FAIL")), verdict
+            assert page.locator("#findings li").count() >= 1
+            assert page.get_by_role("button", name="Record again").is_visible()
+            assert not page.get_by_role("button", name="Submit to Tavus").is_visible()  # no key, no bucket here
+            page.screenshot(path=str(shots / "record-report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert problems == []
+    assert all(r.startswith((url, "data:", "blob:")) for r in requests), [r for r in requests if not r.startswith(url)]
+    (recording,) = [p for p in out.iterdir() if p.suffix in (".webm", ".mp4", ".mkv") and ".fixed" not in p.name]
+    (fixed,) = out.glob("*.fixed.mp4")
+    (report_file,) = out.glob("*.report.json")
+    assert recording.stat().st_size > 10_000
+    with av.open(str(fixed)) as container:
+        video = container.streams.video[0]
+        assert video.codec_context.name == "h264" and container.streams.audio[0].codec_context.name == "aac"
+        duration = float(container.duration or 0) / 1e6
+    assert 7.0 <= duration <= 10.0, duration  # both parts: 4 s speaking + 4 s listening
+    (result,) = json.loads(report_file.read_text())["results"]
+    assert result["path"] == str(fixed) and result["verdict"] in ("pass", "fail")
+    assert {f["rule"] for f in result["findings"] if f["outcome"] == "fail"} >= {"video.duration", "video.resolution"}
