@@ -1,7 +1,9 @@
 """Every error preflight raises on purpose, in one place.
 
 A ``PreflightError`` is something the user can act on: ``str(err)`` is one line without secrets,
-shown as is, and ``exit_code`` is what the command line exits with. ``StageFailed`` is the other kind:
+shown as is, and ``exit_code`` is what the command line exits with. (One class lives elsewhere on
+purpose: ``remote.guard.Refused`` is an ``httpx.ConnectError``, so that httpx carries it out of a
+transport like any other failed connection.) ``StageFailed`` is the other kind:
 an unexpected exception (a bug in preflight or a library) while one file was measured or judged,
 which becomes that file's result instead of ending the run.
 """
@@ -53,6 +55,14 @@ class ApiError(PreflightError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class BodyTooLarge(PreflightError):
+    """A request body over the service's --max-upload-mb: refused (413) while it streams in, nothing kept."""
+
+
+class BadUpload(PreflightError):
+    """A request body the service cannot take: a multipart body without a ``file`` part, say (400)."""
 
 
 class UnsureOfEarlierSubmit(PreflightError):

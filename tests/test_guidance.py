@@ -41,6 +41,16 @@ def test_a_group_is_not_one_face() -> None:
     assert len(found.faces) == 2 and {f.rule: f.outcome for f in found.findings}["face.count"] == "fail"
 
 
+def test_an_animal_is_not_a_face() -> None:
+    cat = cv2.cvtColor(cv2.imread(str(MEDIA / "cat.jpg")), cv2.COLOR_BGR2RGB)  # CC0, tests/media/README.md
+    frame = np.full((360, 640, 3), 128, np.uint8)
+    scaled = cv2.resize(cat, (cat.shape[1] * 360 // cat.shape[0], 360))
+    left = (640 - scaled.shape[1]) // 2
+    frame[:, left:left + scaled.shape[1]] = scaled
+    found = judge_frame(jpeg(frame), load("phoenix-4"))
+    assert found.faces == [] and {f.rule: f.outcome for f in found.findings}["face.count"] == "fail"
+
+
 def test_a_landscape_and_an_empty_room_have_no_face() -> None:
     rng = np.random.default_rng(7)
     landscape = np.zeros((360, 640, 3), np.uint8)

@@ -5,8 +5,6 @@ saved (``PREFLIGHT_SCREENSHOT_DIR``, else the test's temporary folder)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,16 +12,10 @@ import pytest
 
 from preflight.cli import main
 from tests.conftest import corpus_dir, real_portrait
+from tests.support.browser import ARGS, browser_path, screenshot_dir
 from tests.support.media_factory import VideoSpec, make_image, make_video
 
 POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 1\n"
-
-
-def browser_path() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if found := shutil.which(name):
-            return found
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +64,11 @@ def test_report_is_self_contained(report: tuple[Path, list[str]]) -> None:
 def test_report_in_a_real_browser(report: tuple[Path, list[str]], tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
     path, files = report
-    shots = Path(os.environ.get("PREFLIGHT_SCREENSHOT_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshot_dir(tmp_path)
     problems: list[str] = []
     requests: list[str] = []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=browser_path(), args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = pw.chromium.launch(executable_path=browser_path(), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)

@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.fake_capture import fake_camera, fake_microphone
 from tests.support.serve_process import free_port
-from tests.test_html import browser_path
+from tests.support.browser import ARGS, browser_path, screenshot_dir
 
 pytestmark = pytest.mark.skipif(browser_path() is None,
                                 reason="no Chromium on this machine (.ci/run installs Debian's chromium)")
@@ -53,14 +53,11 @@ def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_pat
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
     url, out = recorder
     camera, microphone = fake_camera(tmp_path), fake_microphone(tmp_path)
-    shots = Path(os.environ.get("PREFLIGHT_SCREENSHOT_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshot_dir(tmp_path)
     problems: list[str] = []
     requests: list[str] = []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=browser_path(), args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+        browser = pw.chromium.launch(executable_path=browser_path(), args=[*ARGS, "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}",
             f"--use-file-for-fake-audio-capture={microphone}", "--autoplay-policy=no-user-gesture-required"])
         try:
@@ -97,11 +94,20 @@ def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_pat
             assert page.get_by_role("button", name="Record again").is_visible()
             assert not page.get_by_role("button", name="Submit to Tavus").is_visible()  # no key, no bucket here
             page.screenshot(path=str(shots / "record-report.png"), full_page=True)
+            first = {p.name for p in out.iterdir()}
+            # a second take, its tab closed after 2.5 s: what arrived until then is kept
+            page.get_by_role("button", name="Start recording").click()
+            page.wait_for_function("document.getElementById('phase').textContent.includes('Speak')", timeout=10_000)
+            time.sleep(2.5)
+            page.close()
         finally:
             browser.close()
     assert problems == []
     assert all(r.startswith((url, "data:", "blob:")) for r in requests), [r for r in requests if not r.startswith(url)]
-    (recording,) = [p for p in out.iterdir() if p.suffix in (".webm", ".mp4", ".mkv") and ".fixed" not in p.name]
+    (recording,) = [p for p in out.iterdir() if p.name in first and p.suffix in (".webm", ".mp4", ".mkv")
+                    and ".fixed" not in p.name]
+    (cut_short,) = [p for p in out.iterdir() if p.name not in first]
+    assert cut_short.stat().st_size > 20_000  # about two seconds of the closed tab's take
     (fixed,) = out.glob("*.fixed.mp4")
     (report_file,) = out.glob("*.report.json")
     assert recording.stat().st_size > 10_000

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from preflight.errors import BadUpload, BodyTooLarge
 from preflight.report import FileResult, Report
 from preflight.serve import uploads
 from preflight.serve.callbacks import deliver, server_secret
@@ -223,9 +224,9 @@ def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> A
                     uploads.remove(dest)
                     return error(400, "the body is empty: send the media file as the body (?name=FILE.mp4), as a "
                                       'multipart "file" part, or a JSON body {"url": ...}')
-        except uploads.TooLarge:
+        except BodyTooLarge:
             return error(413, f"the body is larger than {config.max_upload_mb} MB (--max-upload-mb)")
-        except uploads.BadUpload as err:
+        except BadUpload as err:
             return error(400, str(err))
         except Exception as err:  # noqa: BLE001 - a malformed multipart body, a dropped connection
             return error(400, f"the upload could not be read ({type(err).__name__})")

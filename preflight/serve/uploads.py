@@ -12,13 +12,7 @@ from typing import Any, BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-
-class TooLarge(Exception):
-    """The body is over the limit; nothing of it is kept."""
-
-
-class BadUpload(Exception):
-    """A multipart body without a ``file`` part, or a body that is not one."""
+from preflight.errors import BadUpload, BodyTooLarge
 
 
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
@@ -43,7 +37,7 @@ async def save_raw(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> int:
             async for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
-                    raise TooLarge
+                    raise BodyTooLarge
                 out.write(chunk)
     except BaseException:
         dest.unlink(missing_ok=True)
@@ -84,7 +78,7 @@ class _Parts:
         if self.in_file:
             self.size += end - start
             if self.size > self.limit:
-                raise TooLarge
+                raise BodyTooLarge
             self.out.write(data[start:end])
 
     def on_part_end(self) -> None:
