@@ -17,20 +17,21 @@ import httpx
 import pytest
 
 from tests.support.fake_capture import fake_camera, fake_microphone
+from tests.support.media_factory import VideoSpec, make_video
 from tests.support.serve_process import free_port
 from tests.support.browser import ARGS, browser_path, screenshot_dir
 
-pytestmark = pytest.mark.skipif(browser_path() is None,
-                                reason="no Chromium on this machine (.ci/run installs Debian's chromium)")
+needs_chromium = pytest.mark.skipif(browser_path() is None,
+                                    reason="no Chromium on this machine (.ci/run installs Debian's chromium)")
 
 
-@pytest.fixture
-def recorder(tmp_path: Path):  # type: ignore[no-untyped-def]
+def start_recorder(tmp_path: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     port = free_port()
     out = tmp_path / "takes"
     log = open(tmp_path / "record.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "preflight", "record", "--no-browser", "--port", str(port),
-                             "--out", str(out)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                             "--out", str(out)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -49,6 +50,12 @@ def recorder(tmp_path: Path):  # type: ignore[no-untyped-def]
         log.close()
 
 
+@pytest.fixture
+def recorder(tmp_path: Path):  # type: ignore[no-untyped-def]
+    yield from start_recorder(tmp_path)
+
+
+@needs_chromium
 def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
     url, out = recorder
@@ -119,3 +126,35 @@ def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_pat
     (result,) = json.loads(report_file.read_text())["results"]
     assert result["path"] == str(fixed) and result["verdict"] in ("pass", "fail")
     assert {f["rule"] for f in result["findings"] if f["outcome"] == "fail"} >= {"video.duration", "video.resolution"}
+
+
+def test_a_take_sent_in_chunks_is_fixed_checked_and_submitted(tmp_path: Path, s3, tavus) -> None:  # type: ignore[no-untyped-def]
+    """The page's protocol without a browser: chunks in order (a repeat ignored, a gap refused), the
+    fixer and the check, then Submit through the submit pipeline to the Tavus stand-in."""
+    from tests.support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY
+    from tests.support.tavus_server import API_KEY
+
+    env = {"TAVUS_API_KEY": API_KEY, "TAVUS_API_URL": tavus.url, "PREFLIGHT_BUCKET": BUCKET,
+           "PREFLIGHT_S3_ENDPOINT": s3.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    clip = make_video(tmp_path / "browser.webm", VideoSpec(seconds=3, codec="libvpx-vp9", audio="libopus"))
+    data = clip.read_bytes()
+    parts = [data[i:i + 20_000] for i in range(0, len(data), 20_000)]
+    for url, out in start_recorder(tmp_path, env):
+        with httpx.Client(base_url=url, timeout=120) as http:
+            assert http.get("/v1/recorder/config").json()["submit"] is True
+            take = http.post("/v1/takes", json={"mime": "video/webm;codecs=vp9,opus"}).json()
+            for seq, part in enumerate(parts):
+                assert http.post(f"/v1/takes/{take['id']}/chunks", params={"seq": seq}, content=part).status_code == 200
+            assert http.post(f"/v1/takes/{take['id']}/chunks", params={"seq": 0}, content=parts[0]).json()["duplicate"]
+            gap = http.post(f"/v1/takes/{take['id']}/chunks", params={"seq": len(parts) + 1}, content=b"x")
+            assert gap.status_code == 409
+            done = http.post(f"/v1/takes/{take['id']}/finish").json()
+            assert Path(done["recording"]).read_bytes() == data  # kept as received
+            (result,) = done["report"]["results"]
+            assert result["path"] == done["fixed"] and result["facts"]["video_codec"] == "h264"
+            assert http.get(f"/v1/takes/{take['id']}/report.html").status_code == 200
+            submitted = http.post(f"/v1/takes/{take['id']}/submit").json()
+        assert submitted["stopped"] == "check" and not tavus.state.faces  # the 3 s take fails: not forced
+        assert sorted(p.suffix for p in out.iterdir()) == [".html", ".json", ".mp4", ".webm"]
