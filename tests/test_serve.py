@@ -384,3 +384,33 @@ def test_jobs_run_on_a_dask_cluster_with_the_same_reports(tmp_path: Path, media:
                 same_judgement(job["report"]["results"][0], cli_result(capsys, media / name))
     finally:
         cluster.close()
+
+
+def test_a_callback_due_when_the_server_died_is_sent_after_the_restart(tmp_path: Path, media: Path) -> None:
+    got: list[tuple[dict[str, str], bytes]] = []
+    handler = type("Receiver", (_Receiver,), {"got": got, "fail_first": [503] * 100})
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    callback = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    try:
+        server = Server(tmp_path / "data", "--allow-private-urls").start()
+        try:
+            with server.client() as http:
+                job_id = http.post("/v1/checks", params={"name": "h.jpg", "callback_url": callback},
+                                   content=(media / "headshot.jpg").read_bytes()).json()["id"]
+                deadline = time.monotonic() + 60
+                while not got:  # the first attempt was refused (503): the next one waits for the backoff
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+        finally:
+            server.kill()
+        handler.fail_first.clear()  # the receiver is back
+        attempts = len(got)
+        with Server(tmp_path / "data", "--allow-private-urls"):
+            deadline = time.monotonic() + 30
+            while len(got) == attempts:
+                assert time.monotonic() < deadline, "the due callback was not sent after the restart"
+                time.sleep(0.05)
+    finally:
+        receiver.shutdown()
+    assert json.loads(got[-1][1])["id"] == job_id and json.loads(got[-1][1])["status"] == "done"

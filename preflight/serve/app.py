@@ -62,6 +62,8 @@ class Service:
 
     def start(self) -> None:
         self.recovered = self.store.recover()
+        for job in self.store.callbacks_due():  # due when a server stopped: delivered now
+            self._send_callback(job)
         self.runner.start()
         threading.Thread(target=janitor, args=(self.store, self.config.keep_hours * 3600, self._stop),
                          name="preflight-janitor", daemon=True).start()
@@ -73,10 +75,17 @@ class Service:
     def _finished(self, job: Job) -> None:
         self.metrics.finished(job)
         if job.callback_url:
-            threading.Thread(target=deliver, args=(job.callback_url, view(job), self.secret),
-                             kwargs={"allow": self.config.guard_allow, "attempts": self.config.callback_attempts,
-                                     "backoff_s": self.config.callback_backoff_s, "stop": self._stop},
-                             name="preflight-callback", daemon=True).start()
+            self._send_callback(job)
+
+    def _send_callback(self, job: Job) -> None:
+        def send() -> None:
+            assert job.callback_url is not None
+            deliver(job.callback_url, view(job), self.secret, allow=self.config.guard_allow,
+                    attempts=self.config.callback_attempts, backoff_s=self.config.callback_backoff_s,
+                    stop=self._stop)
+            if not self._stop.is_set():  # delivered, or given up after every attempt: not due any more
+                self.store.callback_done(job.id)
+        threading.Thread(target=send, name="preflight-callback", daemon=True).start()
 
 
 def view(job: Job, *, with_html: bool = False) -> dict[str, Any]:

@@ -9,8 +9,8 @@ callbacks; a receiver of ours checks the signature before it trusts the body:
     hmac.compare_digest(expected, request.headers["X-Preflight-Signature"])
 
 A callback URL goes through the same URL guard as a link to check: never to a private address unless
-the server runs with ``--allow-private-urls``. Delivery is at least once: a receiver must accept the
-same job twice.
+the server runs with ``--allow-private-urls``. Delivery is at least once: a callback still due when
+the server stops is sent after the restart, so a receiver must accept the same job twice.
 """
 
 from __future__ import annotations

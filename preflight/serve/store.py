@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     remote INTEGER NOT NULL,         -- 1: source is a URL
     params TEXT NOT NULL,            -- JSON: rules, quick, submit options
     callback_url TEXT,
+    callback_sent INTEGER,            -- NULL: none due; 0: due (kept across a restart); 1: delivered or given up
     attempts INTEGER NOT NULL DEFAULT 0,
     alone INTEGER NOT NULL DEFAULT 0, -- run with no other job in flight (its worker crashed)
     verdict TEXT,
@@ -127,10 +128,21 @@ class Store:
         return job
 
     def finish(self, job_id: str, verdict: str | None, result: dict[str, Any] | None, error: str | None) -> None:
+        """The job is done; its callback, if it has one, is now due (in the same write: a server that
+        stops before it is delivered delivers it after the restart)."""
         with self._lock:
-            self._db.execute("UPDATE jobs SET status = 'done', finished = ?, verdict = ?, result = ?, error = ? "
-                             "WHERE id = ?", (time.time(), verdict, json.dumps(result) if result is not None else None,
-                                              error, job_id))
+            self._db.execute("UPDATE jobs SET status = 'done', finished = ?, verdict = ?, result = ?, error = ?, "
+                             "callback_sent = CASE WHEN callback_url IS NULL THEN NULL ELSE 0 END WHERE id = ?",
+                             (time.time(), verdict, json.dumps(result) if result is not None else None, error, job_id))
+
+    def callback_done(self, job_id: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE jobs SET callback_sent = 1 WHERE id = ?", (job_id,))
+
+    def callbacks_due(self) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM jobs WHERE status = 'done' AND callback_sent = 0").fetchall()
+        return [Job.from_row(r) for r in rows]
 
     def requeue(self, job_id: str, *, alone: bool) -> None:
         with self._lock:
