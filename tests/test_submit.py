@@ -513,3 +513,20 @@ def test_the_library_submits_a_link_as_it_is(tmp_path: Path, env: list[str], tav
     assert again.existing and again.face_id == out.face_id and len(tavus.state.faces) == 1
     (body,) = tavus.state.created
     assert body["train_video_url"] == url and tavus.state.fetched == [video.read_bytes()]
+
+
+def test_check_tavus_also_judges_an_image_link(tmp_path: Path, tavus: TavusStandIn, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import IMAGE_FILES_ONLY
+    from tests.support.http_media import serving
+
+    monkeypatch.setenv("TAVUS_API_KEY", KEY)
+    make_image(tmp_path / "small.png", size=(300, 300))
+    with serving(tmp_path) as (base, _):
+        code = main(["check", "--tavus", "--api-url", tavus.url, "--rules", IMAGE_FILES_ONLY, "--format", "json",
+                     f"{base}/f/small.png"])
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    (finding,) = [f for f in result["findings"] if f["rule"] == "tavus.image_validation"]
+    assert code == 1 and finding["outcome"] == "fail" and "at least 512x512" in finding["message"]
+    assert tavus.state.validations == [{"path": "/v2/faces/image-validation", "model": "phoenix-4",
+                                        "mimeType": "image/png"}]

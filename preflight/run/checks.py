@@ -75,7 +75,7 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
     if options.tavus is not None:
         from preflight.run.tavus_image import with_tavus_image_checks
 
-        report = with_tavus_image_checks(report, options.tavus, chooser)
+        report = with_tavus_image_checks(report, options.tavus, chooser, files, options.url_guard)
     return report
 
 
