@@ -14,7 +14,8 @@ import pytest
 
 from preflight.cli import main
 from tests.conftest import MEDIA
-from tests.support.cluster import Cluster, free_port
+from tests.support.cluster import Cluster
+from tests.support.serve_process import free_port
 from tests.support.media_factory import VideoSpec, make_video
 
 distributed = pytest.importorskip("distributed")

@@ -3,7 +3,6 @@ Tavus could not download) or the job of analysing it, with its rule set and cach
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -114,9 +113,9 @@ def triage_remote(index: int, remote: Remote, choose: Chooser, cache: ResultCach
     if hit is not None:
         return relinked(hit, link, ruleset, fail_level)
     if guarded and guard is not None:
+        assert copies is not None, "a guarded check copies links into a folder of its run (checks.build_report)"
         try:
-            folder = copies or Path(tempfile.mkdtemp(prefix="preflight-links-"))
-            remote = replace(remote, copy=guard.copy(remote.url, folder / f"{index}{remote.suffix or '.bin'}"))
+            remote = replace(remote, copy=guard.copy(remote.url, copies / f"{index}{remote.suffix or '.bin'}"))
         except UnusableInput as err:
             return FileResult(str(remote), None, None, "error", str(err))
     return Job(index, remote, ruleset, key)

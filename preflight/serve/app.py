@@ -65,7 +65,9 @@ class Service:
         for job in self.store.callbacks_due():  # due when a server stopped: delivered now
             self._send_callback(job)
         self.runner.start()
-        threading.Thread(target=janitor, args=(self.store, self.config.keep_hours * 3600, self._stop),
+        keep_s = self.config.keep_hours * 3600
+        # swept a few times per retention time, at most once a minute: nothing outlives it by much
+        threading.Thread(target=janitor, args=(self.store, keep_s, self._stop, max(1.0, min(60.0, keep_s / 4))),
                          name="preflight-janitor", daemon=True).start()
 
     def stop(self) -> None:
@@ -372,6 +374,3 @@ def _job_params(kind: str, params: dict[str, Any], config: ServeConfig) -> dict[
         job["submit"] = submit
     return job
 
-
-def now() -> float:
-    return time.time()

@@ -100,7 +100,7 @@ class Runner:
                 busy = len(self._in_flight)
             if busy >= self.workers:
                 return
-            job = self.store.claim(alone_ok=True, others_running=busy > 0)
+            job = self.store.claim(others_running=busy > 0)
             if job is None:
                 return
             try:

@@ -106,14 +106,14 @@ class Store:
             (n,) = self._db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()
         return int(n)
 
-    def claim(self, *, alone_ok: bool, others_running: bool) -> Job | None:
+    def claim(self, *, others_running: bool) -> Job | None:
         """The oldest queued job, now running: a job marked ``alone`` only when nothing else runs."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 rows = self._db.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY alone DESC, created "
                                         "LIMIT 1").fetchall()
-                if not rows or (rows[0]["alone"] and (others_running or not alone_ok)):
+                if not rows or (rows[0]["alone"] and others_running):
                     self._db.execute("COMMIT")
                     return None
                 row = rows[0]

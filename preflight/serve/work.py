@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 
+LINK_LIMIT_S = 2 * (120.0 + 750)  # batch.seconds_for of a 750 MB link: read as it is decoded, so twice
+
+
 def warm_up() -> int:
     """Check a tiny picture and a tiny clip once per worker process, at start-up, so that what an
     analysis loads on first use (PyAV, OpenCV, the face detectors and landmark models, the rule sets)
@@ -59,7 +62,9 @@ def run_check(source: str, remote: bool, name: str, params: dict[str, Any], copi
                            copies=Path(copies))
     target: Path | str = source if remote else Path(source)
     if params.get("time_limit", True):  # not on Dask: its worker processes are Dask's own
-        with batch.time_limit(batch.seconds_for(Path(source)) if not remote else 2 * 870.0):
+        # a link's length is not known before it is fetched: the limit of the longest link Tavus takes
+        limit = batch.seconds_for(Path(source)) if not remote else LINK_LIMIT_S
+        with batch.time_limit(limit):
             report = build_report([target], options)
     else:
         report = build_report([target], options)
