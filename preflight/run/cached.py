@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from preflight.cache import ResultCache, result_key
+from preflight.digest import sha256_of
 from preflight.facts import Kind, LinkFacts
 from preflight.remote.source import Remote
 from preflight.report import FileResult, FileVerdict
@@ -48,6 +49,18 @@ def remote_identity(remote: Remote) -> str:
     where = remote.shown.split("?", 1)[0]
     etag, modified, length = (link.etag, link.last_modified, link.length) if link is not None else (None, None, None)
     return hashlib.sha256(f"remote\n{where}\n{etag}\n{modified}\n{length}".encode()).hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    """The file's SHA-256: the cache's record when the file is unchanged since it was hashed (a submit
+    right after its check reads no byte again), else read now."""
+    cache = open_cache()
+    if cache is None:
+        return sha256_of(path)
+    try:
+        return cache.content_hash(path)
+    finally:
+        cache.close()
 
 
 def store(cache: ResultCache | None, key: str | None, res: FileResult) -> None:

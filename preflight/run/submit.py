@@ -29,7 +29,7 @@ from preflight.media.sniff import sniff
 from preflight.remote.source import Remote, expand, is_remote, read_image
 from preflight.report import FileResult
 from preflight.run import training
-from preflight.run.cached import check_cached, remote_identity
+from preflight.run.cached import check_cached, file_hash, remote_identity
 from preflight.run.fix import FixOptions, FixRun, fix_file
 from preflight.run.journal import Journal, entry_key, known_face, now
 from preflight.run.rulesets import model_chooser
@@ -166,7 +166,7 @@ def submit(source: str | Path, opts: SubmitOptions, conn: Connection, s3: Any = 
         name = opts.name or staged.name
         folder = opts.state_dir or state_dir()
         journal = Journal.in_dir(folder, legacy_state_dirs() if opts.state_dir is None else [])
-        sha = s3_upload.sha256_of(staged.path) if staged.path is not None else None
+        sha = file_hash(staged.path) if staged.path is not None else None
         key = entry_key(sha or remote_identity(_remote(staged)), name, opts.model, remote=sha is None)
         known = None if opts.resubmit else known_face(api, journal, key, name, opts.model)
         if known is not None:
@@ -174,7 +174,7 @@ def submit(source: str | Path, opts: SubmitOptions, conn: Connection, s3: Any = 
                                      message="this file, name and model made that face before"), conn, opts, journal)
         if staged.path is not None:
             assert sha is not None
-            url, object_url = _upload(staged.path, sha, opts, expires_s, s3, kind, name, voice)
+            url, object_url = _upload(staged.path, sha, opts, expires_s, s3)
             if url is None:
                 return replace(outcome, dry_run=True, object=object_url,
                                request=redact.request(_body(kind, f"<presigned GET of {object_url}, valid "
@@ -263,8 +263,7 @@ def _checked_voice(api: TavusClient, kind: str, opts: SubmitOptions) -> str | No
     return match
 
 
-def _upload(path: Path, sha: str, opts: SubmitOptions, expires_s: int, s3: Any, kind: str, name: str,
-            voice: str | None) -> tuple[str | None, str]:
+def _upload(path: Path, sha: str, opts: SubmitOptions, expires_s: int, s3: Any) -> tuple[str | None, str]:
     """Upload the file and presign it; (None, where it would go) for a dry run. The credentials are
     checked before any byte is sent, a dry run included; the presigned URL is fetched once, as Tavus
     will, and compared with the file."""
