@@ -1,8 +1,8 @@
 """`preflight serve` under 24 concurrent clients against `preflight check` of the same files in one batch.
 
-    python benchmarks/bench_serve.py [--videos 8] [--headshots 16] [--clients 24] [--seconds 60]
+    python benchmarks/bench_serve.py [--videos 8] [--headshots 16] [--clients 24] [--seconds 60] [--size 1080x1920]
 
-Files: N 60 s 1920x1080 H.264 + AAC clips (testsrc2 with a real face in the middle) and M headshots
+Files: N 60 s 1920x1080 (or --size, e.g. 1080x1920 for a phone held upright) H.264 + AAC clips (testsrc2 with a real face in the middle) and M headshots
 (the project's sample headshot), each made unique by a trailing MP4 `free` box or JPEG comment so that
 no result comes from the cache. Then, side by side on the same files:
 
@@ -37,11 +37,11 @@ from benchmarks.bench_check import OUT, make_clip  # noqa: E402
 from tests.support.serve_process import Server  # noqa: E402
 
 
-def unique_copies(videos: int, headshots: int, seconds: int, run: str) -> list[Path]:
+def unique_copies(videos: int, headshots: int, seconds: int, run: str, size: str) -> list[Path]:
     folder = OUT / f"serve-{run}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    clip = make_clip(seconds, "1920x1080", 30, face=True)
+    clip = make_clip(seconds, size, 30, face=True)
     files = []
     for i in range(videos):
         path = folder / f"take{i}.mp4"
@@ -122,15 +122,16 @@ def main() -> None:
     ap.add_argument("--headshots", type=int, default=16)
     ap.add_argument("--clients", type=int, default=24)
     ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--size", default="1920x1080", help="the videos' WIDTHxHEIGHT")
     args = ap.parse_args()
     n = args.videos + args.headshots
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         root = Path(tmp)
-        batch_s = batch(unique_copies(args.videos, args.headshots, args.seconds, "batch"), root / "batch-cache")
+        batch_s = batch(unique_copies(args.videos, args.headshots, args.seconds, "batch", args.size), root / "batch-cache")
         wall, latency, verdicts, single = service(
-            unique_copies(args.videos, args.headshots, args.seconds, "serve"), args.clients, root,
-            unique_copies(3, 5, args.seconds, "alone"))
-    print(f"{args.videos} videos ({args.seconds} s 1920x1080, a face on testsrc2) + {args.headshots} headshots, "
+            unique_copies(args.videos, args.headshots, args.seconds, "serve", args.size), args.clients, root,
+            unique_copies(3, 5, args.seconds, "alone", args.size))
+    print(f"{args.videos} videos ({args.seconds} s {args.size}, a face on testsrc2) + {args.headshots} headshots, "
           f"{os.cpu_count()} CPUs, {args.clients} concurrent clients")
     print(f"{'run':<34} {'seconds':>8} {'files/min':>10}")
     print(f"{'preflight check (one batch)':<34} {batch_s:>8.1f} {n / batch_s * 60:>10.1f}")

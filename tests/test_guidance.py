@@ -33,6 +33,14 @@ def test_a_frontal_headshot_is_one_face_well_framed(name: str) -> None:
     assert by_rule["face.centered"] == "pass" and by_rule["face.size"] == "pass"
 
 
+def test_a_portrait_frame_from_a_phone_is_judged_the_same_way() -> None:
+    found = judge_frame(jpeg(face_frame("grace_hopper.jpg", (360, 640), face_px=150, centre=(0.5, 0.4))),
+                        load("phoenix-4"))
+    by_rule = {f.rule: f.outcome for f in found.findings}
+    assert (found.width, found.height) == (360, 640) and len(found.faces) == 1
+    assert by_rule["face.count"] == "pass" and by_rule["face.centered"] == "pass"
+
+
 def test_a_group_is_not_one_face() -> None:
     left = face_frame("grace_hopper.jpg", (640, 360), face_px=90, centre=(0.25, 0.45))
     right = face_frame("astronaut.jpg", (640, 360), face_px=90, centre=(0.75, 0.45))
@@ -74,6 +82,8 @@ def test_not_a_picture_is_refused_with_a_reason() -> None:
     for data in (b"", b"hello", b"\xff\xd8\xff" + b"\0" * 100):
         with pytest.raises(UnusableInput):
             judge_frame(data, load("phoenix-4"))
+    with pytest.raises(UnusableInput, match="at most 1920x1080"):  # refused from its header, not decoded
+        judge_frame(jpeg(np.zeros((2200, 4000, 3), np.uint8)), load("phoenix-4"))
 
 
 def test_frames_judged_at_once_from_many_threads_get_the_same_answers() -> None:

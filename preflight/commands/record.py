@@ -28,14 +28,15 @@ def run(rules: str, port: int, out: Path, open_browser: bool, echo: Echo) -> int
     from preflight.serve.app import create_app
 
     port = port or free_port()
-    data = Path(tempfile.mkdtemp(prefix="preflight-record-"))  # the service's own jobs: none are kept
-    config = ServeConfig(data=data, host="127.0.0.1", port=port, workers=1)
-    app = create_app(config, RecorderConfig(out=out.resolve(), rules=rules))
-    url = f"http://127.0.0.1:{port}/"
-    echo(f"preflight record: {url}  (rule set {rules}; takes land in {out.resolve()})\n"
-         "  the page and everything it records stay on this machine until you press Submit\n")
-    sys.stdout.flush()
-    if open_browser:
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
+    with tempfile.TemporaryDirectory(prefix="preflight-record-") as data:  # the service's own jobs: none kept
+        config = ServeConfig(data=Path(data), host="127.0.0.1", port=port, workers=1)
+        app = create_app(config, RecorderConfig(out=out.resolve(), rules=rules))
+        url = f"http://127.0.0.1:{port}/"
+        echo(f"preflight record: {url}  (rule set {rules}; takes land in {out.resolve()})\n"
+             "  the page and everything it records stay on this machine until you press Submit\n")
+        sys.stdout.flush()
+        if open_browser:
+            threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=3)
     return 0

@@ -31,6 +31,7 @@ class FixOptions:
     rules: str | None = None
     dry_run: bool = False
     progress: Callable[[str], ProgressBar] | None = None  # a bar for the encode, given its label
+    recheck: bool = True  # check the written file here (False: the caller checks it its own way)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def fix_file(src: Path, options: FixOptions) -> FixRun:
     if not found or plan.empty or options.dry_run:
         return run
     notes = _apply(src, dst, facts, plan, options, ruleset_for(facts.kind))
-    _, after = _check(dst, ruleset_for)
+    after = _check(dst, ruleset_for)[1] if options.recheck else None
     return FixRun(src, dst, before, plan, dst, after, notes)
 
 

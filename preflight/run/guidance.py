@@ -49,20 +49,26 @@ class Guidance:
 
 def decode(jpeg: bytes) -> Any:
     """The frame as a grey picture; UnusableInput for anything that is not a JPEG or PNG of a sane size."""
+    import io
+
     import cv2
     import numpy as np
+    from PIL import Image, UnidentifiedImageError
 
     if not jpeg or len(jpeg) > MAX_FRAME_BYTES:
         raise UnusableInput(f"a guidance frame is a JPEG of at most {MAX_FRAME_BYTES // 2**20} MiB")
     if not (jpeg[:3] == b"\xff\xd8\xff" or jpeg[:8] == b"\x89PNG\r\n\x1a\n"):
         raise UnusableInput("a guidance frame is a JPEG (or PNG) picture")
-    head = np.frombuffer(jpeg, np.uint8)
-    gray = cv2.imdecode(head, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_REDUCED_GRAYSCALE_2) \
-        if len(jpeg) > 600_000 else cv2.imdecode(head, cv2.IMREAD_GRAYSCALE)
+    try:  # the declared size, from the header alone: nothing larger than a frame is decoded
+        with Image.open(io.BytesIO(jpeg)) as header:
+            width, height = header.size
+    except (UnidentifiedImageError, OSError):
+        raise UnusableInput("the guidance frame does not decode") from None
+    if width * height > MAX_FRAME_PIXELS:
+        raise UnusableInput("a guidance frame is at most 1920x1080; send a downscaled frame (640x360 is enough)")
+    gray = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
     if gray is None or gray.size == 0:
         raise UnusableInput("the guidance frame does not decode")
-    if gray.shape[0] * gray.shape[1] > MAX_FRAME_PIXELS:
-        raise UnusableInput("a guidance frame is at most 1920x1080; send a downscaled frame (640x360 is enough)")
     return gray
 
 

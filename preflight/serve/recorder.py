@@ -19,6 +19,7 @@ import math
 import os
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,21 +61,33 @@ def take_seconds(min_s: float) -> int:
     return int(math.ceil(min_s * 1.2 / 5) * 5)
 
 
+VIDEO_RULESETS = ("phoenix-4", "phoenix-4.5", "phoenix-3")
+
+
 def page_config(rules: str) -> dict[str, Any]:
+    """What the page needs, every number from the rule file (None where the rule set switched that
+    rule off: the page then leaves that check out)."""
+    from preflight.errors import UsageError
     from preflight.ruleset import load
 
+    if rules not in VIDEO_RULESETS:
+        raise UsageError(f"the recorder takes a video rule set: {', '.join(VIDEO_RULESETS)}")
     ruleset = load(rules)
-    params = {c.id: c.params for c in ruleset.rules}
-    structure = params.get("segments.structure", {})
-    size = params.get("face.size", {})
+    params: dict[str, dict[str, Any]] = {c.id: c.params for c in ruleset.rules}
+
+    def param(rule: str, name: str) -> Any:
+        return params.get(rule, {}).get(name)
+
+    structure = params["segments.structure"]  # every video rule set has it: the take's two parts
     return {
         "rules": ruleset.name,
-        "min_short_side": params.get("video.resolution", {}).get("min_short_side", 1080),
-        "min_fps": params.get("video.fps", {}).get("min_fps", 25),
-        "max_noise_dbfs": params.get("audio.noise", {}).get("max_noise_dbfs", -50),
-        "speak_s": take_seconds(float(structure.get("min_speaking_s", 25))),
-        "listen_s": take_seconds(float(structure.get("min_listening_s", 25))),
-        "face_min_height": size.get("min_height_share"), "face_max_height": size.get("max_height_share"),
+        "min_short_side": param("video.resolution", "min_short_side"),
+        "min_fps": param("video.fps", "min_fps"),
+        "max_noise_dbfs": param("audio.noise", "max_noise_dbfs"),
+        "speak_s": take_seconds(float(structure["min_speaking_s"])),
+        "listen_s": take_seconds(float(structure["min_listening_s"])),
+        "face_min_height": param("face.size", "min_height_share"),
+        "face_max_height": param("face.size", "max_height_share"),
         "script": SCRIPT,
         "submit": bool(os.environ.get("TAVUS_API_KEY") and os.environ.get("PREFLIGHT_BUCKET")),
     }
@@ -105,11 +118,15 @@ def routes(config: RecorderConfig) -> list[Route]:
     async def start_take(request: Request) -> Response:
         body = await request.json() if request.headers.get("content-type", "").startswith("application/json") else {}
         mime = str(body.get("mime") or "video/webm").split(";")[0].strip().lower()
+        rules = str(body.get("rules") or config.rules)
+        if rules not in VIDEO_RULESETS:
+            return JSONResponse({"error": f"a take is judged by a video rule set: {', '.join(VIDEO_RULESETS)}"},
+                                status_code=400)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         take_id = f"take-{stamp}-{os.urandom(2).hex()}"
         recording = config.out / f"{take_id}{EXTENSIONS.get(mime, '.webm')}"
         recording.touch(exist_ok=False)
-        takes[take_id] = Take(take_id, recording, str(body.get("rules") or config.rules))
+        takes[take_id] = Take(take_id, recording, rules)
         return JSONResponse({"id": take_id, "recording": str(recording)}, status_code=201)
 
     async def chunk(request: Request) -> Response:
@@ -177,10 +194,16 @@ def finish_take(recording: Path, rules: str) -> dict[str, Any]:
     fixed_path = recording.with_name(f"{recording.stem}.fixed.mp4")
     note = None
     try:
-        done = fix_file(recording, FixOptions(output=fixed_path, rules=rules))
+        # not checked again by the fixer: the full check below does that once, with the report's pictures
+        done = fix_file(recording, FixOptions(output=fixed_path, rules=rules, recheck=False))
         fixed = done.written
     except PreflightError as err:
         fixed, note = None, str(err)
+    except Exception as err:  # noqa: BLE001 - a bug in the fixer: the take is still checked as recorded
+        from preflight import crashlog
+
+        crashlog.write(traceback.format_exc())
+        fixed, note = None, f"the fixer failed ({type(err).__name__}); the recording was checked as it is"
     checked = fixed or recording
     report = build_report([checked], CheckOptions(rules=rules, cache=False))
     report_json = recording.with_name(f"{recording.stem}.report.json")

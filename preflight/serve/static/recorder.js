@@ -51,14 +51,18 @@ async function setUp() {
   const short = Math.min(video.width || 0, video.height || 0);
   const fps = video.frameRate || 0;
   $("camera-status").textContent = `Camera: ${video.width}x${video.height} at ${Math.round(fps)} fps.`;
-  if (short >= state.config.min_short_side) {
+  if (state.config.min_short_side === null) {
+    // the rule set does not judge the resolution
+  } else if (short >= state.config.min_short_side) {
     item(list, "ok", `video.resolution: ${video.width}x${video.height} meets the ${state.config.min_short_side}p minimum`);
   } else {
     item(list, "bad", `video.resolution: the camera gives ${video.width}x${video.height}, below the ` +
       `${state.config.min_short_side}p minimum. Use a 1080p camera (most phones and recent webcams), ` +
       "or close other apps that hold the camera at a lower resolution.");
   }
-  if (fps >= state.config.min_fps) {
+  if (state.config.min_fps === null) {
+    // the rule set does not judge the frame rate
+  } else if (fps >= state.config.min_fps) {
     item(list, "ok", `video.fps: ${Math.round(fps)} fps meets the ${state.config.min_fps} fps minimum`);
   } else {
     item(list, "bad", `video.fps: ${Math.round(fps)} fps, below ${state.config.min_fps}. Add light ` +
@@ -113,6 +117,7 @@ function measureRoom() {
     levels.sort((a, b) => a - b);
     const floor = levels[Math.floor(levels.length * 0.1)];
     const limit = state.config.max_noise_dbfs;
+    if (limit === null) { $("room-status").textContent = ""; return; }
     $("room-status").textContent = floor <= limit
       ? `audio.noise: the room is quiet (noise floor ${floor.toFixed(0)} dBFS, limit ${limit}).`
       : `audio.noise: the room is noisy (noise floor ${floor.toFixed(0)} dBFS, over ${limit}). Close windows ` +
@@ -138,9 +143,10 @@ async function guideLoop() {
 async function guideOnce() {
   const video = $("camera");
   if (!video.videoWidth) return;
-  const ratio = video.videoWidth / video.videoHeight;
-  canvas.width = ratio >= 1 ? 640 : Math.round(360 * ratio);
-  canvas.height = ratio >= 1 ? Math.round(640 / ratio) : 360;
+  // the analysis's own pixel budget (640x360) whatever the shape: 640x360 landscape, 360x640 portrait
+  const scale = Math.min(1, Math.sqrt(640 * 360 / (video.videoWidth * video.videoHeight)));
+  canvas.width = Math.round(video.videoWidth * scale);
+  canvas.height = Math.round(video.videoHeight * scale);
   canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
   const frame = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.75));
   const rules = encodeURIComponent(state.config.rules);
@@ -158,8 +164,7 @@ function hints(found) {
     out.push(["bad", found.faces.length === 0 ? "Step into view: no face is seen" : "Only you in the picture"]);
   }
   if (failing["face.size"] && face) {
-    const min = state.config.face_min_height || 0.15;
-    out.push(["bad", face.h < min ? "Move closer to the camera" : "Move back a little"]);
+    out.push(["bad", face.h < state.config.face_min_height ? "Move closer to the camera" : "Move back a little"]);
   }
   if (failing["face.centered"] && face) {
     const cx = face.x + face.w / 2;
@@ -196,13 +201,16 @@ function drawOverlay(found) {
   const scale = Math.min(overlay.width / video.videoWidth, overlay.height / video.videoHeight);
   const w = video.videoWidth * scale, h = video.videoHeight * scale;
   const x0 = (overlay.width - w) / 2, y0 = (overlay.height - h) / 2;
-  const min = state.config.face_min_height || 0.15, max = state.config.face_max_height || 0.6;
-  const target = (min + max) / 2;  // the target frame: centred, the face's height in the allowed window
-  ctx.setLineDash([8, 6]);
-  ctx.strokeStyle = "rgba(255,255,255,.8)";
-  ctx.lineWidth = 2;
-  ctx.strokeRect(x0 + w * (0.5 - target * h / w * 0.4), y0 + h * (0.38 - target / 2), w * target * h / w * 0.8, h * target);
-  ctx.setLineDash([]);
+  const min = state.config.face_min_height, max = state.config.face_max_height;
+  if (min !== null && max !== null) {
+    // the target frame: centred a little high, a face as tall as the middle of the allowed window
+    const target = h * (min + max) / 2;
+    ctx.setLineDash([8, 6]);
+    ctx.strokeStyle = "rgba(255,255,255,.8)";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(x0 + w / 2 - target * 0.4, y0 + h * 0.38 - target / 2, target * 0.8, target);
+    ctx.setLineDash([]);
+  }
   found.faces.forEach((f, i) => {
     ctx.strokeStyle = i === 0 && found.faces.length === 1 ? "#2da44e" : "#cf222e";
     ctx.lineWidth = 3;
