@@ -116,10 +116,10 @@ def fix(src: PathLike, output: PathLike | None = None, rules: str | None = None)
     PosixPath('phone.fixed.mp4')
     """
     from preflight.render import fixes
-    from preflight.run.fix import FixOptions, fix_file
+    from preflight.run.fix import FixOptions, fix_isolated
 
     try:
-        done = fix_file(Path(src), FixOptions(Path(output) if output is not None else None, rules))
+        done = fix_isolated(Path(src), FixOptions(Path(output) if output is not None else None, rules))
     except UsageError:
         raise
     except PreflightError as err:  # the input cannot be read or fixed: its result, not an exception

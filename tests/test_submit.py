@@ -152,7 +152,7 @@ def test_fix_first_uploads_the_fixed_file(tmp_path: Path, env: list[str], tavus:
 
 def test_submit_right_after_check_takes_the_cached_result(tmp_path: Path, env: list[str], tavus: TavusStandIn,
                                                           capsys: pytest.CaptureFixture[str],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                                          monkeypatch: pytest.MonkeyPatch, in_process: None) -> None:
     import preflight.analyze
 
     analysed: list[Path] = []

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from preflight.render import fixes
-from preflight.run.fix import FixOptions, fix_file
+from preflight.run.fix import FixOptions, fix_isolated
 
 Echo = Callable[[str], None]
 
@@ -14,6 +14,6 @@ __all__ = ["FixOptions", "run"]
 
 
 def run(src: Path, options: FixOptions, echo: Echo) -> int:
-    done = fix_file(src, options)
+    done = fix_isolated(src, options)
     echo(fixes.render(done))
     return done.exit_code

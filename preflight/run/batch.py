@@ -2,24 +2,21 @@
 
 One file per worker at a time; the number of workers is the smaller of the cores (or ``--jobs``), the
 files, and the memory available divided by what one analysis may need (``PER_WORKER_BYTES``: a 4K
-video peaks near 260 MB). A single file runs in this process, with its own progress bar.
+video peaks near 260 MB). A single file runs in a worker process too, its progress bar drawn here: a
+crash in a decoder never takes the command down with it.
 """
 
 from __future__ import annotations
 
-import faulthandler
-import multiprocessing
 import os
-import signal
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from functools import lru_cache
+from concurrent.futures import as_completed
 from pathlib import Path
-from typing import IO
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
+
+from preflight.run.pool import BarFactory, IsolatedPool, time_limit
+
+__all__ = ["run_parallel", "seconds_for", "time_limit", "worker_count"]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -67,83 +64,25 @@ def seconds_for(path: Path | object) -> float:
     return 120.0 + size / 1e6
 
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """End this worker process if the work inside takes longer than ``seconds``. faulthandler's
-    watchdog is a C thread that needs no GIL, so it also ends a worker deadlocked in a native library;
-    the pool then sees a dead worker, and the file is retried alone (see run_parallel)."""
-    faulthandler.dump_traceback_later(seconds, exit=True, file=_devnull())
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
+def run_parallel(work: Callable[[J], R], jobs: Sequence[J], workers: int, crashed: Callable[[J], R],
+                 limit: Callable[[J], float | None] = lambda job: None,
+                 bars: Callable[[J], BarFactory | None] = lambda job: None) -> Iterator[tuple[J, R]]:
+    """``work(job)`` for every job in the crash-isolation pool of ``workers`` processes (one job too);
+    yields (job, result) as each finishes.
 
-
-@lru_cache(maxsize=1)
-def _devnull() -> IO[str]:
-    return open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - kept open for the worker's life
-
-
-def _quiet_worker() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them: no traceback per worker."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def run_parallel(work: Callable[[J], R], jobs: Sequence[J], workers: int,
-                 crashed: Callable[[J], R]) -> Iterator[tuple[J, R]]:
-    """``work(job)`` for every job in ``workers`` processes; yields (job, result) as each finishes.
-
-    A worker that dies (a crash in a native library, the kernel's out-of-memory killer) costs only the
-    file it was on. At most one job per worker is in flight, so the jobs lost with a dead pool are
-    the only suspects; each is then run again alone in a fresh pool. A job that kills that worker too
-    (the second crash it was part of) gets ``crashed(job)`` as its result; the others finish normally.
+    A job whose worker dies, or that passes ``limit(job)`` seconds, costs only itself: it gets
+    ``crashed(job)`` as its result once it has killed a worker running alone; the jobs that shared the
+    dead pool with it run again and get their real results (see pool.py). A job whose work raises
+    gets ``crashed(job)`` too (work is expected to turn its own failures into results).
     """
-    queue: deque[J] = deque(jobs)
-    suspects: deque[J] = deque()  # jobs in flight when a pool died: retried one at a time
-    strikes: dict[int, int] = {}
-    pool = _pool(workers)
-    pending: dict[Future[R], J] = {}
+    pool = IsolatedPool(workers)
     try:
-        while queue or suspects or pending:
-            while suspects and not pending:  # alone, so a second crash names its job
-                job = suspects.popleft()
-                pending[pool.submit(work, job)] = job
-            while queue and not suspects and len(pending) < workers:
-                job = queue.popleft()
-                pending[pool.submit(work, job)] = job
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
-                wait(pending)  # the pool is dead: every job in flight ends with it
-            broken = False
-            for future in [f for f in pending if f.done()]:
-                job = pending.pop(future)
-                error = future.exception()
-                if isinstance(error, BrokenProcessPool):
-                    broken = True
-                    strikes[id(job)] = strikes.get(id(job), 0) + 1
-                    if strikes[id(job)] >= 2:
-                        yield job, crashed(job)
-                    else:
-                        suspects.append(job)
-                elif error is not None:  # the work itself raised (it should not): this job's result
-                    yield job, crashed(job)
-                else:
-                    yield job, future.result()
-            if broken:
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = _pool(workers)
-        pool.shutdown()
-    except BaseException:  # Ctrl-C, or the consumer stopped: stop the workers now, not after their files
-        _stop(pool)
-        raise
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    context = multiprocessing.get_context("spawn")  # no fork of a process that holds decoder threads
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker)
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    for process in list(getattr(pool, "_processes", {}).values()):
-        process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+        futures = {pool.submit(work, job, limit_s=limit(job), bars=bars(job)): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                yield job, future.result()
+            except Exception:  # noqa: BLE001 - Crashed, or the work raised: this job's result
+                yield job, crashed(job)
+    finally:  # done, Ctrl-C, or the consumer stopped: the workers stop now, not after their files
+        pool.stop()

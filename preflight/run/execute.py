@@ -1,5 +1,5 @@
-"""Running the analysis jobs of a check: one in this process, several in worker processes, or all on
-a Dask cluster. Results come back as they finish, each with its job."""
+"""Running the analysis jobs of a check: in the crash-isolation pool's worker processes (one job
+too), or all on a Dask cluster. Results come back as they finish, each with its job."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import replace
 from preflight.report import FileResult
 from preflight.run import batch
 from preflight.run.isolated import ProgressBar, Source, check_file
+from preflight.run.pool import BarFactory, relay_bars
 from preflight.run.triage import Job
 
 ProgressFactory = Callable[[Source], ProgressBar]
@@ -24,18 +25,22 @@ def run(jobs: list[Job], *, quick: bool, fail_level: str, jobs_at_once: int | No
     if scheduler is not None:
         yield from _on_cluster(jobs, scheduler, quick, fail_level, batch_progress)
         return
-    if len(jobs) == 1:  # in this process, with its own progress bar; a crash here ends only this file's run
-        (job,) = jobs
-        yield job, check_file(job.path, job.ruleset, quick, fail_level,
-                              progress(job.path) if progress is not None else None)
-        return
-    # Several files always go to worker processes, even with -j 1: a native crash on one file must not
-    # take the others' results down with this process.
+    # Every file goes to a worker process, a single one too, even with -j 1: a native crash on one file
+    # must not take the others' results (or the report) down with this process.
     workers = batch.worker_count(jobs_at_once, len(jobs))
-    bar = batch_progress(len(jobs)) if batch_progress is not None else None
+    single = len(jobs) == 1
+    bar = batch_progress(len(jobs)) if batch_progress is not None and not single else None
+
+    def bars(job: Job) -> BarFactory | None:  # one file: its own decode progress, drawn here
+        if not single or progress is None:
+            return None
+        return lambda label: progress(job.path)
+
     try:
         work = functools.partial(_work, quick=quick, fail_level=fail_level)
-        for done, (job, res) in enumerate(batch.run_parallel(work, jobs, workers, _crashed), start=1):
+        for done, (job, res) in enumerate(batch.run_parallel(work, jobs, workers, _crashed,
+                                                             limit=lambda j: batch.seconds_for(j.path), bars=bars),
+                                          start=1):
             if bar is not None:
                 bar(done, len(jobs))
             yield job, res
@@ -45,14 +50,14 @@ def run(jobs: list[Job], *, quick: bool, fail_level: str, jobs_at_once: int | No
 
 
 def _work(job: Job, quick: bool, fail_level: str) -> FileResult:
-    with batch.time_limit(batch.seconds_for(job.path)):
-        return check_file(job.path, job.ruleset, quick, fail_level)
+    bars = relay_bars()
+    return check_file(job.path, job.ruleset, quick, fail_level, bars("decoding") if bars is not None else None)
 
 
 def _crashed(job: Job) -> FileResult:
     return FileResult(str(job.path), None, job.ruleset.name, "error",
-                      f"the analysis process crashed or hung (over {batch.seconds_for(job.path):.0f} s) on this file "
-                      "twice, the second time alone (a decoder or detector failure, or out of memory); the "
+                      f"the analysis process crashed or hung (over {batch.seconds_for(job.path):.0f} s) on this file, "
+                      "with no other file beside it (a decoder or detector failure, or out of memory); the "
                       "other files are unaffected. Please report it",
                       internal=True)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from preflight import project
@@ -75,6 +75,30 @@ RuleSetFor = Callable[[Kind], RuleSet]
 
 def failing(res: FileResult) -> list[Finding]:
     return [f for f in res.findings if f.outcome == "fail"]
+
+
+def fix_isolated(src: Path, options: FixOptions) -> FixRun:
+    """``fix_file`` in a worker process of the crash-isolation pool, its progress bars drawn here: a
+    native crash or a hang while this file is measured is a FixFailed (exit 2), not the end of the
+    command. Mistakes (a usage error, an unusable file) are raised as ``fix_file`` raises them."""
+    from preflight.errors import FixFailed
+    from preflight.run import pool
+    from preflight.run.batch import seconds_for
+
+    limit = 3 * seconds_for(src)  # measured twice, encoded once (the encode has its own limit too)
+    try:
+        done: FixRun = pool.run_one(_fix_in_worker, src, replace(options, progress=None), limit_s=limit,
+                                    bars=options.progress)
+    except pool.Crashed:
+        raise FixFailed(f"{src}: the analysis crashed or hung (over {limit:.0f} s) on this file (a decoder or "
+                        "detector failure, or out of memory); nothing was written. Please report it") from None
+    return done
+
+
+def _fix_in_worker(src: Path, options: FixOptions) -> FixRun:
+    from preflight.run.pool import relay_bars
+
+    return fix_file(src, replace(options, progress=relay_bars()))
 
 
 def fix_file(src: Path, options: FixOptions) -> FixRun:

@@ -30,7 +30,7 @@ from preflight.remote.source import Remote, expand, is_remote, read_image
 from preflight.report import FileResult
 from preflight.run import training
 from preflight.run.cached import check_cached, file_hash, remote_identity
-from preflight.run.fix import FixOptions, FixRun, fix_file
+from preflight.run.fix import FixOptions, FixRun, fix_isolated
 from preflight.run.journal import Journal, entry_key, known_face, now
 from preflight.run.rulesets import model_chooser
 from preflight.run.tavus_image import with_finding
@@ -146,7 +146,7 @@ def submit(source: str | Path, opts: SubmitOptions, conn: Connection, s3: Any = 
         if not opts.bucket:
             raise UsageError("no bucket: pass --bucket or set PREFLIGHT_BUCKET")
         if opts.fix:
-            fixed = fix_file(path, FixOptions(rules=None if opts.model == "phoenix-4" else opts.model))
+            fixed = fix_isolated(path, FixOptions(rules=None if opts.model == "phoenix-4" else opts.model))
             path = fixed.written or path
         staged = Staged(str(path), path.stem, path=path)
     outcome, staged = _checked(staged, opts, fixed)

@@ -1,0 +1,375 @@
+"""The one crash-isolation pool: every file a stranger (or a user) hands preflight is measured in a
+worker process under a time limit, so that a native crash, an out-of-memory kill or a hang costs only
+the job that caused it.
+
+Used by a check run (one file too), ``preflight fix``, the service's jobs, guidance frames and takes.
+
+How a crash is pinned on its job: a worker that dies breaks the whole process pool, and every job in
+flight with it is a suspect. Each suspect runs again **truly alone**: nothing else is dispatched until
+it has finished, and no suspect starts until the jobs in flight have finished. A job whose worker dies
+while it runs alone is the cause: its future fails with ``Crashed``. The others get their real results.
+A job that ends normally with an exception (a bug in the work) fails with that exception.
+
+A time limit is enforced inside the worker by faulthandler's watchdog (a C thread that needs no GIL),
+so it ends a worker deadlocked in a native library too; to the pool that is a crash like any other.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import functools
+import itertools
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import IO, Any, Protocol
+
+
+class Crashed(Exception):
+    """The job's worker died (a native crash, out of memory) or passed its time limit, the last time
+    with no other job beside it."""
+
+
+class ProgressBar(Protocol):
+    def __call__(self, now: float, total: float | None) -> None: ...
+    def close(self) -> None: ...
+
+
+BarFactory = Callable[[str], ProgressBar]  # a bar, given its label
+
+
+# --- inside a worker ---------------------------------------------------------------------------
+
+_deadlines: list[float] = []  # time limits in force in this worker, innermost last (monotonic)
+_events: Any = None  # the parent's progress queue (set by the initializer)
+_task_id: int | None = None
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """End this process if the work inside takes longer than ``seconds``. Nests: an inner limit
+    never extends an outer one, and the outer one is in force again after it."""
+    deadline = time.monotonic() + seconds
+    if _deadlines:
+        deadline = min(deadline, _deadlines[-1])
+    _deadlines.append(deadline)
+    _arm(deadline)
+    try:
+        yield
+    finally:
+        _deadlines.pop()
+        if _deadlines:
+            _arm(_deadlines[-1])
+        else:
+            faulthandler.cancel_dump_traceback_later()
+
+
+def _arm(deadline: float) -> None:
+    faulthandler.dump_traceback_later(max(0.01, deadline - time.monotonic()), exit=True, file=_devnull())
+
+
+@lru_cache(maxsize=1)
+def _devnull() -> IO[str]:
+    return open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - kept open for the worker's life
+
+
+class _Relay:
+    """A progress bar inside a worker: what it is told goes to the parent's bar for this job."""
+
+    def __init__(self, task_id: int, label: str) -> None:
+        self.task_id, self.last = task_id, 0.0
+        _events.put((task_id, "open", label))
+
+    def __call__(self, now: float, total: float | None) -> None:
+        tick = time.monotonic()
+        if tick - self.last >= 0.1 or (total is not None and now >= total):
+            self.last = tick
+            _events.put((self.task_id, "update", (now, total)))
+
+    def close(self) -> None:
+        _events.put((self.task_id, "close", None))
+
+
+def relay_bars() -> BarFactory | None:
+    """In a worker, inside a job submitted with ``bars``: a bar factory that draws in the parent."""
+    task_id = _task_id
+    if _events is None or task_id is None:
+        return None
+    return lambda label: _Relay(task_id, label)
+
+
+def _start_worker(events: Any, warm_up: Callable[[], Any] | None) -> None:
+    global _events
+    _events = events
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
+    if warm_up is not None:
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - a failed warm-up only costs the first job its speed
+            pass
+
+
+def _run(task_id: int, fn: Callable[..., Any], args: tuple[Any, ...], limit_s: float | None) -> Any:
+    global _task_id
+    _task_id = task_id
+    try:
+        if limit_s is None:
+            return fn(*args)
+        with time_limit(limit_s):
+            return fn(*args)
+    finally:
+        _task_id = None
+
+
+# --- in the parent -----------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class _Task:
+    id: int
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    limit_s: float | None
+    future: Future[Any]
+    bars: BarFactory | None = None
+    alone: bool = False
+    open_bars: dict[str, ProgressBar] = field(default_factory=dict)
+
+
+class IsolatedPool:
+    """``workers`` processes (spawned: a worker never inherits the parent's threads or sockets).
+
+    ``submit`` returns a future with the job's result, its exception, or ``Crashed``. ``warm_up`` runs
+    once in every worker as it starts (imports, models). ``stop`` ends the workers; jobs not finished
+    are returned (their futures cancelled) so that a service can queue them again."""
+
+    def __init__(self, workers: int, *, warm_up: Callable[[], Any] | None = None, name: str = "preflight-pool") -> None:
+        self.workers = max(1, workers)
+        self._warm_up = warm_up
+        self._context = multiprocessing.get_context("spawn")
+        self._progress: Any = None
+        self._lock = threading.Lock()
+        self._queue: deque[_Task] = deque()
+        self._suspects: deque[_Task] = deque()
+        self._running: dict[int, _Task] = {}
+        self._by_id: dict[int, _Task] = {}
+        self._ids = itertools.count(1)
+        self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._executor: ProcessPoolExecutor | None = None
+        self._broken = False
+        self._stopped = False
+        self._dispatcher = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._dispatcher.start()
+
+    # the parent's side of progress relays: made on first use (a queue is a pipe and a thread)
+    def _progress_queue(self) -> Any:
+        if self._progress is None:
+            self._progress = self._context.Queue()
+            threading.Thread(target=self._read_progress, daemon=True, name="preflight-pool-progress").start()
+        return self._progress
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context, initializer=_start_worker,
+                                   initargs=(self._progress_queue(), self._warm_up))
+
+    def prestart(self) -> None:
+        """Start every worker now (and warm it up), not on the first jobs."""
+        with self._lock:
+            executor = self._executor_now()
+            for _ in range(self.workers):
+                executor.submit(os.getpid)
+
+    def _executor_now(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = self._new_executor()
+        return self._executor
+
+    def submit(self, fn: Callable[..., Any], *args: Any, limit_s: float | None = None,
+               bars: BarFactory | None = None) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the pool is stopped")
+            task = _Task(next(self._ids), fn, args, limit_s, future, bars)
+            self._by_id[task.id] = task
+            self._queue.append(task)
+        self._events.put(None)
+        return future
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until no job runs or waits (True), or ``timeout`` seconds (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._running and not self._queue and not self._suspects:
+                    return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self) -> list[Future[Any]]:
+        """End the workers now; the futures of the jobs that did not finish (cancelled, not run)."""
+        with self._lock:
+            self._stopped = True
+            unfinished = [t for t in [*self._running.values(), *self._suspects, *self._queue] if not t.future.done()]
+            self._queue.clear()
+            self._suspects.clear()
+            self._running.clear()
+            executor, self._executor = self._executor, None
+        self._events.put(_STOP)
+        if executor is not None:
+            _terminate(executor)
+        for task in unfinished:
+            self._close_bars(task)
+            task.future.cancel()
+        return [t.future for t in unfinished]
+
+    # --- the dispatcher thread: every change of state happens here, in order ---------------------
+
+    def _loop(self) -> None:
+        while True:
+            event = self._events.get()
+            if event is _STOP:
+                return
+            if event is not None:
+                self._finished(*event)
+            try:
+                self._dispatch()
+            except Exception as err:  # noqa: BLE001 - a pool that cannot start: every waiting job fails
+                self._fail_all(err)
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            if self._broken and not self._running:  # every job of the dead pool has come back
+                old, self._executor, self._broken = self._executor, None, False
+                if old is not None:
+                    _terminate(old)
+            if self._broken or any(t.alone for t in self._running.values()):
+                return
+            if self._suspects:
+                if not self._running:
+                    task = self._suspects.popleft()
+                    task.alone = True
+                    self._start(task)  # nothing else starts beside it
+                return
+            while self._queue and len(self._running) < self.workers and not self._broken:
+                self._start(self._queue.popleft())
+
+    def _start(self, task: _Task) -> None:
+        if not task.future.running() and not task.future.set_running_or_notify_cancel():
+            return  # cancelled while it waited
+        try:
+            inner = self._executor_now().submit(_run, task.id, task.fn, task.args, task.limit_s)
+        except BrokenProcessPool:  # a worker died a moment ago; its jobs' news is on the way
+            self._broken = True
+            (self._suspects if task.alone else self._queue).appendleft(task)
+            self._events.put(None)
+            return
+        self._running[task.id] = task
+        inner.add_done_callback(functools.partial(self._report, task))
+
+    def _report(self, task: _Task, inner: Future[Any]) -> None:  # in the executor's thread: handed over
+        self._events.put((task, inner))
+
+    def _finished(self, task: _Task, inner: Future[Any]) -> None:
+        with self._lock:
+            if self._running.pop(task.id, None) is None:  # stopped meanwhile
+                return
+            try:
+                result = inner.result()
+            except BrokenProcessPool:
+                self._broken = True
+                if not task.alone:
+                    self._suspects.append(task)  # in the dead pool's company: runs again, alone
+                    return
+                error: BaseException | None = Crashed()
+            except CancelledError:
+                error = Crashed()
+            except BaseException as err:  # noqa: BLE001 - the work raised: the caller's to judge
+                error = err
+            else:
+                error = None
+            self._by_id.pop(task.id, None)
+        self._close_bars(task)
+        if error is not None:
+            task.future.set_exception(error)
+        else:
+            task.future.set_result(result)
+
+    def _fail_all(self, err: BaseException) -> None:
+        with self._lock:
+            tasks = [*self._queue, *self._suspects]
+            self._queue.clear()
+            self._suspects.clear()
+        for task in tasks:
+            if task.future.running() or task.future.set_running_or_notify_cancel():
+                task.future.set_exception(err)
+
+    # --- progress, drawn here for the workers ---------------------------------------------------
+
+    def _read_progress(self) -> None:
+        while True:
+            try:
+                task_id, what, value = self._progress.get()
+            except (EOFError, OSError, ValueError):
+                return
+            with self._lock:
+                task = self._by_id.get(task_id)
+            if task is None or task.bars is None:
+                continue
+            try:
+                if what == "open":
+                    self._close_bars(task)
+                    task.open_bars["bar"] = task.bars(str(value))
+                elif what == "update" and "bar" in task.open_bars:
+                    task.open_bars["bar"](*value)
+                elif what == "close":
+                    self._close_bars(task)
+            except Exception:  # noqa: BLE001 - a bar that fails to draw never costs the job
+                pass
+
+    @staticmethod
+    def _close_bars(task: _Task) -> None:
+        bar = task.open_bars.pop("bar", None)
+        if bar is not None:
+            try:
+                bar.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+_STOP = object()
+
+
+def run_one(fn: Callable[..., Any], *args: Any, limit_s: float | None = None, bars: BarFactory | None = None) -> Any:
+    """``fn(*args)`` in a worker process of its own: its result, its exception, or ``Crashed``."""
+    pool = IsolatedPool(1)
+    try:
+        return pool.submit(fn, *args, limit_s=limit_s, bars=bars).result()
+    finally:  # done, or Ctrl-C: the worker stops now
+        pool.stop()
+
+
+def _terminate(executor: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now, whatever they are doing."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            process.terminate()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+    executor.shutdown(wait=False, cancel_futures=True)
