@@ -63,12 +63,9 @@ def test_two_crashers_never_cost_an_innocent_job() -> None:
         assert results == {1: -1, 2: 20, 3: -3, 4: 40, 5: 50}
 
 
-_ATTEMPTS = Path(os.environ.get("PREFLIGHT_TEST_ATTEMPTS", "/nonexistent"))
-
-
 def _flaky(n: int) -> int:
     """Kills its worker the first time it sees job 3 (an out-of-memory kill, say), works the second."""
-    marker = _ATTEMPTS / f"{n}.seen"
+    marker = Path(os.environ.get("PREFLIGHT_TEST_ATTEMPTS", "/nonexistent")) / f"{n}.seen"
     if n == 3 and not marker.exists():
         marker.touch()
         os._exit(9)
@@ -76,7 +73,7 @@ def _flaky(n: int) -> int:
 
 
 def test_a_file_that_killed_one_worker_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PREFLIGHT_TEST_ATTEMPTS", str(tmp_path))  # spawned workers read it at import
+    monkeypatch.setenv("PREFLIGHT_TEST_ATTEMPTS", str(tmp_path))  # a job runs in the environment it was sent from
     results = dict(batch.run_parallel(_flaky, [1, 2, 3, 4], workers=2, crashed=lambda n: -n))
     assert results == {1: 1, 2: 2, 3: 3, 4: 4}
 

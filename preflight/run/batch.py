@@ -14,7 +14,7 @@ from concurrent.futures import as_completed
 from pathlib import Path
 from typing import TypeVar
 
-from preflight.run.pool import BarFactory, IsolatedPool, time_limit
+from preflight.run.pool import BarFactory, IsolatedPool, isolated, time_limit
 
 __all__ = ["run_parallel", "seconds_for", "time_limit", "worker_count"]
 
@@ -75,6 +75,13 @@ def run_parallel(work: Callable[[J], R], jobs: Sequence[J], workers: int, crashe
     dead pool with it run again and get their real results (see pool.py). A job whose work raises
     gets ``crashed(job)`` too (work is expected to turn its own failures into results).
     """
+    if isolated():  # inside a worker already (a service job): here, one after another
+        for job in jobs:
+            try:
+                yield job, work(job)
+            except Exception:  # noqa: BLE001 - as in the pool: the work raised, this job's result
+                yield job, crashed(job)
+        return
     pool = IsolatedPool(workers)
     try:
         futures = {pool.submit(work, job, limit_s=limit(job), bars=bars(job)): job for job in jobs}
@@ -84,5 +91,7 @@ def run_parallel(work: Callable[[J], R], jobs: Sequence[J], workers: int, crashe
                 yield job, future.result()
             except Exception:  # noqa: BLE001 - Crashed, or the work raised: this job's result
                 yield job, crashed(job)
-    finally:  # done, Ctrl-C, or the consumer stopped: the workers stop now, not after their files
+    except BaseException:  # Ctrl-C, or the consumer stopped: the workers stop now, not after their files
         pool.stop()
+        raise
+    pool.close()

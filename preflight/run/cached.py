@@ -14,7 +14,8 @@ from preflight.facts import Kind, LinkFacts
 from preflight.remote.source import Remote
 from preflight.report import FileResult, FileVerdict
 from preflight.ruleset import RuleSet
-from preflight.run.isolated import ProgressBar, check_file
+from preflight.run.isolated import check_file
+from preflight.run.pool import ProgressBar
 
 
 def open_cache() -> ResultCache | None:

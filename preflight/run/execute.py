@@ -9,7 +9,8 @@ from dataclasses import replace
 
 from preflight.report import FileResult
 from preflight.run import batch
-from preflight.run.isolated import ProgressBar, Source, check_file
+from preflight.run.isolated import Source, check_file
+from preflight.run.pool import ProgressBar
 from preflight.run.pool import BarFactory, relay_bars
 from preflight.run.triage import Job
 

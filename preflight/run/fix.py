@@ -21,7 +21,7 @@ from preflight.fixing import video as video_fix
 from preflight.fixing.plan import Plan, image_plan, output_fps, video_plan
 from preflight.report import FileResult, Finding
 from preflight.ruleset import RuleSet
-from preflight.run.isolated import ProgressBar
+from preflight.run.pool import ProgressBar
 from preflight.run.rulesets import RuleSets
 
 

@@ -8,23 +8,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
 from preflight.errors import StageFailed, UnusableInput
 from preflight.failures import stage
 from preflight.remote.source import Remote
 from preflight.report import FileResult
+from preflight.run.pool import ProgressBar
 from preflight.ruleset import RuleSet
 
 Source = Path | Remote
 
-
-class ProgressBar(Protocol):
-    """Shows one file's decode progress (or, for a batch, files done); ``close`` is called when the
-    work is done, however it ended."""
-
-    def __call__(self, now: float, total: float | None) -> None: ...
-    def close(self) -> None: ...
 
 
 def check_file(path: Source, ruleset: RuleSet, quick: bool, fail_level: str,

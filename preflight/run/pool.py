@@ -41,6 +41,9 @@ class Crashed(Exception):
 
 
 class ProgressBar(Protocol):
+    """Shows one file's progress (decode, encode, or files done in a batch); ``close`` is called when
+    the work is done, however it ended."""
+
     def __call__(self, now: float, total: float | None) -> None: ...
     def close(self) -> None: ...
 
@@ -53,6 +56,23 @@ BarFactory = Callable[[str], ProgressBar]  # a bar, given its label
 _deadlines: list[float] = []  # time limits in force in this worker, innermost last (monotonic)
 _events: Any = None  # the parent's progress queue (set by the initializer)
 _task_id: int | None = None
+_isolated = False  # this process is already a worker of its own (the pool's, or a Dask worker running a job)
+
+
+def isolated() -> bool:
+    """True inside a worker: work here is already isolated, and runs in this process (no nested pool)."""
+    return _isolated
+
+
+@contextmanager
+def already_isolated() -> Iterator[None]:
+    """Mark this process as a worker for the work inside (a Dask worker running a service job)."""
+    global _isolated
+    before, _isolated = _isolated, True
+    try:
+        yield
+    finally:
+        _isolated = before
 
 
 @contextmanager
@@ -109,9 +129,13 @@ def relay_bars() -> BarFactory | None:
 
 
 def _start_worker(events: Any, warm_up: Callable[[], Any] | None) -> None:
-    global _events
-    _events = events
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
+    global _events, _isolated
+    _events, _isolated = events, True
+    # Ctrl-C and SIGTERM (a service manager stops the whole process group) are the parent's to handle:
+    # it lets running jobs finish or stops the workers itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_orphan_watch, args=(os.getppid(),), name="preflight-parent-watch", daemon=True).start()
     if warm_up is not None:
         try:
             warm_up()
@@ -119,9 +143,30 @@ def _start_worker(events: Any, warm_up: Callable[[], Any] | None) -> None:
             pass
 
 
-def _run(task_id: int, fn: Callable[..., Any], args: tuple[Any, ...], limit_s: float | None) -> Any:
+def _as_parent(cwd: str, env: dict[str, str]) -> None:
+    """Run the job in the parent's folder and environment as they are now (a worker forked from the
+    fork server would otherwise keep those of the moment the server started)."""
+    if os.environ != env:
+        os.environ.clear()
+        os.environ.update(env)
+    if os.getcwd() != cwd:
+        os.chdir(cwd)
+
+
+def _orphan_watch(parent: int) -> None:
+    """End this worker when its parent is gone (killed with SIGKILL, or by a signal it did not handle):
+    a worker holds its own ends of the pool's queues, so it would otherwise wait for work forever."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _run(task_id: int, fn: Callable[..., Any], args: tuple[Any, ...], limit_s: float | None,
+         where: tuple[str, dict[str, str]]) -> Any:
     global _task_id
     _task_id = task_id
+    _as_parent(*where)
     try:
         if limit_s is None:
             return fn(*args)
@@ -133,6 +178,23 @@ def _run(task_id: int, fn: Callable[..., Any], args: tuple[Any, ...], limit_s: f
 
 # --- in the parent -----------------------------------------------------------------------------
 
+# What a worker needs, imported once in the fork server: each worker is then forked from it ready to
+# measure, instead of a new interpreter importing PyAV, OpenCV and NumPy for every pool.
+PRELOAD = ["preflight.run.pool", "preflight.run.isolated", "preflight.analyze", "preflight.engine",
+           "preflight.preview"]
+
+
+@lru_cache(maxsize=1)
+def _context() -> Any:
+    """Workers come from a fork server where it exists (POSIX): a process started clean (no threads,
+    no sockets of the parent's) that forks each worker with the analysis already imported. Elsewhere,
+    spawn: each worker a new interpreter."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
 @dataclass(eq=False)
 class _Task:
     id: int
@@ -141,6 +203,7 @@ class _Task:
     limit_s: float | None
     future: Future[Any]
     bars: BarFactory | None = None
+    where: tuple[str, dict[str, str]] = ("", {})  # the parent's folder and environment when it was submitted
     alone: bool = False
     open_bars: dict[str, ProgressBar] = field(default_factory=dict)
 
@@ -155,7 +218,7 @@ class IsolatedPool:
     def __init__(self, workers: int, *, warm_up: Callable[[], Any] | None = None, name: str = "preflight-pool") -> None:
         self.workers = max(1, workers)
         self._warm_up = warm_up
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _context()
         self._progress: Any = None
         self._lock = threading.Lock()
         self._queue: deque[_Task] = deque()
@@ -174,7 +237,8 @@ class IsolatedPool:
     def _progress_queue(self) -> Any:
         if self._progress is None:
             self._progress = self._context.Queue()
-            threading.Thread(target=self._read_progress, daemon=True, name="preflight-pool-progress").start()
+            threading.Thread(target=self._read_progress, args=(self._progress,), daemon=True,
+                             name="preflight-pool-progress").start()
         return self._progress
 
     def _new_executor(self) -> ProcessPoolExecutor:
@@ -199,7 +263,7 @@ class IsolatedPool:
         with self._lock:
             if self._stopped:
                 raise RuntimeError("the pool is stopped")
-            task = _Task(next(self._ids), fn, args, limit_s, future, bars)
+            task = _Task(next(self._ids), fn, args, limit_s, future, bars, (os.getcwd(), dict(os.environ)))
             self._by_id[task.id] = task
             self._queue.append(task)
         self._events.put(None)
@@ -220,6 +284,22 @@ class IsolatedPool:
             time.sleep(0.05)
         return False
 
+    def close(self) -> None:
+        """Every job is done: let the workers exit by themselves (no leftovers, no warnings)."""
+        with self._lock:
+            self._stopped = True
+            executor, self._executor = self._executor, None
+        self._events.put(_STOP)
+        if executor is not None:
+            executor.shutdown(wait=True)
+        self._end_progress()
+
+    def _end_progress(self) -> None:
+        with self._lock:
+            events, self._progress = self._progress, None
+        if events is not None:
+            events.put(None)  # the reader thread ends, and the queue goes with it
+
     def stop(self) -> list[Future[Any]]:
         """End the workers now; the futures of the jobs that did not finish (cancelled, not run)."""
         with self._lock:
@@ -232,6 +312,7 @@ class IsolatedPool:
         self._events.put(_STOP)
         if executor is not None:
             _terminate(executor)
+        self._end_progress()
         for task in unfinished:
             self._close_bars(task)
             task.future.cancel()
@@ -274,7 +355,7 @@ class IsolatedPool:
         if not task.future.running() and not task.future.set_running_or_notify_cancel():
             return  # cancelled while it waited
         try:
-            inner = self._executor_now().submit(_run, task.id, task.fn, task.args, task.limit_s)
+            inner = self._executor_now().submit(_run, task.id, task.fn, task.args, task.limit_s, task.where)
         except BrokenProcessPool:  # a worker died a moment ago; its jobs' news is on the way
             self._broken = True
             (self._suspects if task.alone else self._queue).appendleft(task)
@@ -322,12 +403,15 @@ class IsolatedPool:
 
     # --- progress, drawn here for the workers ---------------------------------------------------
 
-    def _read_progress(self) -> None:
+    def _read_progress(self, events: Any) -> None:
         while True:
             try:
-                task_id, what, value = self._progress.get()
-            except (EOFError, OSError, ValueError):
+                item = events.get()
+            except Exception:  # noqa: BLE001 - the queue is gone: nothing more to draw
                 return
+            if item is None:  # the pool is done
+                return
+            task_id, what, value = item
             with self._lock:
                 task = self._by_id.get(task_id)
             if task is None or task.bars is None:
@@ -357,19 +441,25 @@ _STOP = object()
 
 
 def run_one(fn: Callable[..., Any], *args: Any, limit_s: float | None = None, bars: BarFactory | None = None) -> Any:
-    """``fn(*args)`` in a worker process of its own: its result, its exception, or ``Crashed``."""
+    """``fn(*args)`` in a worker process of its own: its result, its exception, or ``Crashed``. Inside a
+    worker already, it runs here."""
+    if _isolated:
+        return fn(*args)
     pool = IsolatedPool(1)
     try:
-        return pool.submit(fn, *args, limit_s=limit_s, bars=bars).result()
-    finally:  # done, or Ctrl-C: the worker stops now
+        result = pool.submit(fn, *args, limit_s=limit_s, bars=bars).result()
+    except BaseException:  # Crashed, the work's own error, or Ctrl-C: the worker stops now
         pool.stop()
+        raise
+    pool.close()
+    return result
 
 
 def _terminate(executor: ProcessPoolExecutor) -> None:
     """Stop a pool's workers now, whatever they are doing."""
     for process in list((getattr(executor, "_processes", None) or {}).values()):
         try:
-            process.terminate()
+            process.kill()  # SIGKILL: a worker ignores SIGTERM (see _start_worker)
         except Exception:  # noqa: BLE001 - already gone
             pass
     executor.shutdown(wait=False, cancel_futures=True)
