@@ -286,7 +286,7 @@ class _TrainingBar:
 @cli.command(epilog="""\b
 Examples:
   preflight serve                                   # http://127.0.0.1:8000, loopback only
-  PREFLIGHT_SERVE_TOKEN=... preflight serve --host 0.0.0.0 --port 8080
+  PREFLIGHT_SERVE_TOKEN=... preflight serve --host 0.0.0.0 --port 8080 --allow-host checks.example.com
   curl --data-binary @take.mp4 'http://127.0.0.1:8000/v1/checks?name=take.mp4&wait=true'
   curl -H 'content-type: application/json' -d '{"url": "https://cdn.example.com/take.mp4"}' \\
        http://127.0.0.1:8000/v1/checks
@@ -309,8 +309,20 @@ The API is described at /openapi.json; see the README's "As a service".
               help="Jobs waiting beyond this get 429 with Retry-After.")
 @click.option("--keep-hours", default=24.0, show_default=True, type=click.FloatRange(min=0),
               help="Finished jobs and their files are removed after this long.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Answer requests whose Host is NAME (a proxy's public name), besides the address listened "
+                   "on; repeatable. Others get 403.")
+@click.option("--allow-s3-bucket", "allow_s3_buckets", multiple=True, metavar="NAME",
+              help="Read s3://NAME/… addresses callers send, with this server's AWS credentials; repeatable. "
+                   "None by default: s3:// from callers is refused.")
+@click.option("--max-spool-gb", default=20.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="Uploads waiting and arriving, together; beyond it new uploads get 507 with Retry-After.")
+@click.option("--stop-grace-s", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              help="On SIGTERM, running jobs get this long to finish; the rest run again after the restart.")
 def serve(host: str, port: int, data: Path | None, max_upload_mb: int, allow_private_urls: bool,
-          scheduler: str | None, workers: int | None, max_queue: int, keep_hours: float) -> int:
+          scheduler: str | None, workers: int | None, max_queue: int, keep_hours: float,
+          allow_hosts: tuple[str, ...], allow_s3_buckets: tuple[str, ...], max_spool_gb: float,
+          stop_grace_s: float) -> int:
     """Serve the checks over HTTP for backends in any language (needs avatar-preflight[serve]).
 
     POST a file (or a JSON {"url": ...}) to /v1/checks and get the same report `preflight check
@@ -329,7 +341,8 @@ def serve(host: str, port: int, data: Path | None, max_upload_mb: int, allow_pri
     config = ServeConfig(data=data or state_dir() / "serve", host=host, port=port,
                          token=os.environ.get("PREFLIGHT_SERVE_TOKEN") or None, max_upload_mb=max_upload_mb,
                          allow_private_urls=allow_private_urls, scheduler=scheduler, workers=workers or 0,
-                         max_queue=max_queue, keep_hours=keep_hours)
+                         max_queue=max_queue, keep_hours=keep_hours, allow_hosts=allow_hosts,
+                         allow_s3_buckets=allow_s3_buckets, max_spool_gb=max_spool_gb, stop_grace_s=stop_grace_s)
     return serve_cmd.run(config, lambda s: click.echo(s, nl=False))
 
 

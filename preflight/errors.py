@@ -61,6 +61,10 @@ class BodyTooLarge(PreflightError):
     """A request body over the service's --max-upload-mb: refused (413) while it streams in, nothing kept."""
 
 
+class SpoolFull(PreflightError):
+    """The service's spool (uploads waiting and in progress) is at --max-spool-gb."""
+
+
 class BadUpload(PreflightError):
     """A request body the service cannot take: a multipart body without a ``file`` part, say (400)."""
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import av
 import httpx
@@ -23,6 +24,15 @@ from tests.support.browser import ARGS, browser_path, screenshot_dir
 
 needs_chromium = pytest.mark.skipif(browser_path() is None,
                                     reason="no Chromium on this machine (.ci/run installs Debian's chromium)")
+
+
+class Recorder(NamedTuple):
+    url: str
+    out: Path
+    key: str
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=120, headers={"authorization": f"Bearer {self.key}"})
 
 
 def start_recorder(tmp_path: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -42,8 +52,10 @@ def start_recorder(tmp_path: Path, env: dict[str, str] | None = None):  # type: 
             pass
         assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "record.log").read_text()
         time.sleep(0.1)
+    first = (tmp_path / "record.log").read_text().splitlines()[0]  # the page's address, with this launch's key
+    assert first.startswith(f"{url}/?key=") and len(first.split("key=")[1]) >= 32, first
     try:
-        yield url, out
+        yield Recorder(url, out, first.split("key=")[1])
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
@@ -58,7 +70,7 @@ def recorder(tmp_path: Path):  # type: ignore[no-untyped-def]
 @needs_chromium
 def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
-    url, out = recorder
+    url, out, key = recorder
     camera, microphone = fake_camera(tmp_path), fake_microphone(tmp_path)
     shots = screenshot_dir(tmp_path)
     problems: list[str] = []
@@ -72,7 +84,7 @@ def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_pat
             page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.on("request", lambda r: requests.append(r.url))
-            page.goto(f"{url}/?speak_s=4&listen_s=4")
+            page.goto(f"{url}/?key={key}&speak_s=4&listen_s=4")
             assert "Nothing leaves this machine until you press Submit to Tavus" in page.inner_text("header")
             # 1. set-up: the fake camera gives its file's 640x360, which is rightly too small
             page.wait_for_function("document.getElementById('setup-checks').children.length === 2", timeout=20_000)
@@ -141,8 +153,9 @@ def test_a_take_sent_in_chunks_is_fixed_checked_and_submitted(tmp_path: Path, s3
     clip = make_video(tmp_path / "browser.webm", VideoSpec(seconds=3, codec="libvpx-vp9", audio="libopus"))
     data = clip.read_bytes()
     parts = [data[i:i + 20_000] for i in range(0, len(data), 20_000)]
-    for url, out in start_recorder(tmp_path, env):
-        with httpx.Client(base_url=url, timeout=120) as http:
+    for recorder in start_recorder(tmp_path, env):
+        out = recorder.out
+        with recorder.client() as http:
             assert http.get("/v1/recorder/config").json()["submit"] is True
             take = http.post("/v1/takes", json={"mime": "video/webm;codecs=vp9,opus"}).json()
             for seq, part in enumerate(parts):
@@ -151,9 +164,10 @@ def test_a_take_sent_in_chunks_is_fixed_checked_and_submitted(tmp_path: Path, s3
             gap = http.post(f"/v1/takes/{take['id']}/chunks", params={"seq": len(parts) + 1}, content=b"x")
             assert gap.status_code == 409
             done = http.post(f"/v1/takes/{take['id']}/finish").json()
-            assert Path(done["recording"]).read_bytes() == data  # kept as received
+            assert (out / done["recording"]).read_bytes() == data  # kept as received
             (result,) = done["report"]["results"]
             assert result["path"] == done["fixed"] and result["facts"]["video_codec"] == "h264"
+            assert str(out) not in json.dumps(done) and str(out) not in json.dumps(take)  # names, never paths
             assert http.get(f"/v1/takes/{take['id']}/report.html").status_code == 200
             submitted = http.post(f"/v1/takes/{take['id']}/submit").json()
         assert submitted["stopped"] == "check" and not tavus.state.faces  # the 3 s take fails: not forced

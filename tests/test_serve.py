@@ -305,8 +305,15 @@ def test_a_finished_job_is_posted_to_its_callback_signed_and_retried(tmp_path: P
     finally:
         receiver.shutdown()
     headers, body = got[-1]
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(headers["X-Preflight-Signature"], expected)
+    # the README's receiver: t=UNIX,v1=HMAC-SHA256 of "{t}.{body}", at most five minutes old
+    fields = dict(part.split("=", 1) for part in headers["X-Preflight-Signature"].split(","))
+    expected = hmac.new(secret.encode(), f"{fields['t']}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(fields["v1"], expected) and abs(time.time() - int(fields["t"])) < 300
+    from preflight.serve.callbacks import verify
+
+    assert verify(secret.encode(), body, headers["X-Preflight-Signature"])
+    assert not verify(secret.encode(), body, headers["X-Preflight-Signature"], now=int(fields["t"]) + 301)  # replayed
+    assert not verify(secret.encode(), body + b" ", headers["X-Preflight-Signature"])
     doc = json.loads(body)
     assert doc["id"] == job_id and doc["report"]["results"][0]["verdict"] == "pass"
     assert got[0][1] == body  # the retry after the 503 sent the same signed body
@@ -374,12 +381,24 @@ def test_a_job_running_when_the_server_died_twice_is_finished_with_the_reason(tm
 
     store = Store(tmp_path / "data")
     store.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
-    assert store.claim(others_running=False) is not None
+    assert store.claim() is not None
     assert store.recover() == (1, 0) and store.get("a").status == "queued"  # type: ignore[union-attr]
-    assert store.claim(others_running=False) is not None  # running a second time
+    assert store.claim() is not None  # running a second time
     assert store.recover() == (0, 1)
     job = store.get("a")
     assert job is not None and job.status == "done" and job.verdict == "error" and "stopped twice" in (job.error or "")
+
+
+def test_a_graceful_stop_queues_a_job_again_without_counting_the_attempt(tmp_path: Path) -> None:
+    from preflight.serve.store import Store
+
+    store = Store(tmp_path / "data")
+    store.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
+    for _ in range(3):  # three deploys while it runs
+        assert store.claim() is not None
+        store.requeue("a", counted=False)
+    assert store.get("a").attempts == 0  # type: ignore[union-attr]
+    assert store.claim() is not None and store.recover() == (1, 0)  # a real death still counts
 
 
 def test_jobs_run_on_a_dask_cluster_with_the_same_reports(tmp_path: Path, media: Path,

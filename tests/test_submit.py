@@ -392,7 +392,8 @@ def test_submit_as_a_library_call(tmp_path: Path, env: list[str], tavus: TavusSt
                                              if f.outcome == "fail")
 
 
-def _passing_remote(remote: object, choose: object, fail_level: str = "error") -> object:
+def _passing_remote(remote: object, choose: object, fail_level: str = "error", guard: object = None,
+                    copies: object = None) -> object:
     """As _passing_check, for a link: the clip has nobody in it."""
     from preflight.report import FileResult
 

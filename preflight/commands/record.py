@@ -1,7 +1,12 @@
-"""``preflight record``: the recorder page on 127.0.0.1 (serve/recorder.py, on the service's application)."""
+"""``preflight record``: the recorder page on 127.0.0.1 (serve/recorder.py, on the service's application).
+
+``record`` is ``serve`` with a token it makes itself at each launch: the page's address carries it
+(``?key=``, on the first line of output), the page sends it as ``Authorization: Bearer``, and the
+service's gate refuses every API call without it, every foreign Host and every other site's Origin."""
 
 from __future__ import annotations
 
+import secrets
 import socket
 import sys
 import tempfile
@@ -28,12 +33,15 @@ def run(rules: str, port: int, out: Path, open_browser: bool, echo: Echo) -> int
     from preflight.serve.app import create_app
 
     port = port or free_port()
+    key = secrets.token_urlsafe(24)  # this launch's secret: the page gets it in its URL, every API call needs it
     with tempfile.TemporaryDirectory(prefix="preflight-record-") as data:  # the service's own jobs: none kept
-        config = ServeConfig(data=Path(data), host="127.0.0.1", port=port, workers=1)
+        config = ServeConfig(data=Path(data), host="127.0.0.1", port=port, workers=1, token=key, stop_grace_s=3.0)
         app = create_app(config, RecorderConfig(out=out.resolve(), rules=rules))
-        url = f"http://127.0.0.1:{port}/"
-        echo(f"preflight record: {url}  (rule set {rules}; takes land in {out.resolve()})\n"
-             "  the page and everything it records stay on this machine until you press Submit\n")
+        url = f"http://127.0.0.1:{port}/?key={key}"
+        echo(f"{url}\n"
+             f"preflight record: open the address above (rule set {rules}; takes land in {out.resolve()})\n"
+             "  the page and everything it records stay on this machine until you press Submit; the key in the\n"
+             "  address is this launch's own: other pages and sites cannot use the recorder\n")
         sys.stdout.flush()
         if open_browser:
             threading.Timer(1.0, webbrowser.open, args=(url,)).start()

@@ -131,6 +131,16 @@ class UrlGuard:
 
     allow: tuple[str, ...] = ()
     max_bytes: int = 750_000_000  # Tavus's size limit for a training video
+    s3_buckets: tuple[str, ...] = ()  # the only buckets an s3:// address from a caller may name
+
+    def s3_refusal(self, address: str) -> str | None:
+        """Why an ``s3://`` address may not be read or listed with this server's own credentials, or
+        None when its bucket is allowed. Said before any S3 request."""
+        bucket = address[5:].partition("/")[0]
+        if bucket and bucket in self.s3_buckets:
+            return None
+        return (f"the S3 bucket {bucket!r} is not one this server reads for its callers (it is started with "
+                "--allow-s3-bucket NAME for each bucket it may read); send an https:// link or the file itself")
 
     def transport(self) -> GuardedTransport:
         return GuardedTransport(allow=self.allow)

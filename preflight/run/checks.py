@@ -44,7 +44,7 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
     fail_level = options.fail_level or (config.fail_level if config else None) or "error"
     lfs: LfsPolicy = options.lfs_pointers or (config.lfs_pointers if config else None) or "fail"
     chooser = RuleSets(options.rules, config)  # a bad --rules is reported before any file is looked at
-    files = sources(paths, config)
+    files = sources(_guarded_s3(paths, options.url_guard), config)
     cache = open_cache() if options.cache else None
     results: dict[int, FileResult] = {}
     jobs: list[Job] = []
@@ -77,6 +77,20 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
 
         report = with_tavus_image_checks(report, options.tavus, chooser, files, options.url_guard)
     return report
+
+
+def _guarded_s3(paths: Sequence[Input], guard: UrlGuard | None) -> list[Input | FileResult]:
+    """With a URL guard (a service's), an ``s3://`` address of a bucket the server does not allow is
+    its error result before anything asks S3 about it (the server's credentials are not the caller's)."""
+    if guard is None:
+        return list(paths)
+    out: list[Input | FileResult] = []
+    for item in paths:
+        if isinstance(item, str) and item.lower().startswith("s3://") and (refusal := guard.s3_refusal(item)):
+            out.append(FileResult(item.split("?", 1)[0], None, None, "error", refusal))
+        else:
+            out.append(item)
+    return out
 
 
 def exit_code(report: Report) -> int:

@@ -13,6 +13,7 @@ samples turned away) are zero here. Lips: the lip opening against ``listening.li
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from preflight.checks import RULES
@@ -126,3 +127,29 @@ def _lips_finding(lips: float | None, config: RuleConfig | None) -> Finding | No
         outcome, message = "pass", f"lips closed ({lips:.2f})"
     return Finding(rule=config.id, severity=config.severity, outcome=outcome, message=message, fix=config.fix,
                    measured=lips, expected=f"lip opening <= {max_lips:g}", summary=spec.summary, source=config.source)
+
+
+GUIDANCE_LIMIT_S = 5.0  # one frame takes ~40 ms; a frame that takes this long ends its worker
+
+
+@lru_cache(maxsize=8)
+def _ruleset(name: str) -> RuleSet:
+    from preflight.ruleset import load
+
+    return load(name)
+
+
+def judge_named(jpeg: bytes, rules: str) -> dict[str, Any]:
+    """``judge_frame`` by a built-in rule set's name: what a worker of the guidance pool runs."""
+    return judge_frame(jpeg, _ruleset(rules)).to_dict()
+
+
+def warm_up() -> None:
+    """Load the detectors and models once per guidance worker, before the first frame."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 100, 90)).save(buf, "JPEG")
+    judge_named(buf.getvalue(), "phoenix-4")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from contextlib import AbstractContextManager
 from typing import Any
 
 from preflight.api.client import Face, TavusClient
@@ -43,6 +44,14 @@ class Journal:
             if isinstance(entry, dict):
                 return entry
         return None
+
+    def deciding(self, key: str) -> AbstractContextManager[None]:
+        """An exclusive lock of its own for one key (between processes too): held from "is there a face
+        for this key?" until the answer is written, so that two submits of the same file, name and
+        model make one face. Other keys are not held up."""
+        import hashlib
+
+        return locked(self.path.with_name(f"journal-{hashlib.sha256(key.encode()).hexdigest()[:24]}"))
 
     def put(self, key: str, entry: dict[str, Any]) -> None:
         """Add or replace one entry: under a lock, so a submit running beside this one keeps its own."""

@@ -36,6 +36,7 @@ from preflight.run.rulesets import model_chooser
 from preflight.run.tavus_image import with_finding
 from preflight.run.triage import check_remote
 from preflight.upload import s3 as s3_upload
+from preflight.remote.guard import UrlGuard
 from preflight.upload.urls import MAX_VALID_S, MIN_VALID_S, check_credentials, parse_duration, presign, verify
 
 Stopped = Literal["unusable", "check", "link", "tavus_image"]
@@ -63,6 +64,8 @@ class SubmitOptions:
     tavus_validation: bool = True  # images: run Tavus's own image check before the upload
     upload_progress: Callable[[int], Callable[[int], None]] | None = None  # a bar, given the total bytes
     status_bar: training.StatusBar | None = None  # with wait: training progress
+    url_guard: UrlGuard | None = None  # a service's: links only to public hosts, s3:// only to allowed buckets
+    copies: Path | None = None  # with url_guard: where a link's guarded copy is kept while it is checked
 
 
 @dataclass(frozen=True)
@@ -168,26 +171,30 @@ def submit(source: str | Path, opts: SubmitOptions, conn: Connection, s3: Any = 
         journal = Journal.in_dir(folder, legacy_state_dirs() if opts.state_dir is None else [])
         sha = file_hash(staged.path) if staged.path is not None else None
         key = entry_key(sha or remote_identity(_remote(staged)), name, opts.model, remote=sha is None)
-        known = None if opts.resubmit else known_face(api, journal, key, name, opts.model)
-        if known is not None:
-            return _followed(replace(outcome, face=known, existing=True,
-                                     message="this file, name and model made that face before"), conn, opts, journal)
-        if staged.path is not None:
-            assert sha is not None
-            url, object_url = _upload(staged.path, sha, opts, expires_s, s3)
-            if url is None:
-                return replace(outcome, dry_run=True, object=object_url,
-                               request=redact.request(_body(kind, f"<presigned GET of {object_url}, valid "
-                                                                  f"{opts.expires}>", name, voice, opts)))
-        else:
-            url, object_url = _remote(staged).url, None
-            if opts.dry_run:
-                return replace(outcome, dry_run=True, request=redact.request(_body(kind, url, name, voice, opts)))
-        body = _body(kind, url, name, voice, opts)
-        shown = redact.request(body)
-        journal.put(key, {"state": "pending", "at": now(), "request": shown})
-        face = api.create_face(body)
-        journal.put(key, {"state": "created", "face_id": face.face_id, "at": now(), "request": shown})
+        # "is there a face already / mark pending / create it" as one decision under this key's lock:
+        # two identical submits at once (a client's retry, two workers) make one face, the second finds it
+        with journal.deciding(key):
+            known = None if opts.resubmit else known_face(api, journal, key, name, opts.model)
+            if known is not None:
+                return _followed(replace(outcome, face=known, existing=True,
+                                         message="this file, name and model made that face before"), conn, opts,
+                                 journal)
+            if staged.path is not None:
+                assert sha is not None
+                url, object_url = _upload(staged.path, sha, opts, expires_s, s3)
+                if url is None:
+                    return replace(outcome, dry_run=True, object=object_url,
+                                   request=redact.request(_body(kind, f"<presigned GET of {object_url}, valid "
+                                                                      f"{opts.expires}>", name, voice, opts)))
+            else:
+                url, object_url = _remote(staged).url, None
+                if opts.dry_run:
+                    return replace(outcome, dry_run=True, request=redact.request(_body(kind, url, name, voice, opts)))
+            body = _body(kind, url, name, voice, opts)
+            shown = redact.request(body)
+            journal.put(key, {"state": "pending", "at": now(), "request": shown})
+            face = api.create_face(body)
+            journal.put(key, {"state": "created", "face_id": face.face_id, "at": now(), "request": shown})
     return _followed(replace(outcome, face=face, request=shown, object=object_url), conn, opts, journal)
 
 
@@ -201,6 +208,10 @@ def _expires(opts: SubmitOptions, *, needed: bool) -> int:
 
 
 def _stage_remote(text: str, opts: SubmitOptions, expires_s: int, s3: Any) -> Staged:
+    if text.lower().startswith("s3://") and opts.url_guard is not None:
+        refusal = opts.url_guard.s3_refusal(text)
+        if refusal is not None:
+            raise UsageError(refusal)
     if text.lower().startswith("s3://"):
         bucket, _, key = text[5:].partition("/")
         if not bucket or not key or key.endswith("/"):
@@ -228,7 +239,10 @@ def _checked(staged: Staged, opts: SubmitOptions, fixed: FixRun | None) -> tuple
     if staged.path is not None:
         checked = check_cached(staged.path, choose(staged.path, sniff(staged.path).kind))
     else:
-        checked, inspected = check_remote(_remote(staged), choose)
+        copies = opts.copies
+        if opts.url_guard is not None and copies is None:
+            raise UsageError("a guarded submit needs a folder for the link's copy (SubmitOptions.copies)")
+        checked, inspected = check_remote(_remote(staged), choose, guard=opts.url_guard, copies=copies)
         staged = replace(staged, remote=inspected)
     kind: Kind | None = "image" if checked.kind == "image" else "video" if checked.kind == "video" else None
     outcome = SubmitOutcome(staged.shown, staged.local, kind, checked, fixed=fixed)

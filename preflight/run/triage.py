@@ -35,13 +35,15 @@ class Job:
     key: str | None  # the cache key; None when not caching
 
 
-def sources(paths: Sequence[Input], config: ProjectConfig | None) -> list[Source | FileResult]:
+def sources(paths: Sequence[Input | FileResult], config: ProjectConfig | None) -> list[Source | FileResult]:
     """Local paths (folders walked for media) and remote addresses (an s3:// prefix listed), in order.
     A remote address that names nothing usable (a malformed one, a prefix that cannot be listed or holds
     no media) is that input's error result: the other inputs are still checked."""
     found: list[Source | FileResult] = []
     for item in paths:
-        if isinstance(item, str):
+        if isinstance(item, FileResult):  # refused before it was looked up
+            found.append(item)
+        elif isinstance(item, str):
             try:
                 found += expand(item)
             except UsageError as err:
@@ -121,14 +123,18 @@ def triage_remote(index: int, remote: Remote, choose: Chooser, cache: ResultCach
     return Job(index, remote, ruleset, key)
 
 
-def check_remote(remote: Remote, choose: Chooser, fail_level: str = "error") -> tuple[FileResult, Remote]:
+def check_remote(remote: Remote, choose: Chooser, fail_level: str = "error", guard: UrlGuard | None = None,
+                 copies: Path | None = None) -> tuple[FileResult, Remote]:
     """One remote file, judged as ``check`` would (link first, then the media), uncached; with the
-    remote as inspected (its link facts and first bytes). ``submit`` sends exactly the URL checked."""
+    remote as inspected (its link facts and first bytes; with ``guard``, its guarded local copy).
+    ``submit`` sends exactly the URL checked."""
+    guarded = guard is not None and remote.s3 is None
     try:
-        remote = remote.inspected()
+        remote = remote.inspected(transport=guard.transport() if guarded and guard is not None else None)
     except Exception:  # noqa: BLE001 - triage_remote inspects again and makes the failure this file's result
         pass
-    triaged = triage_remote(0, remote, choose, None, False, fail_level)
+    triaged = triage_remote(0, remote, choose, None, False, fail_level, guard, copies)
     if isinstance(triaged, FileResult):
         return triaged, remote
-    return check_file(triaged.path, triaged.ruleset, False, fail_level), remote
+    assert isinstance(triaged.path, Remote)
+    return check_file(triaged.path, triaged.ruleset, False, fail_level), triaged.path

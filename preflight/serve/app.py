@@ -8,12 +8,12 @@ validate; the OpenAPI document is written out in ``openapi.py``.
 from __future__ import annotations
 
 import asyncio
-import hmac
+import hashlib
 import json
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,46 +24,61 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from preflight.errors import BadUpload, BodyTooLarge
+from preflight.errors import BadUpload, BodyTooLarge, SpoolFull
 from preflight.report import FileResult, Report
+from preflight.run.pool import Crashed, IsolatedPool
 from preflight.serve import uploads
-from preflight.serve.callbacks import deliver, server_secret
+from preflight.serve.bodies import error, json_body, small_body
+from preflight.serve.callbacks import Sender, refusal, server_secret
 from preflight.serve.config import ServeConfig
+from preflight.serve.gate import Gate, HostPolicy
 from preflight.serve.metrics import Metrics
 from preflight.serve.recorder import RecorderConfig
 from preflight.serve.runner import Runner, janitor
-from preflight.serve.store import Job, Store
+from preflight.serve.store import Job, KeyReused, Store
 
-OPEN_PATHS = ("/healthz", "/openapi.json")
-JSON_LIMIT = 64 * 1024
+MAX_IDEMPOTENCY_KEY = 255
 SUBMIT_FIELDS = {"name": str, "model": str, "voice_name": str, "auto_fix_image": bool, "force": bool,
                  "resubmit": bool, "dry_run": bool, "expires": str, "prefix": str, "tavus_callback_url": str,
                  "skip_tavus_validation": bool}
 
 
-def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
-
-
 class Service:
-    """The state behind the routes: the store, the runner, the metrics, the callback sender."""
+    """The state behind the routes: the store, the runner and its pool, the guidance pool, the
+    metrics, the callback senders."""
 
     def __init__(self, config: ServeConfig) -> None:
         config.data.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.config = config
         self.store = Store(config.data)
+        self.store.budget = uploads.Budget(self.store.spool, config.max_spool_bytes)
         self.secret = config.secret or server_secret(config.data, os.environ.get("PREFLIGHT_SERVE_SECRET"))
         self.metrics = Metrics(self.store)
         self.tavus = {"api_key": os.environ.get("TAVUS_API_KEY", ""),
                       "api_url": os.environ.get("TAVUS_API_URL") or "https://tavusapi.com"}
         self.runner = Runner(config, self.store, self._finished, credentials=self.tavus)
+        self.sender: Sender | None = None
+        self._guidance: IsolatedPool | None = None
+        self._guidance_lock = threading.Lock()
         self._stop = threading.Event()
         self.recovered = (0, 0)
 
+    @property
+    def guidance(self) -> IsolatedPool:
+        """Guidance frames' own crash-isolation pool (a frame never waits behind a 60 s video)."""
+        with self._guidance_lock:
+            if self._guidance is None:
+                from preflight.run.guidance import warm_up
+
+                self._guidance = IsolatedPool(1, warm_up=warm_up, name="preflight-guidance")
+            return self._guidance
+
     def start(self) -> None:
         self.recovered = self.store.recover()
+        self.sender = Sender(self._due, self.store.callback_done, self.secret, allow=self.config.guard_allow,
+                             attempts=self.config.callback_attempts, backoff_s=self.config.callback_backoff_s)
         for job in self.store.callbacks_due():  # due when a server stopped: delivered now
-            self._send_callback(job)
+            self.sender.send(job.id)
         self.runner.start()
         keep_s = self.config.keep_hours * 3600
         # swept a few times per retention time, at most once a minute: nothing outlives it by much
@@ -71,23 +86,24 @@ class Service:
                          name="preflight-janitor", daemon=True).start()
 
     def stop(self) -> None:
+        """A graceful stop: running jobs finish within --stop-grace-s, or are queued again uncounted."""
         self._stop.set()
-        self.runner.stop()
+        if self.sender is not None:
+            self.sender.stop()
+        self.runner.stop(self.config.stop_grace_s)
+        if self._guidance is not None:
+            self._guidance.stop()
 
     def _finished(self, job: Job) -> None:
         self.metrics.finished(job)
-        if job.callback_url:
-            self._send_callback(job)
+        if job.callback_url and self.sender is not None:
+            self.sender.send(job.id)
 
-    def _send_callback(self, job: Job) -> None:
-        def send() -> None:
-            assert job.callback_url is not None
-            deliver(job.callback_url, view(job), self.secret, allow=self.config.guard_allow,
-                    attempts=self.config.callback_attempts, backoff_s=self.config.callback_backoff_s,
-                    stop=self._stop)
-            if not self._stop.is_set():  # delivered, or given up after every attempt: not due any more
-                self.store.callback_done(job.id)
-        threading.Thread(target=send, name="preflight-callback", daemon=True).start()
+    def _due(self, job_id: str) -> tuple[str, dict[str, Any]] | None:
+        job = self.store.get(job_id)
+        if job is None or not job.callback_url:
+            return None
+        return job.callback_url, view(job)
 
 
 def view(job: Job, *, with_html: bool = False) -> dict[str, Any]:
@@ -114,13 +130,6 @@ def report_of(job: Job) -> dict[str, Any]:
     failed = FileResult(job.name, None, None, "error", job.error or "not checked", internal=True)
     document: dict[str, Any] = json.loads(Report([failed]).to_json())
     return document
-
-
-def _authorized(request: Request, token: str | None) -> bool:
-    if token is None or request.url.path in OPEN_PATHS:
-        return True
-    given = request.headers.get("authorization", "")
-    return given.startswith("Bearer ") and hmac.compare_digest(given[7:].encode(), token.encode())
 
 
 def _flag(value: str | None) -> bool:
@@ -170,78 +179,107 @@ def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> A
 
     async def accept(request: Request, kind: str) -> Response:
         if service.store.queued() >= config.max_queue:
-            wait_s = max(1, int(service.metrics.typical_seconds() * service.store.queued() / service.runner.workers))
             return error(429, f"the queue is full ({config.max_queue} jobs waiting); try again later",
-                         {"Retry-After": str(wait_s)})
+                         {"Retry-After": str(retry_after())})
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        key = request.headers.get("idempotency-key")
+        if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+            return error(400, f"an Idempotency-Key is 1 to {MAX_IDEMPOTENCY_KEY} characters")
         job_id = service.store.new_id()
         body: dict[str, Any] = {}
         if ctype == "application/json":
-            raw = await _small_body(request)
-            if raw is None:
-                return error(413, f"a JSON body is at most {JSON_LIMIT // 1024} KiB")
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                return error(400, "the JSON body does not parse")
-            if not isinstance(body, dict):
-                return error(400, "the JSON body must be an object")
+            parsed = await json_body(request)
+            if isinstance(parsed, Response):
+                return parsed
+            body = parsed
         params = _params(request, body)
         problem = _check_options(params)
         if problem:
             return error(400, problem)
         callback = params.get("callback_url")
-        if callback is not None and not str(callback).lower().startswith(("https://", "http://")):
-            return error(400, "callback_url must be an http(s):// URL")
+        if callback is not None:
+            why = await run_in_threadpool(refusal, str(callback), config.guard_allow)
+            if why is not None:
+                return error(400, why)
         if ctype == "application/json":
             url = body.get("url")
             if not isinstance(url, str) or not url.lower().startswith(("https://", "http://", "s3://")):
                 return error(400, 'a JSON body names a link: {"url": "https://…" or "s3://BUCKET/KEY"}')
-            name, source, remote = _shown_url(url), url, True
+            if url.lower().startswith("s3://"):
+                from preflight.remote.guard import UrlGuard
+
+                why = UrlGuard(s3_buckets=config.allow_s3_buckets).s3_refusal(url)
+                if why is not None:
+                    return error(403, why)
+            name, source, remote, digest = _shown_url(url), url, True, hashlib.sha256(url.encode()).hexdigest()
         else:
             if uploads.declared_too_large(dict(request.headers), config.max_upload_bytes):
                 return error(413, f"the body is larger than {config.max_upload_mb} MB (--max-upload-mb)")
             saved = await _save_upload(request, ctype, job_id, str(params.get("name") or ""))
             if isinstance(saved, Response):
                 return saved
-            name, source, remote = saved[0], saved[1], False
+            name, source, digest = saved
+            remote = False
         job_params = _job_params(kind, params, config)
-        service.store.add(job_id, kind, name, source, remote, job_params, callback)
-        service.metrics.accepted(kind)
-        service.runner.wake()
+        idempotency = (f"{kind}:{key}", _fingerprint(kind, params, digest)) if key is not None else None
+        try:
+            answering = service.store.add(job_id, kind, name, source, remote, job_params, callback, idempotency)
+        except KeyReused:
+            _discard(source, remote)
+            return error(422, "this Idempotency-Key was used within 24 h for a different request; use a new key")
+        headers = {"Location": f"/v1/{kind}s/{answering}"}
+        if answering != job_id:  # a retry: the first request's job answers, nothing more is done
+            _discard(source, remote)
+            headers["Idempotent-Replayed"] = "true"
+        else:
+            service.metrics.accepted(kind)
+            service.runner.wake()
         if not _flag(str(params.get("wait", ""))):
-            return JSONResponse({"id": job_id, "status": "queued"}, status_code=202,
-                                headers={"Location": f"/v1/{kind}s/{job_id}"})
-        job = await _until_done(job_id, request)
+            return JSONResponse({"id": answering, "status": "queued"}, status_code=202, headers=headers)
+        job = await _until_done(answering, request)
         if job is None:
             return error(499, "the client went away")
-        return JSONResponse(view(job))
+        return JSONResponse(view(job), headers=headers)
 
-    async def _save_upload(request: Request, ctype: str, job_id: str, name: str) -> tuple[str, str] | Response:
-        limit = config.max_upload_bytes
+    def retry_after() -> int:
+        return max(1, int(service.metrics.typical_seconds() * max(1, service.store.queued()) / service.runner.workers))
+
+    def _discard(source: str, remote: bool) -> None:
+        if not remote:
+            upload = Path(source)
+            size = upload.stat().st_size if upload.exists() else 0
+            uploads.remove(upload)
+            if service.store.budget is not None:
+                service.store.budget.release(size)
+
+    async def _save_upload(request: Request, ctype: str, job_id: str, name: str) -> tuple[str, str, str] | Response:
+        limit, budget = config.max_upload_bytes, service.store.budget
         try:
             if ctype == "multipart/form-data":
                 tmp = service.store.spool / f"{job_id}.part"
-                _, filename = await uploads.save_multipart(request.stream(), request.headers["content-type"], tmp,
-                                                           limit)
+                _, filename, digest = await uploads.save_multipart(request.stream(), request.headers["content-type"],
+                                                                   tmp, limit, budget)
                 name = name or filename or "upload"
                 dest = service.store.spool / uploads.spool_name(job_id, name)
                 tmp.rename(dest)
             else:
                 name = name or "upload"
                 dest = service.store.spool / uploads.spool_name(job_id, name)
-                size = await uploads.save_raw(request.stream(), dest, limit)
+                size, digest = await uploads.save_raw(request.stream(), dest, limit, budget)
                 if size == 0:
                     uploads.remove(dest)
                     return error(400, "the body is empty: send the media file as the body (?name=FILE.mp4), as a "
                                       'multipart "file" part, or a JSON body {"url": ...}')
         except BodyTooLarge:
             return error(413, f"the body is larger than {config.max_upload_mb} MB (--max-upload-mb)")
+        except SpoolFull:
+            return error(507, f"the server's spool is full ({config.max_spool_gb:g} GB of uploads waiting or arriving, "
+                              "--max-spool-gb); try again later", {"Retry-After": str(retry_after())})
         except BadUpload as err:
             return error(400, str(err))
         except Exception as err:  # noqa: BLE001 - a malformed multipart body, a dropped connection
             return error(400, f"the upload could not be read ({type(err).__name__})")
-        return name, str(dest)
+        return name, str(dest), digest
 
     async def _until_done(job_id: str, request: Request) -> Job | None:
         delay = 0.05
@@ -274,12 +312,9 @@ def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> A
         failed = FileResult(job.name, None, None, "error", job.error or "not checked", internal=True)
         return HTMLResponse(html.render(Report([failed]), RenderOptions()))
 
-    rulesets: dict[str, Any] = {}
-
     async def guidance(request: Request) -> Response:
         from preflight.errors import PreflightError
-        from preflight.ruleset import load
-        from preflight.run.guidance import MAX_FRAME_BYTES, judge_frame
+        from preflight.run.guidance import GUIDANCE_LIMIT_S, MAX_FRAME_BYTES, judge_named
 
         name = request.query_params.get("rules") or (recorder.rules if recorder else "phoenix-4")
         problem = _check_options({"rules": name})
@@ -287,18 +322,19 @@ def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> A
             return error(400, problem)
         if uploads.declared_too_large(dict(request.headers), MAX_FRAME_BYTES):
             return error(413, "a guidance frame is at most 4 MiB")
-        frame = await _small_body(request, MAX_FRAME_BYTES)
+        frame = await small_body(request, MAX_FRAME_BYTES)
         if frame is None:
             return error(413, "a guidance frame is at most 4 MiB")
-        if name not in rulesets:
-            rulesets[name] = load(name)
         started = time.perf_counter()
         try:
-            found = await run_in_threadpool(judge_frame, frame, rulesets[name])
+            found = await asyncio.wrap_future(service.guidance.submit(judge_named, frame, name,
+                                                                      limit_s=GUIDANCE_LIMIT_S))
+        except Crashed:
+            return error(422, f"this frame could not be analysed (the analysis crashed or took over "
+                              f"{GUIDANCE_LIMIT_S:g} s); send the next one")
         except PreflightError as err:
             return error(400, str(err))
-        return JSONResponse({**found.to_dict(), "rules": name,
-                             "took_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return JSONResponse({**found, "rules": name, "took_ms": round((time.perf_counter() - started) * 1000, 1)})
 
     routes = [
         Route("/v1/guidance", guidance, methods=["POST"]),
@@ -307,35 +343,22 @@ def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> A
         Route("/v1/checks/{job_id}/report.html", get_html),
         Route("/v1/faces", post_face, methods=["POST"]), Route("/v1/faces/{job_id}", get_job),
     ]
+    open_paths = config.open_paths
     if recorder is not None:
+        from preflight.serve.recorder import OPEN_PATHS as RECORDER_OPEN
         from preflight.serve.recorder import routes as recorder_routes
 
-        routes += recorder_routes(recorder)
+        routes += recorder_routes(recorder, service)
+        open_paths = (*open_paths, *RECORDER_OPEN)
     app = Starlette(routes=routes, lifespan=lifespan)
-    return _with_auth(app, config.token)
+    gate = Gate(app, hosts=HostPolicy(config.host, config.allow_hosts), token=config.token, open_paths=open_paths)
+    return gate
 
 
-def _with_auth(app: Starlette, token: str | None) -> Any:
-    async def guarded(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]],
-                      send: Callable[[Any], Awaitable[None]]) -> None:
-        if scope["type"] == "http" and not _authorized(Request(scope), token):
-            response = error(401, "a valid token is needed: Authorization: Bearer $PREFLIGHT_SERVE_TOKEN",
-                             {"WWW-Authenticate": "Bearer"})
-            await response(scope, receive, send)
-            return
-        await app(scope, receive, send)
-    guarded.app = app  # type: ignore[attr-defined]
-    return guarded
-
-
-async def _small_body(request: Request, limit: int = JSON_LIMIT) -> bytes | None:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _fingerprint(kind: str, params: dict[str, Any], digest: str) -> str:
+    """What makes two requests the same for an Idempotency-Key: the route, the options, the body."""
+    options = {k: str(v) for k, v in sorted(params.items()) if k not in ("wait", "url")}
+    return hashlib.sha256(json.dumps([kind, options, digest]).encode()).hexdigest()
 
 
 def _shown_url(url: str) -> str:
@@ -356,7 +379,7 @@ def _check_options(params: dict[str, Any]) -> str | None:
 def _job_params(kind: str, params: dict[str, Any], config: ServeConfig) -> dict[str, Any]:
     job: dict[str, Any] = {"rules": params.get("rules"), "quick": _flag(str(params.get("quick", ""))),
                            "allow": list(config.guard_allow), "max_bytes": config.max_upload_bytes,
-                           "time_limit": config.scheduler is None}
+                           "s3_buckets": list(config.allow_s3_buckets)}
     if kind == "face":
         submit: dict[str, Any] = {}
         for field, typ in SUBMIT_FIELDS.items():

@@ -24,6 +24,15 @@ class ServeConfig:
     keep_hours: float = 24.0  # finished jobs and their files are removed after this
     callback_attempts: int = 5
     callback_backoff_s: float = 2.0
+    allow_hosts: tuple[str, ...] = ()  # --allow-host: Host names answered besides the address listened on
+    allow_s3_buckets: tuple[str, ...] = ()  # --allow-s3-bucket: buckets an s3:// address from a caller may name
+    max_spool_gb: float = 20.0  # uploads kept and in progress, together; beyond: 507 with Retry-After
+    stop_grace_s: float = 30.0  # on SIGTERM, running jobs get this long to finish before they are queued again
+    open_paths: tuple[str, ...] = ("/healthz", "/openapi.json")  # need no token (``*``: a GET prefix)
+
+    @property
+    def max_spool_bytes(self) -> int:
+        return int(self.max_spool_gb * 1e9)
 
     @property
     def max_upload_bytes(self) -> int:

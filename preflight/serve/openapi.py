@@ -19,8 +19,12 @@ _QUERY = [
     {"name": "wait", "in": "query", "schema": {"type": "boolean"},
      "description": "Answer when the job is done (200) instead of at once (202)"},
     {"name": "callback_url", "in": "query", "schema": {"type": "string", "format": "uri"},
-     "description": "POST the finished job here, signed (X-Preflight-Signature: sha256=HMAC of the body)"},
+     "description": "POST the finished job here, signed (X-Preflight-Signature: t=UNIX,v1=HMAC-SHA256 of "
+                    "\"{t}.{body}\"); a private or unresolvable host is refused with 400"},
 ]
+_IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 255},
+                "description": "The same key within 24 h answers with the first job (Idempotent-Replayed: true); "
+                               "with a different request, 422"}
 _BODY = {"required": True, "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"},
                                  "description": "The media file itself (any media type but JSON and multipart)"},
@@ -29,6 +33,9 @@ _BODY = {"required": True, "content": {
                                        "required": ["file"]}},
     "application/json": {"schema": {"$ref": "#/components/schemas/Link"}}}}
 _LIMITS = {"401": {"description": "No or a wrong Bearer token", **_ERROR},
+           "403": {"description": "A foreign Host or Origin, or an s3:// bucket the server does not allow", **_ERROR},
+           "422": {"description": "An Idempotency-Key reused for a different request", **_ERROR},
+           "507": {"description": "The spool is full (--max-spool-gb); see Retry-After", **_ERROR},
            "413": {"description": "Over --max-upload-mb", **_ERROR},
            "429": {"description": "The queue is full; see Retry-After", **_ERROR},
            "400": {"description": "A malformed request", **_ERROR}}
@@ -74,7 +81,8 @@ def document() -> dict[str, Any]:
                 "description": "Text exposition format", "content": {"text/plain": {}}}}}},
             "/openapi.json": {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": {"description": "OpenAPI 3.1"}}}},
-            "/v1/checks": {"post": {"summary": "Check a file (the body), or a link (JSON)", "parameters": _QUERY,
+            "/v1/checks": {"post": {"summary": "Check a file (the body), or a link (JSON)",
+                                    "parameters": [*_QUERY, _IDEMPOTENCY],
                                     "requestBody": _BODY,
                                     "responses": {"202": accepted, "200": done, **_LIMITS}}},
             "/v1/checks/{job_id}": {"get": {"summary": "A check job: its status, and its report when done",
@@ -90,7 +98,7 @@ def document() -> dict[str, Any]:
             "/v1/faces": {"post": {
                 "summary": "Check, upload, presign and create a Tavus face (the submit pipeline); needs the "
                            "server's TAVUS_API_KEY, and PREFLIGHT_BUCKET for uploads",
-                "parameters": [*_QUERY, *[{"name": n, "in": "query", "schema": {"type": t}} for n, t in (
+                "parameters": [*_QUERY, _IDEMPOTENCY, *[{"name": n, "in": "query", "schema": {"type": t}} for n, t in (
                     ("model", "string"), ("voice_name", "string"), ("auto_fix_image", "boolean"),
                     ("force", "boolean"), ("resubmit", "boolean"), ("dry_run", "boolean"), ("expires", "string"),
                     ("face_name", "string"), ("tavus_callback_url", "string"))]],
@@ -105,6 +113,8 @@ def document() -> dict[str, Any]:
                 "responses": {"200": {"description": "findings (rule, outcome, message), faces (boxes, 0..1), "
                                                      "lips, lips_closed, took_ms"},
                               "400": {"description": "Not a JPEG, or an unknown rule set", **_ERROR},
+                              "422": {"description": "The analysis crashed or took over 5 s on this frame",
+                                      **_ERROR},
                               "413": {"description": "Over 4 MiB", **_ERROR}}}},
             "/v1/faces/{job_id}": {"get": {"summary": "A face job", "parameters": [_JOB_ID], "responses": {
                 "200": {"description": "The job", "content": {"application/json": {"schema": job}}},

@@ -9,7 +9,10 @@
   full check on the fixed file; ``GET /v1/takes/{id}/report.html``; ``POST /v1/takes/{id}/submit``
   sends the fixed take through the submit pipeline (needs TAVUS_API_KEY and PREFLIGHT_BUCKET).
 
-Every take lands in ``--out``: the recording, the fixed MP4 and its report JSON.
+Every take lands in ``--out``: the recording, the fixed MP4 and its report JSON; answers name them by
+file name only (the console says where ``--out`` is). The take's fix and check run in the service's
+crash-isolation pool under a time limit: a crash there is the take's error, never the server's end.
+Every body is bounded as it streams (a chunk, the take, a JSON body).
 """
 
 from __future__ import annotations
@@ -20,17 +23,22 @@ import os
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+if TYPE_CHECKING:
+    from preflight.serve.app import Service
+
 STATIC = Path(__file__).resolve().parent / "static"
+OPEN_PATHS = ("/", "/static/*")  # the page and its files hold no secret: they need no token
 MAX_TAKE_BYTES = 750_000_000
+MAX_CHUNK_BYTES = 64 * 1024 * 1024  # MediaRecorder gives about a second at a time
 SCRIPT = ("Hi, I'm recording my training video. I'm speaking naturally, at my normal pace, looking into the "
           "camera. I talk about my day: what I worked on this morning, what I had for lunch, and what I plan "
           "to do this evening. I keep my head steady and my face in the frame. When the speaking part ends, "
@@ -93,7 +101,9 @@ def page_config(rules: str) -> dict[str, Any]:
     }
 
 
-def routes(config: RecorderConfig) -> list[Route]:
+def routes(config: RecorderConfig, service: Service) -> list[Route]:
+    from preflight.serve.bodies import error, json_body, small_body
+
     takes: dict[str, Take] = {}
     config.out.mkdir(parents=True, exist_ok=True)
 
@@ -104,7 +114,7 @@ def routes(config: RecorderConfig) -> list[Route]:
         name = request.path_params["name"]
         path = STATIC / name
         if name not in {p.name for p in STATIC.iterdir()} or path.suffix not in (".js", ".css", ".svg"):
-            return JSONResponse({"error": "not found"}, status_code=404)
+            return error(404, "not found")
         return FileResponse(path)
 
     async def recorder_config(request: Request) -> Response:
@@ -113,35 +123,44 @@ def routes(config: RecorderConfig) -> list[Route]:
         try:
             return JSONResponse(page_config(request.query_params.get("rules") or config.rules))
         except PreflightError as err:
-            return JSONResponse({"error": str(err)}, status_code=400)
+            return error(400, str(err))
 
     async def start_take(request: Request) -> Response:
-        body = await request.json() if request.headers.get("content-type", "").startswith("application/json") else {}
+        body = await json_body(request) if request.headers.get("content-type", "").startswith("application/json") \
+            else {}
+        if isinstance(body, Response):
+            return body
         mime = str(body.get("mime") or "video/webm").split(";")[0].strip().lower()
         rules = str(body.get("rules") or config.rules)
         if rules not in VIDEO_RULESETS:
-            return JSONResponse({"error": f"a take is judged by a video rule set: {', '.join(VIDEO_RULESETS)}"},
-                                status_code=400)
+            return error(400, f"a take is judged by a video rule set: {', '.join(VIDEO_RULESETS)}")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         take_id = f"take-{stamp}-{os.urandom(2).hex()}"
         recording = config.out / f"{take_id}{EXTENSIONS.get(mime, '.webm')}"
         recording.touch(exist_ok=False)
         takes[take_id] = Take(take_id, recording, rules)
-        return JSONResponse({"id": take_id, "recording": str(recording)}, status_code=201)
+        return JSONResponse({"id": take_id, "recording": recording.name}, status_code=201)
 
     async def chunk(request: Request) -> Response:
         take = takes.get(request.path_params["take_id"])
         if take is None:
-            return JSONResponse({"error": "no such take"}, status_code=404)
-        seq = int(request.query_params.get("seq", "-1"))
-        data = await request.body()
+            return error(404, "no such take")
+        try:
+            seq = int(request.query_params.get("seq", "-1"))
+        except ValueError:
+            return error(400, "seq is the chunk's number, from 0")
+        room = min(MAX_CHUNK_BYTES, MAX_TAKE_BYTES - take.size)
+        data = await small_body(request, room)  # counted as it streams, chunked bodies too
+        if data is None:
+            return error(413, "the take is over 750 MB" if room < MAX_CHUNK_BYTES else
+                         f"a chunk is at most {MAX_CHUNK_BYTES // 2**20} MiB")
         with take.lock:
             if seq < take.next_seq:
                 return JSONResponse({"ok": True, "duplicate": True})
             if seq != take.next_seq:
-                return JSONResponse({"error": f"chunk {seq} came before {take.next_seq}"}, status_code=409)
+                return error(409, f"chunk {seq} came before {take.next_seq}")
             if take.size + len(data) > MAX_TAKE_BYTES:
-                return JSONResponse({"error": "the take is over 750 MB"}, status_code=413)
+                return error(413, "the take is over 750 MB")
             with open(take.recording, "ab") as out:
                 out.write(data)
             take.size += len(data)
@@ -151,25 +170,27 @@ def routes(config: RecorderConfig) -> list[Route]:
     async def finish(request: Request) -> Response:
         take = takes.get(request.path_params["take_id"])
         if take is None:
-            return JSONResponse({"error": "no such take"}, status_code=404)
+            return error(404, "no such take")
         if take.finished is None:
-            take.finished = await run_in_threadpool(finish_take, take.recording, take.rules)
-        return JSONResponse({"id": take.id, **take.finished})
+            take.finished = await _finished_in_pool(service, take)
+        return JSONResponse({"id": take.id, **shown(take.finished)})
 
     async def take_report(request: Request) -> Response:
         take = takes.get(request.path_params["take_id"])
-        if take is None or take.finished is None:
-            return JSONResponse({"error": "no finished take"}, status_code=404)
+        if take is None or take.finished is None or not take.finished.get("report_html"):
+            return error(404, "no finished take")
         return HTMLResponse(Path(take.finished["report_html"]).read_text(encoding="utf-8"))
 
     async def submit_take(request: Request) -> Response:
         take = takes.get(request.path_params["take_id"])
         if take is None or take.finished is None or not take.finished.get("fixed"):
-            return JSONResponse({"error": "finish the take first"}, status_code=409)
+            return error(409, "finish the take first")
         if not page_config(take.rules)["submit"]:
-            return JSONResponse({"error": "set TAVUS_API_KEY and PREFLIGHT_BUCKET before `preflight record` to "
-                                          "submit from here"}, status_code=503)
-        body = await request.json() if request.headers.get("content-type", "").startswith("application/json") else {}
+            return error(503, "set TAVUS_API_KEY and PREFLIGHT_BUCKET before `preflight record` to submit from here")
+        body = await json_body(request) if request.headers.get("content-type", "").startswith("application/json") \
+            else {}
+        if isinstance(body, Response):
+            return body
         outcome = await run_in_threadpool(submit_fixed, Path(take.finished["fixed"]), take.rules,
                                           str(body.get("name") or "") or None)
         return JSONResponse(outcome)
@@ -182,12 +203,61 @@ def routes(config: RecorderConfig) -> list[Route]:
             Route("/v1/takes/{take_id}/submit", submit_take, methods=["POST"])]
 
 
+TAKE_EXTRA_S = 300.0  # the fix's encode on top of the check's own limit
+
+
+async def _finished_in_pool(service: Service, take: Take) -> dict[str, Any]:
+    """``finish_take`` in the service's crash-isolation pool; a crash or a hang is the take's error."""
+    import asyncio
+
+    from preflight.run import batch
+    from preflight.run.pool import Crashed
+
+    limit = 2 * batch.seconds_for(take.recording) + TAKE_EXTRA_S
+    try:
+        done: dict[str, Any] = await asyncio.wrap_future(
+            service.runner.pool.submit(finish_take, take.recording, take.rules, limit_s=limit))
+        return done
+    except Crashed:
+        message = ("the analysis crashed or hung on this take (a decoder or detector failure, or out of memory); the "
+                   "recording is kept as it arrived. Please report it")
+    except Exception as err:  # noqa: BLE001 - a bug while finishing: this take's error, logged privately
+        from preflight import crashlog
+
+        crashlog.write("".join(traceback.format_exception(err)))
+        message = f"internal error while finishing the take ({type(err).__name__}); the recording is kept"
+    failed = _error_report(take.recording.name, message)
+    return {"recording": str(take.recording), "fixed": None, "note": message, "report_json": None,
+            "report_html": None, "report": failed}
+
+
+def shown(finished: dict[str, Any]) -> dict[str, Any]:
+    """A finished take as the page sees it: file names only, never the server's paths."""
+    def name(value: Any) -> str | None:
+        return Path(value).name if value else None
+
+    report = json.loads(json.dumps(finished.get("report") or {}))
+    for result in report.get("results", []):
+        result["path"] = name(result.get("path"))
+    return {"recording": name(finished.get("recording")), "fixed": name(finished.get("fixed")),
+            "note": finished.get("note"), "report_json": name(finished.get("report_json")), "report": report}
+
+
+def _error_report(name: str, message: str) -> dict[str, Any]:
+    from preflight.report import FileResult, Report
+
+    document: dict[str, Any] = json.loads(Report([FileResult(name, None, None, "error", message,
+                                                             internal=True)]).to_json())
+    return document
+
+
 def finish_take(recording: Path, rules: str) -> dict[str, Any]:
     """Fix the recording (kept as received) into an H.264/AAC MP4 beside it, check that, and keep the
     report JSON and HTML beside them."""
     from preflight.errors import PreflightError
     from preflight.render import html
     from preflight.render.options import RenderOptions
+    from preflight.report import Report
     from preflight.run.checks import CheckOptions, build_report
     from preflight.run.fix import FixOptions, fix_file
 
@@ -209,7 +279,8 @@ def finish_take(recording: Path, rules: str) -> dict[str, Any]:
     report_json = recording.with_name(f"{recording.stem}.report.json")
     report_json.write_text(report.to_json(), encoding="utf-8")
     report_html = recording.with_name(f"{recording.stem}.report.html")
-    report_html.write_text(html.render(report, RenderOptions()), encoding="utf-8")
+    named = Report([replace(r, path=Path(r.path).name) for r in report.results], report.fail_level)
+    report_html.write_text(html.render(named, RenderOptions()), encoding="utf-8")  # served: no server paths
     return {"recording": str(recording), "fixed": str(fixed) if fixed else None, "note": note,
             "report_json": str(report_json), "report_html": str(report_html),
             "report": json.loads(report.to_json())}

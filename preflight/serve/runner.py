@@ -1,26 +1,29 @@
-"""Runs the service's jobs: a bounded pool of worker processes (one per core by default), fed from the
-job store, or the workers of a Dask cluster (``--scheduler``).
+"""Runs the service's jobs in the crash-isolation pool (``run/pool.py``: one worker process per core by
+default, a time limit per job), fed from the job store, or on the workers of a Dask cluster
+(``--scheduler``).
 
 One dispatcher thread claims queued jobs while fewer than ``workers`` are in flight and records each
-result as it arrives. A worker that dies (a native crash, out of memory, a hung analysis ended by its
-time limit) breaks the pool: the pool is made anew, and every job that was in flight is queued again
-to run *alone*; a job that ends a worker while alone is finished with an error, so one bad file costs
-only its own job.
+result as it arrives. A job whose worker dies or hangs costs only itself: the pool runs the jobs that
+shared the dead pool again, each truly alone, and the job that kills a worker alone is finished with an
+error.
+
+Stopping is not failing: ``stop`` lets running jobs finish within a grace period, then ends the
+workers and queues what was still running again without counting that run as an attempt (only a
+server that died with the job running counts, see ``store.recover``).
 """
 
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import threading
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from preflight.errors import PreflightError
+from preflight.run.pool import Crashed, IsolatedPool
 from preflight.serve import work
 from preflight.serve.config import ServeConfig
 from preflight.serve.store import Job, Store
@@ -41,12 +44,19 @@ class Runner:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._pool: Any = None
+        self._pool: IsolatedPool | None = None
         self._dask: Any = None
-        self._pool_broken = False
         self._thread = threading.Thread(target=self._loop, name="preflight-dispatch", daemon=True)
 
     # --- life -----------------------------------------------------------------------------------
+
+    @property
+    def pool(self) -> IsolatedPool:
+        """The crash-isolation pool: the jobs' (without Dask), the takes' too."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = IsolatedPool(self.workers, warm_up=work.warm_up, name="preflight-jobs")
+            return self._pool
 
     def start(self) -> None:
         if self.config.scheduler:
@@ -54,15 +64,26 @@ class Runner:
 
             self._dask = connect(self.config.scheduler)
         else:
-            self._pool = self._new_pool()
+            self.pool.prestart()  # each worker loads the analysis at once, so the first jobs do not wait
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 0.0) -> None:
+        """Claim nothing more; let running jobs finish for up to ``grace_s`` seconds; queue the rest
+        again, not counted as an attempt."""
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=5)
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.idle(grace_s)
+            self._pool.stop()
+        with self._lock:
+            left = list(self._in_flight.values())
+            self._in_flight.clear()
+        for job, future in left:
+            if future.done() and not future.cancelled():
+                self._done(job, future, stopping=False)
+            else:
+                self.store.requeue(job.id, counted=False)
         if self._dask is not None:
             self._dask.close()
 
@@ -74,14 +95,6 @@ class Runner:
         with self._lock:
             return len(self._in_flight)
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn: a worker never inherits the server's threads or sockets. Each worker loads the analysis
-        # at once (one warm-up task each), so the first jobs do not wait for the imports.
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
-        for _ in range(self.workers):
-            pool.submit(work.warm_up)
-        return pool
-
     # --- dispatch -------------------------------------------------------------------------------
 
     def _loop(self) -> None:
@@ -91,24 +104,15 @@ class Runner:
             self._wake.clear()
 
     def _fill(self) -> None:
-        if self._pool_broken:  # made anew here, in the dispatcher, never in a pool's own callback thread
-            self._pool_broken = False
-            old, self._pool = self._pool, self._new_pool()
-            old.shutdown(wait=False, cancel_futures=True)
         while not self._stop.is_set():
             with self._lock:
                 busy = len(self._in_flight)
             if busy >= self.workers:
                 return
-            job = self.store.claim(others_running=busy > 0)
+            job = self.store.claim()
             if job is None:
                 return
-            try:
-                future = self._submit(job)
-            except BrokenProcessPool:
-                self.store.requeue(job.id, alone=job.alone)
-                self._recover_pool()
-                return
+            future = self._submit(job)
             with self._lock:
                 self._in_flight[job.id] = (job, future)
             future.add_done_callback(functools.partial(self._done, job))
@@ -119,48 +123,40 @@ class Runner:
             copies.mkdir(exist_ok=True)
         if job.kind == "face":
             args: tuple[Any, ...] = (work.run_face, job.source, job.remote, job.name, job.params,
-                                     self.credentials.get("api_key", ""), self.credentials.get("api_url", ""))
+                                     self.credentials.get("api_key", ""), self.credentials.get("api_url", ""),
+                                     str(copies))
         else:
             args = (work.run_check, job.source, job.remote, job.name, job.params, str(copies))
         if self._dask is not None:
             future: Future[dict[str, Any]] = self._dask.submit(*args, key=f"preflight-serve-{job.id}", pure=False)
             return future
-        result: Future[dict[str, Any]] = self._pool.submit(*args)
-        return result
+        return self.pool.submit(*args, limit_s=work.time_limit(job.kind, job.source, job.remote))
 
-    def _done(self, job: Job, future: Future[dict[str, Any]]) -> None:
+    def _done(self, job: Job, future: Future[dict[str, Any]], stopping: bool = True) -> None:
+        if stopping and self._stop.is_set():
+            return  # stop() decides: finished, or queued again uncounted
+        if future.cancelled():
+            return
         with self._lock:
-            self._in_flight.pop(job.id, None)
+            if self._in_flight.pop(job.id, None) is None and stopping:
+                return
         try:
             result = future.result()
-        except BrokenProcessPool:
-            self._crashed(job)
+        except Crashed:
+            self._finish(job, "error", None, CRASHED)
             return
-        except PreflightError as err:
-            self._finish(job, "error", None, str(err))
+        except PreflightError as err:  # said by the caller's names: the spooled file's path never shows
+            self._finish(job, "error", None, str(err).replace(job.source, job.name))
             return
         except Exception as err:  # noqa: BLE001 - a bug in a job, or Dask's KilledWorker: this job's error
             name = type(err).__name__
             if name == "KilledWorker":
                 self._finish(job, "error", None, CRASHED)
             else:
-                self._finish(job, "error", None, f"internal error ({name}: {str(err)[:200]}); the other jobs are "
-                             "unaffected. Please report it", traceback.format_exc())
+                self._finish(job, "error", None, f"internal error ({name}); the other jobs are unaffected. "
+                             "Please report it", traceback.format_exc())
             return
         self._finish(job, str(result.get("verdict")), result, None)
-
-    def _crashed(self, job: Job) -> None:
-        """Its worker died. Alone, it is the cause: finished with an error. Otherwise it runs again alone."""
-        if job.alone:
-            self._finish(job, "error", None, CRASHED)
-        else:
-            self.store.requeue(job.id, alone=True)
-        self._recover_pool()
-
-    def _recover_pool(self) -> None:
-        if self._pool is not None:
-            self._pool_broken = True
-        self.wake()
 
     def _finish(self, job: Job, verdict: str | None, result: dict[str, Any] | None, error: str | None,
                 trace: str | None = None) -> None:
@@ -183,11 +179,18 @@ class Runner:
 
 
 def remove_files(store: Store, job: Job) -> None:
-    """The job's spooled upload and its link copies."""
+    """The job's spooled upload (its bytes given back to the spool's budget) and its link copies."""
     import shutil
 
     if not job.remote:
-        Path(job.source).unlink(missing_ok=True)
+        upload = Path(job.source)
+        try:
+            size = upload.stat().st_size
+            upload.unlink()
+        except OSError:
+            size = 0
+        if store.budget is not None:
+            store.budget.release(size)
     shutil.rmtree(store.spool / f"{job.id}.links", ignore_errors=True)
 
 

@@ -3,8 +3,9 @@
 A job is ``queued`` when accepted, ``running`` while a worker has it, ``done`` with its report (or its
 error). Nothing accepted is lost: at start-up a job left ``running`` by a server that died is queued
 again, once; one that was running twice when a server died is finished with an error that says so.
-A job that was running when its worker crashed is run again alone; if it crashes a worker alone it
-is finished with an error. Finished jobs and their files are removed after the retention time.
+A graceful stop queues its running jobs again without counting the attempt: only a death counts.
+(A worker's crash is the crash-isolation pool's to judge, inside one server's life.) Finished jobs
+and their files are removed after the retention time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from preflight.serve.uploads import Budget
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -33,13 +37,25 @@ CREATE TABLE IF NOT EXISTS jobs (
     callback_url TEXT,
     callback_sent INTEGER,            -- NULL: none due; 0: due (kept across a restart); 1: delivered or given up
     attempts INTEGER NOT NULL DEFAULT 0,
-    alone INTEGER NOT NULL DEFAULT 0, -- run with no other job in flight (its worker crashed)
+    alone INTEGER NOT NULL DEFAULT 0, -- unused since the crash-isolation pool (kept: older data folders)
     verdict TEXT,
     result TEXT,                     -- JSON: the report, or the face
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,            -- the route's kind and the caller's Idempotency-Key
+    fingerprint TEXT NOT NULL,       -- SHA-256 of the request: its options and its body (or link)
+    job_id TEXT NOT NULL,
+    created REAL NOT NULL
+);
 """
+
+IDEMPOTENCY_S = 24 * 3600  # a key names its first job for this long
+
+
+class KeyReused(Exception):
+    """An Idempotency-Key sent again with a different request (422)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +72,6 @@ class Job:
     params: dict[str, Any]
     callback_url: str | None
     attempts: int
-    alone: bool
     verdict: str | None
     result: dict[str, Any] | None
     error: str | None
@@ -65,7 +80,7 @@ class Job:
     def from_row(cls, row: sqlite3.Row) -> Job:
         return cls(row["id"], row["kind"], row["status"], row["created"], row["started"], row["finished"],
                    row["name"], row["source"], bool(row["remote"]), json.loads(row["params"]),
-                   row["callback_url"], row["attempts"], bool(row["alone"]), row["verdict"],
+                   row["callback_url"], row["attempts"], row["verdict"],
                    json.loads(row["result"]) if row["result"] else None, row["error"])
 
 
@@ -81,6 +96,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self.budget: Budget | None = None  # the spool's bytes (set by the service: --max-spool-gb)
 
     def close(self) -> None:
         with self._lock:
@@ -90,11 +106,43 @@ class Store:
         return uuid.uuid4().hex
 
     def add(self, job_id: str, kind: str, name: str, source: str, remote: bool, params: dict[str, Any],
-            callback_url: str | None) -> None:
+            callback_url: str | None, idempotency: tuple[str, str] | None = None) -> str:
+        """Add a queued job; the id of the job that now answers the request. With ``idempotency`` (key,
+        fingerprint): a key seen within 24 h with the same fingerprint answers with its first job (nothing
+        is added), with another fingerprint raises KeyReused. One transaction: two requests with the
+        same key at once make one job."""
         with self._lock:
-            self._db.execute("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, callback_url)"
-                             " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-                             (job_id, kind, time.time(), name, source, int(remote), json.dumps(params), callback_url))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if idempotency is not None:
+                    first = self._first(*idempotency)
+                    if first is not None:
+                        self._db.execute("COMMIT")
+                        return first
+                self._insert(job_id, kind, name, source, remote, params, callback_url)
+                if idempotency is not None:
+                    self._db.execute("INSERT OR REPLACE INTO idempotency (key, fingerprint, job_id, created) "
+                                     "VALUES (?, ?, ?, ?)", (*idempotency, job_id, time.time()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return job_id
+
+    def _first(self, key: str, fingerprint: str) -> str | None:
+        row = self._db.execute("SELECT fingerprint, job_id FROM idempotency WHERE key = ? AND created > ?",
+                               (key, time.time() - IDEMPOTENCY_S)).fetchone()
+        if row is None:
+            return None
+        if row["fingerprint"] != fingerprint:
+            raise KeyReused
+        return str(row["job_id"])
+
+    def _insert(self, job_id: str, kind: str, name: str, source: str, remote: bool, params: dict[str, Any],
+                callback_url: str | None) -> None:
+        self._db.execute("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, callback_url)"
+                         " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                         (job_id, kind, time.time(), name, source, int(remote), json.dumps(params), callback_url))
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -106,17 +154,15 @@ class Store:
             (n,) = self._db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()
         return int(n)
 
-    def claim(self, *, others_running: bool) -> Job | None:
-        """The oldest queued job, now running: a job marked ``alone`` only when nothing else runs."""
+    def claim(self) -> Job | None:
+        """The oldest queued job, now running (one more attempt)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                rows = self._db.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY alone DESC, created "
-                                        "LIMIT 1").fetchall()
-                if not rows or (rows[0]["alone"] and others_running):
+                row = self._db.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY created LIMIT 1").fetchone()
+                if row is None:
                     self._db.execute("COMMIT")
                     return None
-                row = rows[0]
                 self._db.execute("UPDATE jobs SET status = 'running', started = ?, attempts = attempts + 1 "
                                  "WHERE id = ?", (time.time(), row["id"]))
                 self._db.execute("COMMIT")
@@ -144,9 +190,11 @@ class Store:
             rows = self._db.execute("SELECT * FROM jobs WHERE status = 'done' AND callback_sent = 0").fetchall()
         return [Job.from_row(r) for r in rows]
 
-    def requeue(self, job_id: str, *, alone: bool) -> None:
+    def requeue(self, job_id: str, *, counted: bool = True) -> None:
+        """Queued again; ``counted=False`` (a graceful stop) takes back the attempt its claim counted."""
         with self._lock:
-            self._db.execute("UPDATE jobs SET status = 'queued', alone = ? WHERE id = ?", (int(alone), job_id))
+            self._db.execute("UPDATE jobs SET status = 'queued', attempts = MAX(0, attempts - ?) WHERE id = ? "
+                             "AND status = 'running'", (0 if counted else 1, job_id))
 
     def recover(self) -> tuple[int, int]:
         """After a restart: jobs left running are queued again, or finished with an error when they were
@@ -160,12 +208,13 @@ class Store:
                             "(the analysis may have taken it down); it was not checked. Please report it")
                 failed += 1
             else:
-                self.requeue(row["id"], alone=False)
+                self.requeue(row["id"])
                 again += 1
         return again, failed
 
     def expired(self, older_than_s: float) -> list[Job]:
         with self._lock:
+            self._db.execute("DELETE FROM idempotency WHERE created < ?", (time.time() - IDEMPOTENCY_S,))
             rows = self._db.execute("SELECT * FROM jobs WHERE status = 'done' AND finished < ?",
                                     (time.time() - older_than_s,)).fetchall()
         return [Job.from_row(r) for r in rows]

@@ -1,6 +1,10 @@
 """Request bodies streamed to a file in the spool, never held whole in memory, and refused with 413
-as soon as they pass the limit (at once when Content-Length says so). A raw body is the file itself;
-``multipart/form-data`` is parsed as it streams, and its ``file`` part is what is kept."""
+as soon as they pass the limit (at once when Content-Length says so; a chunked body as its bytes
+arrive). A raw body is the file itself; ``multipart/form-data`` is parsed as it streams, and its
+``file`` part is what is kept: every byte of the body counts against the limit (other parts too), and
+a part's headers and the number of parts are bounded. Each body's bytes are reserved in the spool's
+``Budget`` as they arrive, so uploads in progress count towards ``--max-spool-gb`` too. The SHA-256
+of what is kept is computed on the way (for ``Idempotency-Key``)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,32 @@ from typing import Any, BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from preflight.errors import BadUpload, BodyTooLarge
+from preflight.errors import BadUpload, BodyTooLarge, SpoolFull
+
+MAX_PART_HEADER_BYTES = 16 * 1024  # all header lines of one part
+MAX_PARTS = 16
+
+
+class Budget:
+    """The spool's bytes: what is on disk (read at start) plus what uploads reserve as they stream,
+    less what finished jobs release. ``reserve`` refuses (SpoolFull) past ``limit``."""
+
+    def __init__(self, folder: Path, limit: int) -> None:
+        import threading
+
+        self.limit = limit
+        self.used = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        self._lock = threading.Lock()
+
+    def reserve(self, n: int) -> None:
+        with self._lock:
+            if self.used + n > self.limit:
+                raise SpoolFull
+            self.used += n
+
+    def release(self, n: int) -> None:
+        with self._lock:
+            self.used = max(0, self.used - n)
 
 
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
@@ -30,36 +59,81 @@ def declared_too_large(headers: dict[str, str], limit: int) -> bool:
     return length.isdigit() and int(length) > limit
 
 
-async def save_raw(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> int:
-    size = 0
+class _Counted:
+    """What one body has reserved, and its total: released again if the body is not kept."""
+
+    def __init__(self, budget: Budget | None, limit: int) -> None:
+        self.budget, self.limit, self.size = budget, limit, 0
+
+    def add(self, n: int) -> None:
+        self.size += n
+        if self.size > self.limit:
+            raise BodyTooLarge
+        if self.budget is not None:
+            try:
+                self.budget.reserve(n)
+            except SpoolFull:
+                self.size -= n
+                raise
+
+    def give_back(self) -> None:
+        if self.budget is not None:
+            self.budget.release(self.size)
+        self.size = 0
+
+
+async def save_raw(chunks: AsyncIterator[bytes], dest: Path, limit: int, budget: Budget | None = None
+                   ) -> tuple[int, str]:
+    """The body into ``dest``; (its size, its SHA-256)."""
+    import hashlib
+
+    counted, digest = _Counted(budget, limit), hashlib.sha256()
     try:
         with open(dest, "xb") as out:
             async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise BodyTooLarge
+                counted.add(len(chunk))
+                digest.update(chunk)
                 out.write(chunk)
     except BaseException:
         dest.unlink(missing_ok=True)
+        counted.give_back()
         raise
-    return size
+    return counted.size, digest.hexdigest()
 
 
 class _Parts:
-    """The multipart parser's callbacks: the first part named ``file`` goes to ``out``, counted."""
+    """The multipart parser's callbacks: the first part named ``file`` goes to ``out``. A part's header
+    bytes and the number of parts are bounded (BadUpload past them)."""
 
-    def __init__(self, out: BinaryIO, limit: int) -> None:
-        self.out, self.limit = out, limit
+    def __init__(self, out: BinaryIO) -> None:
+        import hashlib
+
+        self.out = out
         self.field = self.value = b""
+        self.header_bytes = 0
+        self.parts = 0
         self.headers: dict[bytes, bytes] = {}
         self.in_file = self.found = False
         self.filename = ""
-        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def _header(self, n: int) -> None:
+        self.header_bytes += n
+        if self.header_bytes > MAX_PART_HEADER_BYTES:
+            raise BadUpload(f"a multipart part's headers are over {MAX_PART_HEADER_BYTES // 1024} KiB")
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        self.header_bytes = 0
+        if self.parts > MAX_PARTS:
+            raise BadUpload(f"a multipart body has at most {MAX_PARTS} parts")
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header(end - start)
         self.field += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header(end - start)
         self.value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -76,38 +150,45 @@ class _Parts:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.in_file:
-            self.size += end - start
-            if self.size > self.limit:
-                raise BodyTooLarge
+            self.digest.update(data[start:end])
             self.out.write(data[start:end])
 
     def on_part_end(self) -> None:
         self.in_file = False
 
     def callbacks(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in ("on_header_field", "on_header_value", "on_header_end",
-                                                       "on_headers_finished", "on_part_data", "on_part_end")}
+        return {name: getattr(self, name) for name in ("on_part_begin", "on_header_field", "on_header_value",
+                                                       "on_header_end", "on_headers_finished", "on_part_data",
+                                                       "on_part_end")}
 
 
-async def save_multipart(chunks: AsyncIterator[bytes], content_type: str, dest: Path, limit: int) -> tuple[int, str]:
-    """The ``file`` part into ``dest``; (its size, its filename as sent)."""
+async def save_multipart(chunks: AsyncIterator[bytes], content_type: str, dest: Path, limit: int,
+                         budget: Budget | None = None) -> tuple[int, str, str]:
+    """The ``file`` part into ``dest``; (its size, its filename as sent, its SHA-256). Every byte of the
+    body counts against ``limit``."""
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if not boundary:
         raise BadUpload("a multipart body needs a boundary")
+    counted = _Counted(budget, limit)
     try:
         with open(dest, "xb") as out:
-            parts = _Parts(out, limit)
+            parts = _Parts(out)
             parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
             async for chunk in chunks:
+                counted.add(len(chunk))
                 parser.write(chunk)
             parser.finalize()
         if not parts.found:
             raise BadUpload("no part named 'file' in the multipart body")
     except BaseException:
         dest.unlink(missing_ok=True)
+        counted.give_back()
         raise
-    return parts.size, parts.filename
+    kept = dest.stat().st_size
+    if budget is not None:  # only the file part stays on disk
+        budget.release(counted.size - kept)
+    return kept, parts.filename, parts.digest.hexdigest()
 
 
 def remove(path: Path) -> None:

@@ -2,8 +2,9 @@
 
 A check job gives the ``preflight.report/1`` document of its one file (the same verdict and findings
 ``preflight check --format json`` gives), under the name the caller gave, and its HTML report. A face
-job runs the submit pipeline. Both run under a time limit: a hung analysis ends its worker, which
-costs only this job.
+job runs the submit pipeline. Both run in the crash-isolation pool under the time limit ``time_limit``
+gives: a hung analysis ends its worker, which costs only this job. Every link (a check's, a face's, an
+image read) goes through the URL guard, and an ``s3://`` address only to a bucket the server allows.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from preflight.run.pool import already_isolated
 
 
 LINK_LIMIT_S = 2 * (120.0 + 750)  # batch.seconds_for of a 750 MB link: read as it is decoded, so twice
@@ -49,42 +52,68 @@ def warm_up() -> int:
     return os.getpid()
 
 
+def time_limit(kind: str, source: str, remote: bool) -> float:
+    """How long one job may run before its worker is ended as hung: the batch's limit for the file
+    (a link: for the longest link Tavus takes), and for a face the upload and Tavus's answers on top."""
+    from preflight.run import batch
+
+    limit = LINK_LIMIT_S if remote else batch.seconds_for(Path(source))
+    return limit + (FACE_EXTRA_S if kind == "face" else 0.0)
+
+
+FACE_EXTRA_S = 900.0  # a 750 MB upload at ~1 MB/s, the presign check and Tavus's API calls
+
+
 def run_check(source: str, remote: bool, name: str, params: dict[str, Any], copies: str) -> dict[str, Any]:
-    from preflight.remote.guard import UrlGuard
     from preflight.render import html
     from preflight.render.options import RenderOptions
     from preflight.report import Report
-    from preflight.run import batch
     from preflight.run.checks import CheckOptions, build_report
 
-    guard = UrlGuard(allow=tuple(params.get("allow", ())), max_bytes=int(params.get("max_bytes", 750_000_000)))
-    options = CheckOptions(rules=params.get("rules"), quick=bool(params.get("quick")), url_guard=guard,
+    options = CheckOptions(rules=params.get("rules"), quick=bool(params.get("quick")), url_guard=_guard(params),
                            copies=Path(copies))
     target: Path | str = source if remote else Path(source)
-    if params.get("time_limit", True):  # not on Dask: its worker processes are Dask's own
-        # a link's length is not known before it is fetched: the limit of the longest link Tavus takes
-        limit = batch.seconds_for(Path(source)) if not remote else LINK_LIMIT_S
-        with batch.time_limit(limit):
-            report = build_report([target], options)
-    else:
+    with already_isolated():  # a pool's worker or a Dask worker: measured here, not in a nested pool
         report = build_report([target], options)
     if len(report.results) != 1:
         raise RuntimeError(f"the check gave {len(report.results)} results for one input")
-    shown = replace(report.results[0], path=name)
+    shown = shown_as(report.results[0], source, name)
     one = Report([shown], report.fail_level)
     return {"verdict": shown.verdict, "report": json.loads(one.to_json()),
             "html": html.render(one, RenderOptions()), "internal": shown.internal, "traceback": shown.traceback}
 
 
-def run_face(source: str, remote: bool, name: str, params: dict[str, Any], api_key: str, api_url: str) -> dict[str, Any]:
+def _guard(params: dict[str, Any]) -> Any:
+    from preflight.remote.guard import UrlGuard
+
+    return UrlGuard(allow=tuple(params.get("allow", ())), max_bytes=int(params.get("max_bytes", 750_000_000)),
+                    s3_buckets=tuple(params.get("s3_buckets", ())))
+
+
+def shown_as(result: Any, source: str, name: str) -> Any:
+    """A result under the caller's name: the server's own path of the spooled file appears nowhere in
+    it (not as its path, not inside its error message)."""
+    from preflight.report import FileResult
+
+    assert isinstance(result, FileResult)
+    error = result.error.replace(source, name) if result.error else result.error
+    return replace(result, path=name, error=error)
+
+
+def run_face(source: str, remote: bool, name: str, params: dict[str, Any], api_key: str, api_url: str,
+             copies: str) -> dict[str, Any]:
     from preflight.api.connection import Connection
     from preflight.run.submit import SubmitOptions, submit
 
-    options = SubmitOptions(**params["submit"])
+    options = SubmitOptions(**params["submit"], url_guard=_guard(params), copies=Path(copies))
     target: Path | str = source if remote else Path(source)
-    outcome = submit(target, options, Connection(api_key, api_url))
+    with already_isolated():
+        outcome = submit(target, options, Connection(api_key, api_url))
     check = outcome.check.to_dict() if outcome.check is not None else None
     if check is not None:
         check["path"] = name
+        if check.get("error"):
+            check["error"] = str(check["error"]).replace(source, name)
+    message = outcome.message.replace(source, name)
     return {"verdict": "pass" if outcome.face is not None else (outcome.stopped or "error"),
-            "face": outcome.to_dict(), "check": check, "message": outcome.message}
+            "face": outcome.to_dict(), "check": check, "message": message}

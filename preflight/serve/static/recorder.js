@@ -4,6 +4,15 @@
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
+// This launch's key: from the address `preflight record` printed, kept for this tab only, and taken out
+// of the address bar (and so out of screenshots and history). Every API call sends it.
+const key = params.get("key") || sessionStorage.getItem("preflight-key") || "";
+if (params.get("key")) {
+  sessionStorage.setItem("preflight-key", key);
+  params.delete("key");
+  history.replaceState(null, "", `${location.pathname}${params.toString() ? `?${params}` : ""}`);
+}
+const auth = (headers = {}) => ({ ...headers, authorization: `Bearer ${key}` });
 const state = { config: null, stream: null, phase: "framing", guiding: false, recorder: null, take: null,
                 uploads: Promise.resolve(), seq: 0, lost: false, audio: null, timer: null };
 
@@ -15,8 +24,8 @@ function item(list, cls, text) {
   return li;
 }
 
-async function json(url, options) {
-  const reply = await fetch(url, options);
+async function json(url, options = {}) {
+  const reply = await fetch(url, { ...options, headers: auth(options.headers) });
   const body = await reply.json().catch(() => ({}));
   if (!reply.ok) throw new Error(body.error || `HTTP ${reply.status}`);
   return body;
@@ -241,7 +250,7 @@ async function startTake() {
     const seq = state.seq++;
     // in order, one at a time: what arrived is kept even if the tab closes
     state.uploads = state.uploads.then(() => fetch(`/v1/takes/${state.take.id}/chunks?seq=${seq}`,
-                                                    { method: "POST", body: event.data })
+                                                    { method: "POST", body: event.data, headers: auth() })
       .then((r) => { if (!r.ok) state.lost = true; }));
   };
   state.recorder.onstop = finishTake;
@@ -328,7 +337,7 @@ function showResult(done) {
   if (!shown.length) item(list, "ok", "Every rule passes.");
   drawTimeline(result);
   $("files").textContent = `Saved: ${done.recording}${done.fixed ? `, ${done.fixed}` : ""}, ${done.report_json}`;
-  $("report-link").href = `/v1/takes/${done.id}/report.html`;
+  $("report-link").dataset.take = done.id;
   $("submit").hidden = !state.config.submit;
   $("verdict").focus?.();
 }
@@ -382,4 +391,10 @@ $("start").addEventListener("click", startTake);
 $("stop").addEventListener("click", stopTake);
 $("again").addEventListener("click", () => { $("result").hidden = true; $("start").focus(); });
 $("submit").addEventListener("click", submitTake);
+// The report needs the key too, which a plain link cannot send: fetched, then shown from a blob.
+$("report-link").addEventListener("click", async (event) => {
+  event.preventDefault();
+  const reply = await fetch(`/v1/takes/${event.currentTarget.dataset.take}/report.html`, { headers: auth() });
+  if (reply.ok) window.open(URL.createObjectURL(await reply.blob()), "_blank", "noopener");
+});
 setUp().catch((err) => { $("camera-status").textContent = `Set-up failed: ${err.message}`; });
