@@ -29,9 +29,9 @@ from PIL import Image, ImageOps
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from preflight.analyze import analyze  # noqa: E402
-from preflight.engine import judge  # noqa: E402
-from preflight.ruleset import load  # noqa: E402
+from preflight.media.analyze import analyze  # noqa: E402
+from preflight.judge.engine import judge  # noqa: E402
+from preflight.judge.ruleset import load  # noqa: E402
 
 Detector = Callable[[np.ndarray[Any, Any]], int]
 

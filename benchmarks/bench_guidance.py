@@ -37,7 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200)
     args = ap.parse_args()
-    from preflight.ruleset import load
+    from preflight.judge.ruleset import load
     from preflight.run.guidance import judge_frame
 
     rules = load("phoenix-4")

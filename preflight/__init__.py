@@ -28,8 +28,8 @@ __all__ = ["FileResult", "Finding", "FixOutcome", "PreflightError", "Report", "R
 if TYPE_CHECKING:
     from preflight.errors import PreflightError
     from preflight.library import FixOutcome, check, fix, load_rules, submit
-    from preflight.report import FileResult, Finding, Report
-    from preflight.ruleset import RuleSet
+    from preflight.model.report import FileResult, Finding, Report
+    from preflight.judge.ruleset import RuleSet
     from preflight.run.submit import SubmitOutcome
 
 _WHERE = {"check": "library", "fix": "library", "submit": "library", "load_rules": "library",

@@ -17,7 +17,7 @@ from preflight.api import DEFAULT_URL
 from preflight.api.connection import Connection
 from preflight.commands import check as check_cmd
 from preflight.errors import EXIT_INTERRUPTED, EXIT_UNUSABLE, PreflightError, UsageError
-from preflight.project import LfsPolicy
+from preflight.inputs.project import LfsPolicy
 from preflight.remote.source import Remote, is_remote
 from preflight.render.formats import RENDERERS
 from preflight.render.options import RenderOptions
@@ -335,7 +335,7 @@ def serve(host: str, port: int, data: Path | None, max_upload_mb: int, allow_pri
     except ImportError:
         raise UsageError("preflight serve needs its extra: pip install 'avatar-preflight[serve]'") from None
     from preflight.commands import serve as serve_cmd
-    from preflight.dirs import state_dir
+    from preflight.state.dirs import state_dir
     from preflight.serve.config import ServeConfig
 
     config = ServeConfig(data=data or state_dir() / "serve", host=host, port=port,
@@ -389,8 +389,8 @@ def cache_command(clear: bool) -> int:
     """
     import sqlite3
 
-    from preflight.cache import ResultCache
-    from preflight.dirs import cache_dir
+    from preflight.state.cache import ResultCache
+    from preflight.state.dirs import cache_dir
 
     folder = cache_dir()
     try:
@@ -483,7 +483,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug: one line for the user, the traceback in a log file
         if os.environ.get("PREFLIGHT_DEBUG"):
             raise
-        from preflight import crashlog, redact
+        from preflight.state import crashlog
+        from preflight.remote import redact
 
         log = crashlog.write(traceback.format_exc())
         where = f"details in {log}" if log is not None else "the log could not be written"

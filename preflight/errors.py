@@ -92,7 +92,7 @@ class StageFailed(Exception):
 
     def reason(self) -> str:
         """One line for the report: what failed where, and what to do."""
-        from preflight import redact
+        from preflight.remote import redact
 
         detail = redact.text(" ".join(str(self.error).split()))[:200]
         return (f"internal error while {_DOING[self.stage]} ({type(self.error).__name__}"

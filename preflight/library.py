@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError, UsageError
-from preflight.report import FileResult, Report
-from preflight.ruleset import RuleSet
+from preflight.model.report import FileResult, Report
+from preflight.judge.ruleset import RuleSet
 
 if TYPE_CHECKING:
     from preflight.run.submit import SubmitOutcome
@@ -51,7 +51,7 @@ def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_
     >>> report.to_json()                                                 # doctest: +SKIP
     '{"schema": "preflight.report/1", ...'
     """
-    from preflight.run.checks import CheckOptions, build_report
+    from preflight.run.check_run import CheckOptions, build_report
 
     options = CheckOptions(rules=rules, fail_level=fail_level, quick=quick, cache=cache, jobs=jobs,
                            config=Path(config) if config is not None else None, scheduler=scheduler,
@@ -76,7 +76,7 @@ def _guard() -> Any:
 
 
 def _has_media(folder: Path) -> bool:
-    from preflight.discover import discover
+    from preflight.inputs.discover import discover
 
     try:
         return bool(discover([folder]))
@@ -91,7 +91,7 @@ def load_rules(name_or_file: str) -> RuleSet:
     >>> [rule.id for rule in preflight.load_rules("phoenix-4").rules][:3]   # doctest: +SKIP
     ['file.size', 'file.decodable', 'file.extension']
     """
-    from preflight.ruleset import load
+    from preflight.judge.ruleset import load
 
     return load(name_or_file)
 

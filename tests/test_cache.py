@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import preflight.version
-import preflight.analyze
+import preflight.media.analyze
 from preflight.cli import main
 from tests.support.media_factory import VideoSpec, make_image, make_video
 
@@ -26,13 +26,13 @@ min_fps = {fps}
 def analyses(monkeypatch: pytest.MonkeyPatch, in_process: None) -> list[Path]:
     """Every file actually analysed (a cache hit analyses nothing), in this process."""
     seen: list[Path] = []
-    real = preflight.analyze.analyze
+    real = preflight.media.analyze.analyze
 
     def counting(path: Path, **kwargs: object) -> object:
         seen.append(path)
         return real(path, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(preflight.analyze, "analyze", counting)
+    monkeypatch.setattr(preflight.media.analyze, "analyze", counting)
     return seen
 
 
@@ -118,7 +118,7 @@ def test_library_and_code_changes_are_part_of_the_key(clip: Path, analyses: list
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """An upgrade of a library that produces facts (PyAV/FFmpeg, OpenCV, dlib, Pillow, numpy, webrtcvad),
     or changed code under an editable install with the same version, never gets an old verdict."""
-    from preflight import cache
+    from preflight.state import cache
 
     check(capsys, str(clip))
     assert any(v.startswith("av=") and not v.endswith("absent") for v in cache.library_versions())
@@ -135,7 +135,7 @@ def test_library_and_code_changes_are_part_of_the_key(clip: Path, analyses: list
 def test_the_code_fingerprint_follows_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from preflight import cache
+    from preflight.state import cache
 
     fake = tmp_path / "preflight"
     fake.mkdir()
@@ -188,8 +188,8 @@ def test_two_processes_use_the_cache_at_once_without_waiting(tmp_path: Path) -> 
     worker) must neither wait for it nor lose its own results."""
     import time
 
-    from preflight.cache import ResultCache
-    from preflight.report import FileResult
+    from preflight.state.cache import ResultCache
+    from preflight.model.report import FileResult
 
     first = ResultCache.open(tmp_path)
     first.put("a", FileResult("a.mp4", "video", "phoenix-4", "pass", None, {}, []))

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from preflight.analyze import analyze
+from preflight.media.analyze import analyze
 from preflight.cli import _color, main
-from preflight.engine import judge
+from preflight.judge.engine import judge
 from preflight.render.formats import RENDERERS
 from preflight.render.options import RenderOptions
-from preflight.report import Report
-from preflight.ruleset import load
+from preflight.model.report import Report
+from preflight.judge.ruleset import load
 from tests.conftest import IMAGE_FILES_ONLY
 from tests.support.media_factory import VideoSpec, make_image, make_video
 
@@ -145,7 +145,7 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.M
 
 
 def test_text_renderer_colours_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from preflight.run.checks import CheckOptions, build_report
+    from preflight.run.check_run import CheckOptions, build_report
 
     report: Report = build_report([make_image(tmp_path / "tiny.png", size=(100, 100))], CheckOptions())
     plain = RENDERERS["text"](report, RenderOptions(color=False))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from preflight.analyze import analyze
+from preflight.media.analyze import analyze
 from preflight.cli import main
-from preflight.facts import ImageFacts, VideoFacts
+from preflight.model.facts import ImageFacts, VideoFacts
 from tests.conftest import NO_CORPUS, corpus_dir
 
 pytestmark = pytest.mark.corpus
@@ -99,8 +99,8 @@ def test_real_speech_passes_articulation(tmp_path: Path, name: str) -> None:
     import av
     import numpy as np
 
-    from preflight.engine import judge
-    from preflight.ruleset import load
+    from preflight.judge.engine import judge
+    from preflight.judge.ruleset import load
     from tests.support.media_factory import decode_audio, make_clip
 
     root = corpus_dir()

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageFilter
 
-from preflight.analyze import analyze
-from preflight.engine import judge
-from preflight.facts import ImageFacts, VideoFacts
+from preflight.media.analyze import analyze
+from preflight.judge.engine import judge
+from preflight.model.facts import ImageFacts, VideoFacts
 from preflight.media.settings import AnalysisSettings
-from preflight.report import Finding
-from preflight.ruleset import load
+from preflight.model.report import Finding
+from preflight.judge.ruleset import load
 from tests.conftest import face_frame, real_portrait
 from tests.support.media_factory import make_clip
 

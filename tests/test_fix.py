@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from preflight.analyze import analyze
+from preflight.media.analyze import analyze
 from preflight.cli import main
-from preflight.engine import judge
-from preflight.facts import ImageFacts, VideoFacts
-from preflight.ruleset import load
+from preflight.judge.engine import judge
+from preflight.model.facts import ImageFacts, VideoFacts
+from preflight.judge.ruleset import load
 from tests.support.media_factory import VideoSpec, make_image, make_video
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -12,7 +12,7 @@ import pytest
 
 from preflight import __version__
 from preflight.cli import main
-from preflight.ruleset import load
+from preflight.judge.ruleset import load
 from tests.conftest import IMAGE_FILES_ONLY
 from tests.support.media_factory import VideoSpec, make_image, make_video
 

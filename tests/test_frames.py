@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from preflight.analyze import analyze
-from preflight.facts import VideoFacts
+from preflight.media.analyze import analyze
+from preflight.model.facts import VideoFacts
 from preflight.media.frames import QUICK_KEYFRAMES, upright, working_width
 from tests.support.media_factory import make_clip
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from preflight.errors import UnusableInput
-from preflight.ruleset import load
+from preflight.judge.ruleset import load
 from preflight.run.guidance import judge_frame
 from tests.conftest import MEDIA, face_frame
 

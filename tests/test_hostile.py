@@ -219,10 +219,10 @@ CRASHERS = """\
 import os
 import signal
 
-import preflight.analyze
+import preflight.media.analyze
 import preflight.run.guidance as guidance
 
-real_analyze, real_judge = preflight.analyze.analyze, guidance.judge_named
+real_analyze, real_judge = preflight.media.analyze.analyze, guidance.judge_named
 
 
 def analyze(path, *args, **kwargs):
@@ -237,7 +237,7 @@ def judge_named(jpeg, rules):
     return real_judge(jpeg, rules)
 
 
-preflight.analyze.analyze = analyze
+preflight.media.analyze.analyze = analyze
 guidance.judge_named = judge_named
 """
 

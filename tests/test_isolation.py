@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight import analyze
+from preflight.media import analyze
 from preflight.cli import main
 from preflight.media import audio, blazeface, image, scan
 from tests.conftest import IMAGE_FILES_ONLY
@@ -100,9 +100,9 @@ SEGFAULT_PLANT = """\
 import os
 import signal
 
-import preflight.analyze
+import preflight.media.analyze
 
-real = preflight.analyze.analyze
+real = preflight.media.analyze.analyze
 
 
 def analyze(path, *args, **kwargs):
@@ -111,7 +111,7 @@ def analyze(path, *args, **kwargs):
     return real(path, *args, **kwargs)
 
 
-preflight.analyze.analyze = analyze
+preflight.media.analyze.analyze = analyze
 """
 
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from preflight.analyze import analyze
-from preflight.engine import judge
-from preflight.facts import FaceLandmarks, ImageFacts
+from preflight.media.analyze import analyze
+from preflight.judge.engine import judge
+from preflight.model.facts import FaceLandmarks, ImageFacts
 from preflight.media import landmarks
 from preflight.media.faces import FaceDetector
-from preflight.report import Finding
-from preflight.ruleset import load
+from preflight.model.report import Finding
+from preflight.judge.ruleset import load
 from tests.conftest import MEDIA
 
 

@@ -11,12 +11,22 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "preflight"
-# The entry layer: what a user or another program calls. Everything else sits below it.
-ENTRY = ("preflight.cli", "preflight.__main__", "preflight.library", "preflight.commands", "preflight.serve")
 # Layers from the top down: a module may import its own layer's modules and any below, never above.
-RUN = ("preflight.run",)
-
-
+# The package root holds only the entry layer (and the errors and version every layer shares).
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("entry", ("preflight", "preflight.cli", "preflight.__main__", "preflight.library", "preflight.commands",
+               "preflight.serve")),
+    ("run", ("preflight.run",)),
+    ("present and fix", ("preflight.render", "preflight.fixing")),
+    ("judge", ("preflight.judge", "preflight.checks")),
+    ("measure", ("preflight.media",)),
+    ("I/O edges", ("preflight.remote", "preflight.upload", "preflight.api")),
+    ("inputs and local state", ("preflight.inputs", "preflight.state")),
+    ("model", ("preflight.model",)),
+]
+# Imported by every layer, importing nothing else of preflight's.
+FOUNDATION = ("preflight.errors", "preflight.version", "preflight.remote.redact")
+ENTRY = LAYERS[0][1]
 def _modules() -> dict[str, Path]:
     found = {}
     for path in PACKAGE.rglob("*.py"):
@@ -70,13 +80,18 @@ def _graph() -> dict[str, set[str]]:
     return {name: _imports(path, name, modules) for name, path in modules.items()}
 
 
+def _in(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or (p != "preflight" and name.startswith(p + ".")) for p in prefixes)
+
+
 def _layer(name: str) -> int:
-    """0 for the entry layer, 1 for the run layer, 2 for everything below."""
-    if any(name == e or name.startswith(e + ".") for e in ENTRY):
-        return 0
-    if any(name == r or name.startswith(r + ".") for r in RUN):
-        return 1
-    return 2
+    """0 for the entry layer, then one number per layer down (LAYERS); the foundation is below all."""
+    if name in FOUNDATION:
+        return len(LAYERS)
+    for number, (_, prefixes) in enumerate(LAYERS):
+        if _in(name, prefixes):
+            return number
+    raise AssertionError(f"{name} is in no layer: give it a home in LAYERS (and say so in the README)")
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -119,10 +134,10 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_reader_sees_lazy_imports_and_skips_type_checking_blocks(tmp_path: Path) -> None:
     source = tmp_path / "mod.py"
     source.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from preflight.cli import main\n"
-                      "def f():\n    from preflight.commands import check\n    import preflight.report\n")
+                      "def f():\n    from preflight.commands import check\n    import preflight.model.report\n")
     modules = {"preflight.cli": source, "preflight.commands": source, "preflight.commands.check": source,
-               "preflight.report": source, "preflight.mod": source}
-    assert _imports(source, "preflight.mod", modules) == {"preflight.commands.check", "preflight.report"}
+               "preflight.model.report": source, "preflight.mod": source}
+    assert _imports(source, "preflight.mod", modules) == {"preflight.commands.check", "preflight.model.report"}
 
 
 def test_tarjan_finds_a_circle_and_nothing_else() -> None:
@@ -145,3 +160,23 @@ def test_the_run_layer_exists_and_commands_stand_on_it() -> None:
     assert any(_layer(m) == 1 for m in graph)
     for command in ("preflight.commands.check", "preflight.commands.submit", "preflight.commands.fix"):
         assert any(_layer(t) == 1 for t in graph[command]), f"{command} does not call the run layer"
+
+
+def test_every_module_has_a_layer_and_the_root_holds_only_the_entry_layer() -> None:
+    for name in _graph():
+        _layer(name)  # raises for a module in no layer
+    root = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert root == ["__init__", "__main__", "cli", "errors", "library", "version"]
+
+
+def test_the_foundation_imports_only_the_foundation() -> None:
+    graph = _graph()
+    assert {f: sorted(t for t in graph[f] if t not in FOUNDATION) for f in FOUNDATION} == {f: [] for f in FOUNDATION}
+
+
+def test_the_layers_order_is_what_the_reader_expects() -> None:
+    """measure -> judge -> present, and nothing below the run layer reaches into it (a spot check of
+    LAYERS itself, so a reordering is a deliberate change)."""
+    assert _layer("preflight.media.analyze") > _layer("preflight.judge.engine") > _layer("preflight.render.html")
+    assert _layer("preflight.render.html") > _layer("preflight.run.pool") > _layer("preflight.serve.app")
+    assert _layer("preflight.model.facts") > _layer("preflight.media.analyze")

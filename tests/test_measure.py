@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from preflight.analyze import analyze
-from preflight.facts import ImageFacts, VideoFacts
+from preflight.media.analyze import analyze
+from preflight.model.facts import ImageFacts, VideoFacts
 from tests.support.media_factory import VideoSpec, make_animated_png, make_image, make_video
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from preflight.cli import main
 from preflight.remote import link
-from preflight.report import FileResult
+from preflight.model.report import FileResult
 from tests.conftest import MEDIA
 from tests.support.http_media import serving
 from tests.support.media_factory import VideoSpec, make_video

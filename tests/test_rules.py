@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from preflight.engine import judge
-from preflight.facts import Facts, StreamChange, TavusCheck, TavusFacts, TavusOnlyFacts
-from preflight.report import Finding
-from preflight.ruleset import load
+from preflight.judge.engine import judge
+from preflight.model.facts import Facts, StreamChange, TavusCheck, TavusFacts, TavusOnlyFacts
+from preflight.model.report import Finding
+from preflight.judge.ruleset import load
 from tests.support.facts_factory import (
     FACE,
     LOOK,

@@ -9,7 +9,7 @@ import pytest
 
 from preflight.checks import RULES
 from preflight.errors import RuleSetError
-from preflight.ruleset import builtin_dir, builtin_names, load
+from preflight.judge.ruleset import builtin_dir, builtin_names, load
 
 
 def write(tmp_path: Path, text: str, name: str = "my.toml") -> Path:
@@ -123,7 +123,7 @@ def test_missing_rule_file_and_unknown_builtin_name() -> None:
 @pytest.mark.parametrize("name", builtin_names())
 def test_builtin_files_are_valid(name: str) -> None:
     """Loading skips validation for the shipped files (it costs start-up time): it happens here."""
-    from preflight.ruleset import _validate, builtin_dir
+    from preflight.judge.ruleset import _validate, builtin_dir
 
     path = builtin_dir() / f"{name}.toml"
     _validate(path, tomllib.loads(path.read_text(encoding="utf-8")))
@@ -134,7 +134,7 @@ def test_no_rule_threshold_is_a_code_default() -> None:
     or through ``extends``): what `preflight rules NAME` lists is all there is."""
     import inspect
 
-    from preflight.ruleset import builtin_names, load
+    from preflight.judge.ruleset import builtin_names, load
 
     for rule in RULES.values():
         assert [p.name for p in rule.params if p.default is not inspect.Parameter.empty] == [], rule.id

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from preflight.analyze import analyze
-from preflight.engine import judge
-from preflight.facts import VideoFacts
-from preflight.report import Finding
-from preflight.ruleset import load
+from preflight.media.analyze import analyze
+from preflight.judge.engine import judge
+from preflight.model.facts import VideoFacts
+from preflight.model.report import Finding
+from preflight.judge.ruleset import load
 from tests.conftest import face_frame
 from tests.support.media_factory import decode_audio, make_clip
 

@@ -69,7 +69,7 @@ def test_a_repeat_without_force_reuses_the_face(tmp_path: Path, env: list[str], 
 
 def _passing_check(path: Path, ruleset: object, **options: object) -> object:
     """The synthetic clip has nobody in it: these tests are about the API, so the check passes."""
-    from preflight.report import FileResult
+    from preflight.model.report import FileResult
 
     return FileResult(str(path), "video", "test", "pass", None, {}, [])
 
@@ -153,11 +153,11 @@ def test_fix_first_uploads_the_fixed_file(tmp_path: Path, env: list[str], tavus:
 def test_submit_right_after_check_takes_the_cached_result(tmp_path: Path, env: list[str], tavus: TavusStandIn,
                                                           capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch, in_process: None) -> None:
-    import preflight.analyze
+    import preflight.media.analyze
 
     analysed: list[Path] = []
-    real = preflight.analyze.analyze
-    monkeypatch.setattr(preflight.analyze, "analyze", lambda path, **kw: analysed.append(path) or real(path, **kw))
+    real = preflight.media.analyze.analyze
+    monkeypatch.setattr(preflight.media.analyze, "analyze", lambda path, **kw: analysed.append(path) or real(path, **kw))
     video = make_video(tmp_path / "me.mp4", VideoSpec(seconds=2))
     assert main(["check", "--quiet", str(video)]) == 1  # nobody in the synthetic clip
     capsys.readouterr()
@@ -395,7 +395,7 @@ def test_submit_as_a_library_call(tmp_path: Path, env: list[str], tavus: TavusSt
 def _passing_remote(remote: object, choose: object, fail_level: str = "error", guard: object = None,
                     copies: object = None) -> object:
     """As _passing_check, for a link: the clip has nobody in it."""
-    from preflight.report import FileResult
+    from preflight.model.report import FileResult
 
     return FileResult(str(remote), "video", "phoenix-4", "pass", None, {"link": {"etag": "e", "length": 1}}, []), remote
 

@@ -13,7 +13,7 @@ import pytest
 
 from preflight.errors import UploadError
 from preflight.upload.s3 import Uploader, sha256_of
-from preflight import redact
+from preflight.remote import redact
 from preflight.upload.urls import parse_duration, presign, seconds_left, verify
 from tests.support.seaweed import BUCKET, SECRET_KEY, SeaweedS3, weed_binary
 

@@ -19,7 +19,7 @@ import httpx
 from preflight.version import __version__
 from preflight.api import DEFAULT_URL
 from preflight.errors import ApiError
-from preflight.facts import TavusCheck as ImageCheck  # one record for a check, here and in the facts
+from preflight.model.facts import TavusCheck as ImageCheck  # one record for a check, here and in the facts
 
 __all__ = ["DEFAULT_URL", "Face", "TavusClient", "Voice"]
 RETRY_STATUS = {429, 500, 502, 503, 504}

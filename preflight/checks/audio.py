@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.facts import AudioFacts, VideoFacts
-from preflight.units import num
+from preflight.model.facts import AudioFacts, VideoFacts
+from preflight.model.units import num
 
 
 @rule("audio.present", kind="video")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from preflight.checks.registry import Verdict, failed, passed, rule
-from preflight.facts import VideoFacts
+from preflight.model.facts import VideoFacts
 
 _NAMES = {"mp4": "MP4", "mov": "QuickTime MOV", "webm": "WebM", "matroska": "Matroska (MKV)",
           "avi": "AVI", "mpeg": "MPEG program stream"}

@@ -21,8 +21,8 @@ from preflight.checks.spans import (
     spans_where,
     step_s,
 )
-from preflight.facts import FaceBox, FaceLandmarks, Facts, ImageFacts, PictureSample, VideoFacts
-from preflight.units import num
+from preflight.model.facts import FaceBox, FaceLandmarks, Facts, ImageFacts, PictureSample, VideoFacts
+from preflight.model.units import num
 
 _NOT_ANALYSED = "the picture was not analysed"
 

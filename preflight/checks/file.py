@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.facts import Facts, ImageFacts, VideoFacts
-from preflight.units import clock, mb
+from preflight.model.facts import Facts, ImageFacts, VideoFacts
+from preflight.model.units import clock, mb
 
 # What a file's content says its extension should be. Facts-to-name knowledge, not a threshold.
 _EXTENSIONS = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.facts import ImageFacts
+from preflight.model.facts import ImageFacts
 
 
 @rule("image.format", kind="image")

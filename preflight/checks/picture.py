@@ -15,8 +15,8 @@ from preflight.checks.spans import (
     spans_where,
     step_s,
 )
-from preflight.facts import FaceLook, Facts, ImageFacts, PictureSample, VideoFacts
-from preflight.units import clock, num
+from preflight.model.facts import FaceLook, Facts, ImageFacts, PictureSample, VideoFacts
+from preflight.model.units import clock, num
 
 
 def _looks(facts: Facts) -> tuple[list[FaceLook], str | None]:

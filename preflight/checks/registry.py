@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-Outcome = Literal["pass", "fail", "skip"]
+from preflight.model.report import Outcome
+
 RuleKind = Literal["video", "image", "any", "link", "tavus"]
 # link: remote inputs only, in any rule set; tavus: only where Tavus's own image check ran, in image rule sets
 

@@ -6,8 +6,8 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from preflight.facts import FaceBox, PictureSample, VideoFacts
-from preflight.units import clock
+from preflight.model.facts import FaceBox, PictureSample, VideoFacts
+from preflight.model.units import clock
 
 NOT_SAMPLED = "the picture was not analysed (no frames were sampled)"
 

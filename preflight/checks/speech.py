@@ -19,8 +19,8 @@ from preflight.checks.spans import (
     spans_where,
     step_s,
 )
-from preflight.facts import AudioFacts, PictureSample, Segment, VideoFacts
-from preflight.units import clock, num
+from preflight.model.facts import AudioFacts, PictureSample, Segment, VideoFacts
+from preflight.model.units import clock, num
 
 
 def _segment(audio: AudioFacts, kind: str) -> Segment | None:

@@ -7,7 +7,7 @@ reads ``facts.tavus``, which the run layer fills from ``POST /v2/faces/image-val
 from __future__ import annotations
 
 from preflight.checks.registry import Verdict, failed, passed, rule
-from preflight.facts import TavusOnlyFacts
+from preflight.model.facts import TavusOnlyFacts
 
 
 @rule("tavus.image_validation", kind="tavus")

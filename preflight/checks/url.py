@@ -10,8 +10,8 @@ import datetime as dt
 from typing import Protocol
 
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.facts import LinkFacts
-from preflight.units import num
+from preflight.model.facts import LinkFacts
+from preflight.model.units import num
 
 
 class HasLink(Protocol):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from preflight.checks.registry import Verdict, failed, passed, rule, skipped
-from preflight.facts import VideoFacts
-from preflight.units import clock, num
+from preflight.model.facts import VideoFacts
+from preflight.model.units import clock, num
 
 _CODECS = {"h264": "H.264", "hevc": "HEVC (H.265)", "vp8": "VP8", "vp9": "VP9", "av1": "AV1",
            "mpeg4": "MPEG-4 Part 2", "mpeg1video": "MPEG-1", "mpeg2video": "MPEG-2", "prores": "ProRes"}

@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight.discover import MEDIA_EXTENSIONS, discover
+from preflight.inputs.discover import MEDIA_EXTENSIONS, discover
 from preflight.errors import UsageError
-from preflight.files import write_atomically
+from preflight.inputs.files import write_atomically
 from preflight.render.formats import RENDERERS
 from preflight.render.options import RenderOptions
-from preflight.report import Report
-from preflight.run.checks import CheckOptions, build_report, exit_code
+from preflight.model.report import Report
+from preflight.run.check_run import CheckOptions, build_report, exit_code
 from preflight.run.execute import BatchProgressFactory, ProgressFactory
 from preflight.run.triage import Input
 
@@ -43,7 +43,7 @@ def _log_internal_errors(report: Report) -> None:
     internal = [r for r in report.results if r.internal]
     if not internal:
         return
-    from preflight import crashlog
+    from preflight.state import crashlog
 
     log = crashlog.write(*(r.traceback or f"{r.path}: {r.error}" for r in internal))
     where = f"details in {log}" if log is not None else "the log could not be written"

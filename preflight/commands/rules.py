@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from preflight.checks import RULES
-from preflight.ruleset import RuleSet, builtin_names, load
+from preflight.judge.ruleset import RuleSet, builtin_names, load
 
 
 def list_rulesets() -> str:

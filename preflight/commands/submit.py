@@ -11,7 +11,7 @@ from preflight.errors import UnusableInput
 from preflight.render import fixes
 from preflight.render.formats import RENDERERS
 from preflight.render.options import RenderOptions
-from preflight.report import Report
+from preflight.model.report import Report
 from preflight.run import training
 from preflight.run.submit import SubmitOptions, SubmitOutcome, submit
 

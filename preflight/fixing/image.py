@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from preflight.facts import FaceBox
+from preflight.model.facts import FaceBox
 from preflight.media.image import upright
 
 # The framing aimed for: the face box (eyebrows to chin) this share of the height, its centre this far

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from preflight.facts import ImageFacts, VideoFacts
-from preflight.report import Finding
+from preflight.model.facts import ImageFacts, VideoFacts
+from preflight.model.report import Finding
 
 # Rules a re-encode to H.264 + AAC in MP4 at a constant frame rate, upright, repairs.
 VIDEO_REENCODE = {"video.codec", "container.format", "video.vfr", "audio.codec", "file.extension",

@@ -19,7 +19,7 @@ import ffmpeg
 import imageio_ffmpeg
 
 from preflight.errors import FixFailed
-from preflight.facts import VideoFacts
+from preflight.model.facts import VideoFacts
 from preflight.media.probe import ffmpeg_url
 
 LOUDNESS = {"I": -16.0, "TP": -1.5, "LRA": 11.0}

@@ -24,7 +24,7 @@ import av
 import av.error
 import numpy as np
 
-from preflight.facts import AudioFacts, Segment
+from preflight.model.facts import AudioFacts, Segment
 
 RATE = 16000
 FRAME = 512  # 32 ms

@@ -27,7 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from preflight.facts import FaceBox
+from preflight.model.facts import FaceBox
 from preflight.media.perthread import per_thread
 
 MODELS = Path(__file__).resolve().parent.parent / "models"

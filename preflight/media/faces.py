@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from preflight.dirs import cache_dir
-from preflight.facts import FaceBox
+from preflight.state.dirs import cache_dir
+from preflight.model.facts import FaceBox
 from preflight.media.perthread import per_thread
 
 # dlib's frontal detector is five HOG filters; its idx output names the one that fired.

@@ -19,7 +19,7 @@ from av.video.reformatter import VideoReformatter
 
 from preflight.media import limits
 from preflight.media.probe import Source, open_container, video_stream
-from preflight.preview import Thumbnails
+from preflight.media.preview import Thumbnails
 
 Gray = np.ndarray[Any, Any]  # a 2-D uint8 array: one grey picture
 Sink = Callable[[float, Gray], None]

@@ -11,11 +11,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from preflight.errors import UnusableInput
-from preflight.facts import ImageFacts
-from preflight.failures import stage
+from preflight.model.facts import ImageFacts
+from preflight.model.failures import stage
 from preflight.media.picture import analyse_still
 from preflight.media.settings import AnalysisSettings
-from preflight.preview import Thumbnails
+from preflight.media.preview import Thumbnails
 from preflight.remote.source import Remote
 
 # Pillow's own decompression-bomb guard: a header that promises more pixels than this is refused

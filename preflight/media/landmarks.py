@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from preflight.facts import FaceBox, FaceLandmarks
+from preflight.model.facts import FaceBox, FaceLandmarks
 from preflight.media.blazeface import MODELS
 from preflight.media.perthread import per_thread
 

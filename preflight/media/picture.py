@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from preflight.facts import CountSpan, FaceBox, FaceLandmarks, FaceLook, PictureFacts, PictureSample
+from preflight.model.facts import CountSpan, FaceBox, FaceLandmarks, FaceLook, PictureFacts, PictureSample
 from preflight.media import blazeface, landmarks
 from preflight.media.faces import FaceDetector
 from preflight.media.settings import AnalysisSettings

@@ -9,9 +9,9 @@ from pathlib import Path
 import av
 import av.error
 
-from preflight import redact
+from preflight.remote import redact
 from preflight.errors import UnusableInput
-from preflight.facts import VideoFacts
+from preflight.model.facts import VideoFacts
 from preflight.media import limits
 from preflight.media.isobmff import declared_sizes
 from preflight.remote.source import Remote

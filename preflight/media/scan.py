@@ -25,7 +25,7 @@ import av
 import av.error
 import av.logging
 
-from preflight.facts import DecodeScan, StreamChange
+from preflight.model.facts import DecodeScan, StreamChange
 from preflight.media import limits
 from preflight.media.frames import FrameSampler
 from preflight.media.probe import Source, audio_stream, open_container, video_stream

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.errors import NotFetched, UnusableInput
-from preflight.facts import Kind
+from preflight.model.facts import Kind
 
 _HEAD = 512
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/"

@@ -15,9 +15,9 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
-from preflight import redact
-from preflight.facts import LinkFacts
-from preflight.signed import expiry
+from preflight.remote import redact
+from preflight.model.facts import LinkFacts
+from preflight.remote.signed import expiry
 
 if TYPE_CHECKING:
     import httpx

@@ -17,10 +17,10 @@ from typing import Any
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from preflight.discover import IMAGE_EXTENSIONS, MEDIA_EXTENSIONS
+from preflight.inputs.discover import IMAGE_EXTENSIONS, MEDIA_EXTENSIONS
 from preflight.errors import UsageError
-from preflight.facts import LinkFacts
-from preflight import redact
+from preflight.model.facts import LinkFacts
+from preflight.remote import redact
 
 SCHEMES = ("http://", "https://", "s3://")
 CHECK_URL_S = 3600  # how long the GET URL preflight signs for checking an s3:// object lives

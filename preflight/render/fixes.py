@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from preflight.report import FileResult, Finding
+from preflight.model.report import FileResult, Finding
 
 if TYPE_CHECKING:
     from preflight.run.fix import FixRun

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from preflight.render import compact, github, json_, junit, sarif, text
 from preflight.render.options import RenderOptions
-from preflight.report import Report
+from preflight.model.report import Report
 
 __all__ = ["RENDERERS", "Renderer"]
 

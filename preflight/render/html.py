@@ -13,11 +13,11 @@ import base64
 from html import escape
 from typing import Any
 
-from preflight.preview import Thumb
+from preflight.model.report import Thumb
 from preflight.render.options import RenderOptions
-from preflight.report import FileResult, Finding, Report
-from preflight.ruleset import SEVERITIES
-from preflight.units import clock
+from preflight.model.report import FileResult, Finding, Report
+from preflight.model.report import SEVERITIES
+from preflight.model.units import clock
 
 _W, _ROW, _LABEL = 900, 34, 110  # timeline width, row height, label column (SVG user units)
 _SEGMENT_COLOURS = {"speaking": "#dbeafe", "listening": "#ede9fe"}

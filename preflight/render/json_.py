@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from preflight.render.options import RenderOptions
-from preflight.report import Report
+from preflight.model.report import Report
 
 
 def render(report: Report, options: RenderOptions) -> str:

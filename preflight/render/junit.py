@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from preflight.render.options import RenderOptions
-from preflight.report import FileResult, Report
+from preflight.model.report import FileResult, Report
 
 
 def render(report: Report, options: RenderOptions) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.render.options import RenderOptions
-from preflight.report import Finding, Report
+from preflight.model.report import Finding, Report
 
 _SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}

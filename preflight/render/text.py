@@ -7,8 +7,8 @@ from typing import Protocol
 import click
 
 from preflight.render.options import RenderOptions
-from preflight.report import FileResult, Finding, Report
-from preflight.ruleset import SEVERITIES
+from preflight.model.report import FileResult, Finding, Report
+from preflight.model.report import SEVERITIES
 
 _MARKS = {"error": ("✗", "red"), "warning": ("!", "yellow"), "info": ("i", "cyan")}
 _VERDICTS = {"pass": ("PASS", "green"), "fail": ("FAIL", "red"), "error": ("ERROR", "magenta"),

@@ -8,12 +8,12 @@ import sqlite3
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from preflight.cache import ResultCache, result_key
-from preflight.digest import sha256_of
-from preflight.facts import Kind, LinkFacts
+from preflight.state.cache import ResultCache, result_key
+from preflight.state.digest import sha256_of
+from preflight.model.facts import Kind, LinkFacts
 from preflight.remote.source import Remote
-from preflight.report import FileResult, FileVerdict
-from preflight.ruleset import RuleSet
+from preflight.model.report import FileResult, FileVerdict
+from preflight.judge.ruleset import RuleSet
 from preflight.run.isolated import check_file
 from preflight.run.pool import ProgressBar
 
@@ -89,8 +89,8 @@ def check_cached(path: Path, ruleset: RuleSet, *, quick: bool = False, fail_leve
 def relinked(res: FileResult, link: LinkFacts, ruleset: RuleSet, fail_level: str) -> FileResult:
     """A cached remote result with its url.* findings judged again on the link as it is now."""
     from preflight.checks import RULES
-    from preflight.engine import judge
-    from preflight.facts import LinkOnlyFacts
+    from preflight.judge.engine import judge
+    from preflight.model.facts import LinkOnlyFacts
 
     if res.kind is None or res.facts is None:
         return res

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from preflight.report import FileResult
+from preflight.model.report import FileResult
 from preflight.run import batch
 from preflight.run.isolated import Source, check_file
 from preflight.run.pool import ProgressBar

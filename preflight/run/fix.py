@@ -10,17 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from preflight import project
-from preflight.analyze import analyze
-from preflight.engine import result
+from preflight.inputs import project
+from preflight.media.analyze import analyze
+from preflight.judge.engine import result
 from preflight.errors import EXIT_FAIL, EXIT_OK, UsageError
-from preflight.facts import ImageFacts, Kind, VideoFacts
-from preflight.files import publish
+from preflight.model.facts import ImageFacts, Kind, VideoFacts
+from preflight.inputs.files import publish
 from preflight.fixing import image as image_fix
 from preflight.fixing import video as video_fix
 from preflight.fixing.plan import Plan, image_plan, output_fps, video_plan
-from preflight.report import FileResult, Finding
-from preflight.ruleset import RuleSet
+from preflight.model.report import FileResult, Finding
+from preflight.judge.ruleset import RuleSet
 from preflight.run.pool import ProgressBar
 from preflight.run.rulesets import RuleSets
 

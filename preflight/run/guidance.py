@@ -17,12 +17,12 @@ from functools import lru_cache
 from typing import Any
 
 from preflight.checks import RULES
-from preflight.checks.registry import Outcome
-from preflight.engine import finding
+from preflight.model.report import Outcome
+from preflight.judge.engine import finding
 from preflight.errors import UnusableInput
-from preflight.facts import PictureFacts, VideoFacts
-from preflight.report import Finding
-from preflight.ruleset import RuleConfig, RuleSet
+from preflight.model.facts import PictureFacts, VideoFacts
+from preflight.model.report import Finding
+from preflight.judge.ruleset import RuleConfig, RuleSet
 
 FRAME_RULES = ("face.count", "face.size", "face.centered", "face.head_in_frame", "face.looking", "face.sharpness",
                "face.lighting")
@@ -134,7 +134,7 @@ GUIDANCE_LIMIT_S = 5.0  # one frame takes ~40 ms; a frame that takes this long e
 
 @lru_cache(maxsize=8)
 def _ruleset(name: str) -> RuleSet:
-    from preflight.ruleset import load
+    from preflight.judge.ruleset import load
 
     return load(name)
 

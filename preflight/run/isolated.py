@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from preflight.errors import StageFailed, UnusableInput
-from preflight.failures import stage
+from preflight.model.failures import stage
 from preflight.remote.source import Remote
-from preflight.report import FileResult
+from preflight.model.report import FileResult
 from preflight.run.pool import ProgressBar
-from preflight.ruleset import RuleSet
+from preflight.judge.ruleset import RuleSet
 
 Source = Path | Remote
 
@@ -25,9 +25,9 @@ def check_file(path: Source, ruleset: RuleSet, quick: bool, fail_level: str,
     """Analyse one file and judge it. Never raises for the file's sake: an unusable file is an
     ``error`` result with its reason, a bug while measuring or judging an ``internal`` one."""
     try:
-        from preflight.analyze import analyze
-        from preflight.engine import result, unusable
-        from preflight.preview import Thumbnails
+        from preflight.media.analyze import analyze
+        from preflight.judge.engine import result, unusable
+        from preflight.media.preview import Thumbnails
 
         thumbs = Thumbnails()
         try:

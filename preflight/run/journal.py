@@ -16,7 +16,7 @@ from typing import Any
 
 from preflight.api.client import Face, TavusClient
 from preflight.errors import UnsureOfEarlierSubmit
-from preflight.statefiles import locked, write_json
+from preflight.state.statefiles import locked, write_json
 
 _CLOCK_SKEW = dt.timedelta(minutes=2)  # between this machine's clock and Tavus's
 

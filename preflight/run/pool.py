@@ -180,8 +180,8 @@ def _run(task_id: int, fn: Callable[..., Any], args: tuple[Any, ...], limit_s: f
 
 # What a worker needs, imported once in the fork server: each worker is then forked from it ready to
 # measure, instead of a new interpreter importing PyAV, OpenCV and NumPy for every pool.
-PRELOAD = ["preflight.run.pool", "preflight.run.isolated", "preflight.analyze", "preflight.engine",
-           "preflight.preview"]
+PRELOAD = ["preflight.run.pool", "preflight.run.isolated", "preflight.media.analyze", "preflight.judge.engine",
+           "preflight.media.preview"]
 
 
 @lru_cache(maxsize=1)

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Protocol
 
 from preflight.errors import UsageError
-from preflight.facts import Kind
-from preflight.project import ProjectConfig
-from preflight.ruleset import DEFAULT_RULESETS, RuleSet, load
+from preflight.model.facts import Kind
+from preflight.inputs.project import ProjectConfig
+from preflight.judge.ruleset import DEFAULT_RULESETS, RuleSet, load
 
 # What Tavus's AI Image Fixer (auto_fix_training_image) repairs: with it, these only warn.
 FRAMING_RULES = frozenset({"face.centered", "face.head_in_frame", "face.size", "face.looking"})

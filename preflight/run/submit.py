@@ -19,15 +19,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from preflight import redact
+from preflight.remote import redact
 from preflight.api.client import Face, ImageValidation, TavusClient
 from preflight.api.connection import Connection
-from preflight.dirs import legacy_state_dirs, state_dir
+from preflight.state.dirs import legacy_state_dirs, state_dir
 from preflight.errors import EXIT_FAIL, EXIT_OK, EXIT_UNUSABLE, UsageError
-from preflight.facts import Kind
+from preflight.model.facts import Kind
 from preflight.media.sniff import sniff
 from preflight.remote.source import Remote, expand, is_remote, read_image
-from preflight.report import FileResult
+from preflight.model.report import FileResult
 from preflight.run import training
 from preflight.run.cached import check_cached, file_hash, remote_identity
 from preflight.run.fix import FixOptions, FixRun, fix_isolated

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from preflight.api.client import ImageValidation, TavusClient
 from preflight.api.connection import Connection
-from preflight.engine import judge
-from preflight.facts import TavusFacts, TavusOnlyFacts
+from preflight.judge.engine import judge
+from preflight.model.facts import TavusFacts, TavusOnlyFacts
 from preflight.remote.source import Remote, read_image
-from preflight.report import FileResult, FileVerdict, Report
-from preflight.ruleset import RuleSet
+from preflight.model.report import FileResult, FileVerdict, Report
+from preflight.judge.ruleset import RuleSet
 from preflight.run.rulesets import Chooser
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from preflight.api.client import Face, TavusClient
 from preflight.api.connection import Connection
-from preflight.dirs import state_dir
+from preflight.state.dirs import state_dir
 from preflight.errors import EXIT_FAIL, EXIT_OK
 from preflight.run.journal import Journal
 

@@ -8,15 +8,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from preflight.cache import ResultCache
-from preflight.discover import discover
+from preflight.state.cache import ResultCache
+from preflight.inputs.discover import discover
 from preflight.errors import NotFetched, PreflightError, StageFailed, UnusableInput, UsageError
-from preflight.facts import Kind
+from preflight.model.facts import Kind
 from preflight.media.sniff import sniff
-from preflight.project import LfsPolicy, ProjectConfig
+from preflight.inputs.project import LfsPolicy, ProjectConfig
 from preflight.remote.source import Remote, expand
-from preflight.report import FileResult
-from preflight.ruleset import RuleSet
+from preflight.model.report import FileResult
+from preflight.judge.ruleset import RuleSet
 from preflight.run.cached import lookup, lookup_remote, relinked
 from preflight.run.isolated import Source, check_file, internal_error
 from preflight.run.rulesets import Chooser
@@ -91,8 +91,8 @@ def triage_remote(index: int, remote: Remote, choose: Chooser, cache: ResultCach
     fetched from a public host, every redirect checked, and the analysis reads a copy downloaded
     through the guard into ``copies``."""
     guarded = guard is not None and remote.s3 is None
-    from preflight.engine import result
-    from preflight.facts import LinkOnlyFacts
+    from preflight.judge.engine import result
+    from preflight.model.facts import LinkOnlyFacts
     from preflight.media.sniff import sniff_head
 
     try:

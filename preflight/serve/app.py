@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from preflight.errors import BadUpload, BodyTooLarge, SpoolFull
-from preflight.report import FileResult, Report
+from preflight.model.report import FileResult, Report
 from preflight.run.pool import Crashed, IsolatedPool
 from preflight.serve import uploads
 from preflight.serve.bodies import error, json_body, small_body
@@ -362,13 +362,13 @@ def _fingerprint(kind: str, params: dict[str, Any], digest: str) -> str:
 
 
 def _shown_url(url: str) -> str:
-    from preflight import redact
+    from preflight.remote import redact
 
     return redact.url(url)
 
 
 def _check_options(params: dict[str, Any]) -> str | None:
-    from preflight.ruleset import builtin_names
+    from preflight.judge.ruleset import builtin_names
 
     rules = params.get("rules")
     if rules is not None and rules not in builtin_names():

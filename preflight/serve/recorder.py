@@ -76,7 +76,7 @@ def page_config(rules: str) -> dict[str, Any]:
     """What the page needs, every number from the rule file (None where the rule set switched that
     rule off: the page then leaves that check out)."""
     from preflight.errors import UsageError
-    from preflight.ruleset import load
+    from preflight.judge.ruleset import load
 
     if rules not in VIDEO_RULESETS:
         raise UsageError(f"the recorder takes a video rule set: {', '.join(VIDEO_RULESETS)}")
@@ -222,7 +222,7 @@ async def _finished_in_pool(service: Service, take: Take) -> dict[str, Any]:
         message = ("the analysis crashed or hung on this take (a decoder or detector failure, or out of memory); the "
                    "recording is kept as it arrived. Please report it")
     except Exception as err:  # noqa: BLE001 - a bug while finishing: this take's error, logged privately
-        from preflight import crashlog
+        from preflight.state import crashlog
 
         crashlog.write("".join(traceback.format_exception(err)))
         message = f"internal error while finishing the take ({type(err).__name__}); the recording is kept"
@@ -244,7 +244,7 @@ def shown(finished: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error_report(name: str, message: str) -> dict[str, Any]:
-    from preflight.report import FileResult, Report
+    from preflight.model.report import FileResult, Report
 
     document: dict[str, Any] = json.loads(Report([FileResult(name, None, None, "error", message,
                                                              internal=True)]).to_json())
@@ -257,8 +257,8 @@ def finish_take(recording: Path, rules: str) -> dict[str, Any]:
     from preflight.errors import PreflightError
     from preflight.render import html
     from preflight.render.options import RenderOptions
-    from preflight.report import Report
-    from preflight.run.checks import CheckOptions, build_report
+    from preflight.model.report import Report
+    from preflight.run.check_run import CheckOptions, build_report
     from preflight.run.fix import FixOptions, fix_file
 
     fixed_path = recording.with_name(f"{recording.stem}.fixed.mp4")
@@ -270,7 +270,7 @@ def finish_take(recording: Path, rules: str) -> dict[str, Any]:
     except PreflightError as err:
         fixed, note = None, str(err)
     except Exception as err:  # noqa: BLE001 - a bug in the fixer: the take is still checked as recorded
-        from preflight import crashlog
+        from preflight.state import crashlog
 
         crashlog.write(traceback.format_exc())
         fixed, note = None, f"the fixer failed ({type(err).__name__}); the recording was checked as it is"

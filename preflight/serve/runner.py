@@ -161,11 +161,11 @@ class Runner:
     def _finish(self, job: Job, verdict: str | None, result: dict[str, Any] | None, error: str | None,
                 trace: str | None = None) -> None:
         if trace:
-            from preflight import crashlog
+            from preflight.state import crashlog
 
             crashlog.write(f"job {job.id} ({job.name}):\n{trace}")
         if result is not None and result.get("internal") and result.get("traceback"):
-            from preflight import crashlog
+            from preflight.state import crashlog
 
             crashlog.write(f"job {job.id} ({job.name}):\n{result['traceback']}")
         if result is not None:

@@ -31,7 +31,7 @@ def warm_up() -> int:
     import numpy as np
     from PIL import Image
 
-    from preflight.run.checks import CheckOptions, build_report
+    from preflight.run.check_run import CheckOptions, build_report
 
     with tempfile.TemporaryDirectory(prefix="preflight-warm-") as tmp:
         picture = Path(tmp) / "warm.jpg"
@@ -67,8 +67,8 @@ FACE_EXTRA_S = 900.0  # a 750 MB upload at ~1 MB/s, the presign check and Tavus'
 def run_check(source: str, remote: bool, name: str, params: dict[str, Any], copies: str) -> dict[str, Any]:
     from preflight.render import html
     from preflight.render.options import RenderOptions
-    from preflight.report import Report
-    from preflight.run.checks import CheckOptions, build_report
+    from preflight.model.report import Report
+    from preflight.run.check_run import CheckOptions, build_report
 
     options = CheckOptions(rules=params.get("rules"), quick=bool(params.get("quick")), url_guard=_guard(params),
                            copies=Path(copies))
@@ -93,7 +93,7 @@ def _guard(params: dict[str, Any]) -> Any:
 def shown_as(result: Any, source: str, name: str) -> Any:
     """A result under the caller's name: the server's own path of the spooled file appears nowhere in
     it (not as its path, not inside its error message)."""
-    from preflight.report import FileResult
+    from preflight.model.report import FileResult
 
     assert isinstance(result, FileResult)
     error = result.error.replace(source, name) if result.error else result.error

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from preflight.digest import sha256_of
+from preflight.state.digest import sha256_of
 from preflight.errors import UploadError
 
 __all__ = ["PART_SIZE", "Uploaded", "client", "credentials", "Uploader", "object_key", "sha256_of"]
@@ -184,6 +184,6 @@ class Uploader:
         return data if isinstance(data, dict) and "upload_id" in data and "parts" in data else None
 
     def _save(self, sha: str, state: dict[str, Any]) -> None:
-        from preflight.statefiles import write_json
+        from preflight.state.statefiles import write_json
 
         write_json(self._state_path(sha), state)

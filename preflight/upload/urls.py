@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from preflight.signed import expiry
+from preflight.remote.signed import expiry
 from preflight.errors import UploadError
 
 MIN_VALID_S = 24 * 3600  # Tavus: keep URLs valid for at least 24 hours after submission

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from preflight.facts import DecodeScan, ImageFacts, VideoFacts
+from preflight.model.facts import DecodeScan, ImageFacts, VideoFacts
 
 GOOD_SCAN = DecodeScan(
     ok=True, frames=1830, decoded_until_s=61.0, interval_median_ms=33.333, interval_min_ms=33.333,
@@ -42,7 +42,7 @@ def image(**changes: Any) -> ImageFacts:
 
 # --- picture facts -------------------------------------------------------------------------------
 
-from preflight.facts import FaceBox, FaceLandmarks, FaceLook, PictureFacts, PictureSample  # noqa: E402
+from preflight.model.facts import FaceBox, FaceLandmarks, FaceLook, PictureFacts, PictureSample  # noqa: E402
 
 FACE = FaceBox(x=0.4, y=0.22, w=0.2, h=0.3, score=1.5, pose="front")
 LOOK = FaceLook(luma=130.0, balance=0.9, sharpness=120.0)
@@ -81,7 +81,7 @@ def image_with(faces: list[FaceBox], look: FaceLook | None = LOOK, **changes: An
 
 # --- audio facts ---------------------------------------------------------------------------------
 
-from preflight.facts import AudioFacts  # noqa: E402
+from preflight.model.facts import AudioFacts  # noqa: E402
 
 FRAMES_PER_S = 31.25  # 32 ms frames
 

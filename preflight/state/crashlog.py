@@ -12,8 +12,8 @@ import os
 import time
 from pathlib import Path
 
-from preflight import redact
-from preflight.dirs import cache_dir
+from preflight.remote import redact
+from preflight.state.dirs import cache_dir
 
 
 def write(*tracebacks: str) -> Path | None:

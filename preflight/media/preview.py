@@ -11,27 +11,13 @@ import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from preflight.model.report import Thumb
+
 if TYPE_CHECKING:  # numpy is not needed to read cached results
     import numpy as np
 
 THUMB_WIDTH = 320
 VIDEO_THUMBS = 12
-
-
-@dataclass(frozen=True)
-class Thumb:
-    t: float | None  # seconds into the video; None for an image
-    width: int
-    height: int
-    jpeg: bytes
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"t": self.t, "width": self.width, "height": self.height,
-                "jpeg": base64.b64encode(self.jpeg).decode("ascii")}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Thumb:
-        return cls(d["t"], d["width"], d["height"], base64.b64decode(d["jpeg"]))
 
 
 @dataclass

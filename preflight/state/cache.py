@@ -24,13 +24,16 @@ import os
 import sqlite3
 import sys
 import time
+from typing import TYPE_CHECKING
 from pathlib import Path
 
-from preflight.digest import sha256_of
-from preflight.dirs import cache_dir
-from preflight.report import FileResult
-from preflight.ruleset import RuleSet
+from preflight.state.digest import sha256_of
+from preflight.state.dirs import cache_dir
+from preflight.model.report import FileResult
 from preflight import version
+
+if TYPE_CHECKING:  # a rule set is only read as a dataclass here: the cache sits below judging
+    from preflight.judge.ruleset import RuleSet
 
 _RACY_S = 2.0
 _KEEP_S = 90 * 24 * 3600  # results older than this are dropped when the cache is opened
@@ -76,7 +79,7 @@ def library_versions() -> tuple[str, ...]:
     return tuple(f"{lib}={found.get(lib, 'absent')}" for lib in _FACT_LIBRARIES)
 
 
-PACKAGE_DIR = Path(__file__).resolve().parent  # the installed preflight package
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the installed preflight package
 
 
 @functools.lru_cache(maxsize=1)

@@ -9,8 +9,8 @@ from typing import TypeVar
 
 import av
 
-from preflight.facts import AudioFacts, Facts, ImageFacts, Kind, PictureFacts, VideoFacts
-from preflight.failures import StageFailed, stage
+from preflight.model.facts import AudioFacts, Facts, ImageFacts, Kind, PictureFacts, VideoFacts
+from preflight.model.failures import StageFailed, stage
 from preflight.media.audio import AudioAnalyzer
 from preflight.media.frames import FrameSampler, sample_keyframes
 from preflight.media.image import probe_image
@@ -21,7 +21,7 @@ from preflight.media.settings import AnalysisSettings
 from preflight.media.sniff import sniff, sniff_head
 from preflight.remote.source import Remote, read_image
 from preflight.media.worker import Threaded
-from preflight.preview import Thumbnails
+from preflight.media.preview import Thumbnails
 
 SettingsFor = Callable[[Kind], AnalysisSettings | None]
 

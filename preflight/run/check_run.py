@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from preflight import project
+from preflight.inputs import project
 from preflight.errors import EXIT_FAIL, EXIT_OK, EXIT_UNUSABLE
-from preflight.project import LfsPolicy
-from preflight.report import FileResult, Report
+from preflight.inputs.project import LfsPolicy
+from preflight.model.report import FileResult, Report
 from preflight.run import execute
 from preflight.run.cached import open_cache, store
 from preflight.run.execute import BatchProgressFactory, ProgressFactory

@@ -17,21 +17,21 @@ from typing import Any, Literal, get_args, get_origin
 
 from preflight.checks import RULES
 from preflight.checks.registry import Param
+from preflight.model.report import SEVERITIES, Severity
 from preflight.errors import RuleSetError
-from preflight.facts import Kind
+from preflight.model.facts import Kind
 from preflight.media.settings import AnalysisSettings
-from preflight.validation import first_problem
+from preflight.inputs.project import is_file_ref
+from preflight.inputs.validation import first_problem
 
-Severity = Literal["error", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")  # least to most severe
 DEFAULT_RULESETS: dict[Kind, str] = {"video": "phoenix-4", "image": "image"}
 _RULE_KEYS = {"severity", "fix", "source", "enabled"}
 
 
 def builtin_dir() -> Path:
     """``rules/`` ships inside the wheel as ``preflight/rules``; a source checkout has it at the top."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "rules", here.parent / "rules"):
+    package = Path(__file__).resolve().parent.parent  # preflight/
+    for candidate in (package / "rules", package.parent / "rules"):
         if candidate.is_dir():
             return candidate
     raise RuleSetError("the built-in rule sets are missing from this installation; reinstall preflight")
@@ -65,11 +65,6 @@ def load(name_or_path: str) -> RuleSet:
     path = _locate(name_or_path, base=None)
     header, analysis, rules = _merged(path, chain=())
     return replace(_build(path, header, rules), analysis=AnalysisSettings(**analysis))
-
-
-def is_file_ref(ref: str) -> bool:
-    """A rule set reference that names a file (``my.toml``, ``rules/x``) rather than a built-in."""
-    return ref.endswith(".toml") or "/" in ref or "\\" in ref
 
 
 def _locate(ref: str, base: Path | None) -> Path:

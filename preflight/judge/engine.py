@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from preflight.checks import RULES
-from preflight.facts import Facts, LinkOnlyFacts, TavusOnlyFacts
-from preflight.report import FileResult, FileVerdict, Finding
-from preflight.ruleset import SEVERITIES, RuleConfig, RuleSet, Severity
+from preflight.model.facts import Facts, LinkOnlyFacts, TavusOnlyFacts
+from preflight.model.report import FileResult, FileVerdict, Finding
+from preflight.judge.ruleset import RuleConfig, RuleSet
+from preflight.model.report import SEVERITIES, Severity
 
 
 def judge(facts: Facts | LinkOnlyFacts | TavusOnlyFacts, ruleset: RuleSet) -> list[Finding]:

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from preflight.version import __version__
-from preflight.checks.registry import Outcome
-from preflight.preview import Thumb
-from preflight.ruleset import SEVERITIES, Severity
+
+Outcome = Literal["pass", "fail", "skip"]  # one rule on one file
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")  # least to most severe
+
+
+@dataclass(frozen=True)
+class Thumb:
+    """A small JPEG of the file (a sampled frame of a video), for the HTML report's contact sheet."""
+
+    t: float | None  # seconds into the video; None for an image
+    width: int
+    height: int
+    jpeg: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": self.t, "width": self.width, "height": self.height,
+                "jpeg": base64.b64encode(self.jpeg).decode("ascii")}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Thumb:
+        return cls(d["t"], d["width"], d["height"], base64.b64decode(d["jpeg"]))
+
 
 SCHEMA = "preflight.report/1"
 # error: the file cannot be judged at all (exit code 2); skip: not judged by choice (an LFS pointer

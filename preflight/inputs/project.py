@@ -28,8 +28,7 @@ from typing import Any, Literal
 import pathspec
 
 from preflight.errors import UsageError
-from preflight.ruleset import is_file_ref
-from preflight.validation import first_problem
+from preflight.inputs.validation import first_problem
 
 LfsPolicy = Literal["fail", "skip"]
 Spec = pathspec.PathSpec[Any]
@@ -73,6 +72,11 @@ class ProjectConfig:
         if rel is None:
             return []
         return [_ref(self.root, ref) for spec, ref in self.rulesets if spec.match_file(rel)]
+
+
+def is_file_ref(ref: str) -> bool:
+    """A rule set reference that names a file (``my.toml``, ``rules/x``) rather than a built-in."""
+    return ref.endswith(".toml") or "/" in ref or "\\" in ref
 
 
 def _ref(root: Path, ref: str) -> str:
