@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from preflight.run.submit import SubmitOutcome
 
 _WHERE = {"check": "library", "fix": "library", "submit": "library", "load_rules": "library",
-          "FixOutcome": "library", "Report": "report", "FileResult": "report", "Finding": "report",
-          "RuleSet": "ruleset", "PreflightError": "errors", "SubmitOutcome": "run.submit"}
+          "FixOutcome": "library", "Report": "model.report", "FileResult": "model.report", "Finding": "model.report",
+          "RuleSet": "judge.ruleset", "PreflightError": "errors", "SubmitOutcome": "run.submit"}
 
 
 def __getattr__(name: str) -> Any:

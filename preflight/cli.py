@@ -141,17 +141,35 @@ def fix(src: Path, output: Path | None, rules: str | None, dry_run: bool) -> int
     return fix_cmd.run(src, fix_cmd.FixOptions(output, rules, dry_run, progress), lambda s: click.echo(s, nl=False))
 
 
+class _Named(click.ParamType[str, Any]):
+    """A model, or a video rule set, as the rule files name them (read when the option is used)."""
+
+    def __init__(self, what: str) -> None:
+        self.name = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from preflight.judge.ruleset import models
+
+        known = models() if self.name == "model" else {v: v for v in models().values()}
+        if value not in known:
+            self.fail(f"{value!r} is not a {self.name}: use one of {', '.join(known)}", param, ctx)
+        return str(value)
+
+
 def _url_guard() -> Any:
+    from preflight.judge.ruleset import max_upload_bytes
     from preflight.remote.guard import UrlGuard
 
-    return UrlGuard()
+    return UrlGuard(max_bytes=max_upload_bytes())
 
 
 def _connection(api_url: str | None) -> Connection:
-    key = os.environ.get("TAVUS_API_KEY", "")
-    if not key:
+    from preflight.run.environment import from_environment
+
+    setup = from_environment(api_url=api_url)
+    if not setup.has_key:
         raise UsageError("TAVUS_API_KEY is not set: export your key from the Tavus Developer Portal (API Keys)")
-    return Connection(key, api_url or os.environ.get("TAVUS_API_URL") or DEFAULT_URL)
+    return setup.connection
 
 
 _api_url = click.option("--api-url", metavar="URL", help=f"API base URL (default: $TAVUS_API_URL or {DEFAULT_URL}).")
@@ -196,8 +214,8 @@ Examples:
 """)
 @click.argument("src", metavar="FILE|URL")
 @click.option("--name", help="The face's name (default: the file name). Keep it short and plain ASCII.")
-@click.option("--model", type=click.Choice(["phoenix-4", "phoenix-4.5", "phoenix-3"]), default="phoenix-4",
-              show_default=True)
+@click.option("--model", type=_Named("model"), default="phoenix-4", show_default=True,
+              help="The Tavus model (the rule files name them: phoenix-4, phoenix-4.5, phoenix-3).")
 @click.option("--voice-name", metavar="SLUG", help="A stock voice (required for images; see `preflight voices`).")
 @click.option("--auto-fix-image", is_flag=True, help="Ask Tavus to fix the image's framing (framing errors become warnings).")
 @click.option("--callback-url", metavar="URL", help="Tavus calls this URL when training ends.")
@@ -299,8 +317,9 @@ The API is described at /openapi.json; see the README's "As a service".
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Jobs (SQLite) and spooled uploads.  [default: the state folder's serve/]")
-@click.option("--max-upload-mb", default=750, show_default=True, type=click.IntRange(min=1),
-              help="Largest body accepted (Tavus's limit is 750 MB); larger ones get 413.")
+@click.option("--max-upload-mb", type=click.IntRange(min=1),
+              help="Largest body accepted; larger ones get 413.  [default: Tavus's limit, the rule set's file.size: "
+                   "750 MB]")
 @click.option("--allow-private-urls", is_flag=True,
               help="Fetch links (and callbacks) to loopback and private networks: for a trusted network only.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the jobs on a Dask cluster (tcp://HOST:8786).")
@@ -355,9 +374,8 @@ Examples:
 \b
 Open the address with ?speak_s=5&listen_s=5 for a short rehearsal take.
 """)
-@click.option("--rules", default="phoenix-4", show_default=True, type=click.Choice(["phoenix-4", "phoenix-4.5",
-                                                                                    "phoenix-3"]),
-              help="The rule set the take is guided and checked by.")
+@click.option("--rules", default="phoenix-4", show_default=True, type=_Named("video rule set"),
+              help="The video rule set the take is guided and checked by.")
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port on 127.0.0.1.  [default: a free one]")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
               help="Where each take lands: the recording, the fixed MP4 and its report JSON.")

@@ -70,9 +70,10 @@ def check(*paths: PathLike, rules: str | None = None, quick: bool = False, fail_
 
 
 def _guard() -> Any:
+    from preflight.judge.ruleset import max_upload_bytes
     from preflight.remote.guard import UrlGuard
 
-    return UrlGuard()
+    return UrlGuard(max_bytes=max_upload_bytes())
 
 
 def _has_media(folder: Path) -> bool:

@@ -118,10 +118,35 @@ def test_openapi_documents_every_route_and_metrics_count_jobs(server: Server) ->
         assert doc["openapi"].startswith("3.") and set(doc["paths"]) == {
             "/healthz", "/metrics", "/openapi.json", "/v1/checks", "/v1/checks/{job_id}",
             "/v1/checks/{job_id}/report.html", "/v1/faces", "/v1/faces/{job_id}", "/v1/guidance"}
+        documented = {p["name"] for p in doc["paths"]["/v1/checks"]["post"]["parameters"] if p["in"] == "query"}
+        assert documented == {"name", "rules", "quick", "wait", "callback_url"}
+        typo = http.post("/v1/checks", params={"name": "a.jpg", "quik": "1"}, content=b"x")
+        assert typo.status_code == 400 and "'quik'" in typo.json()["error"] and "quick" in typo.json()["error"]
         http.post("/v1/checks", params={"name": "a.jpg", "wait": "1"}, content=b"not an image")
         text = http.get("/metrics").text
     assert 'preflight_jobs_finished_total{kind="check",verdict="error"}' in text
     assert "preflight_queue_length" in text and "preflight_job_duration_seconds_bucket" in text
+
+
+@pytest.mark.parametrize("recorder", [False, True], ids=["serve", "record"])
+def test_the_openapi_document_is_made_from_the_routes_so_it_cannot_drift(tmp_path: Path, recorder: bool) -> None:
+    """Every route the application answers (method and path) is in the document and nothing else, and
+    every parameter a route reads is one it declares (the others are refused, above)."""
+    from preflight.serve.app import create_app
+    from preflight.serve.config import ServeConfig
+    from preflight.serve.openapi import document
+    from preflight.serve.recorder import RecorderConfig
+
+    gate = create_app(ServeConfig(data=tmp_path / "data"), RecorderConfig(out=tmp_path / "out") if recorder else None)
+    app = gate.app
+    served = {(m.lower(), r.path) for r in app.routes for m in r.methods if m != "HEAD"}
+    doc = document(app.state.endpoints)
+    documented = {(m, path) for path, ops in doc["paths"].items() for m in ops}
+    assert served == documented
+    for path, ops in doc["paths"].items():
+        for op in ops.values():
+            in_path = {p["name"] for p in op["parameters"] if p["in"] == "path"}
+            assert in_path == {part[1:-1] for part in path.split("/") if part.startswith("{")}, path
 
 
 def test_a_token_is_required_when_set_and_without_one_only_loopback(tmp_path: Path, media: Path) -> None:

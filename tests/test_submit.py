@@ -531,3 +531,21 @@ def test_check_tavus_also_judges_an_image_link(tmp_path: Path, tavus: TavusStand
     assert code == 1 and finding["outcome"] == "fail" and "at least 512x512" in finding["message"]
     assert tavus.state.validations == [{"path": "/v2/faces/image-validation", "model": "phoenix-4",
                                         "mimeType": "image/png"}]
+
+
+def test_the_environment_becomes_one_submit_setup() -> None:
+    """The command line, the service and the recorder read TAVUS_API_KEY, TAVUS_API_URL, PREFLIGHT_BUCKET
+    and PREFLIGHT_S3_ENDPOINT in one place."""
+    from preflight.api import DEFAULT_URL
+    from preflight.run.environment import from_environment
+
+    bare = from_environment({})
+    assert (bare.connection.api_key, bare.connection.base_url, bare.has_key, bare.can_upload) == ("", DEFAULT_URL,
+                                                                                                False, False)
+    full = from_environment({"TAVUS_API_KEY": "k", "TAVUS_API_URL": "http://127.0.0.1:9", "PREFLIGHT_BUCKET": "b",
+                             "PREFLIGHT_S3_ENDPOINT": "http://127.0.0.1:8"})
+    assert full.can_upload and full.connection.base_url == "http://127.0.0.1:9"
+    options = full.options(name="Ana", model="phoenix-3")
+    assert (options.bucket, options.s3_endpoint, options.name, options.model) == ("b", "http://127.0.0.1:8", "Ana",
+                                                                                  "phoenix-3")
+    assert from_environment({"TAVUS_API_URL": "http://x"}, api_url="http://y").connection.base_url == "http://y"

@@ -12,6 +12,7 @@ import difflib
 import inspect
 import tomllib
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -41,6 +42,37 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in builtin_dir().glob("*.toml"))
 
 
+@lru_cache(maxsize=1)
+def models() -> dict[str, str]:
+    """Each Tavus model and the built-in rule set its training videos are judged by: the rule files'
+    own ``models`` (the one place the model list is written)."""
+    found: dict[str, str] = {}
+    for name in builtin_names():
+        ruleset = load(name)
+        if ruleset.kind == "video":
+            found.update({model: ruleset.name for model in ruleset.models})
+    return dict(sorted(found.items()))
+
+
+def model_of(rules: str) -> str:
+    """The model a video rule set judges for (the default rule set's model for one that names none)."""
+    named = load(rules).models or load(DEFAULT_RULESETS["video"]).models
+    return named[0]
+
+
+def image_models() -> tuple[str, ...]:
+    """The models that train from a headshot: the image rule set's ``models``."""
+    return load(DEFAULT_RULESETS["image"]).models
+
+
+@lru_cache(maxsize=1)
+def max_upload_bytes() -> int:
+    """Tavus's size limit for a training file: the default video rule set's ``file.size`` (750 MB), the
+    one place it is written. The service, link copies and takes are bounded by it."""
+    params = {c.id: c.params for c in load(DEFAULT_RULESETS["video"]).rules}
+    return int(params["file.size"]["max_bytes"])
+
+
 @dataclass(frozen=True)
 class RuleConfig:
     id: str
@@ -58,6 +90,7 @@ class RuleSet:
     origin: str  # the file it was read from
     rules: tuple[RuleConfig, ...] = field(default_factory=tuple)
     analysis: AnalysisSettings = AnalysisSettings()  # how much to measure: the [analysis] table
+    models: tuple[str, ...] = ()  # the Tavus models it judges training files for (the header's ``models``)
 
 
 def load(name_or_path: str) -> RuleSet:
@@ -117,7 +150,8 @@ def _build(path: Path, header: dict[str, Any], rules: dict[str, dict[str, Any]])
         raise RuleSetError(f"{path.name} → ruleset.kind: required, \"video\" or \"image\"")
     configs = tuple(_config(path, kind, rule_id, entry) for rule_id, entry in rules.items()
                     if entry.get("enabled", True))
-    return RuleSet(name, kind, header.get("description", ""), str(path), configs)
+    return RuleSet(name, kind, header.get("description", ""), str(path), configs,
+                   models=tuple(header.get("models", ())))
 
 
 def _config(path: Path, kind: Kind, rule_id: str, entry: dict[str, Any]) -> RuleConfig:
@@ -160,7 +194,8 @@ def _rule_schema(params: tuple[Param, ...]) -> dict[str, Any]:
 def schema() -> dict[str, Any]:
     """The JSON schema of one rule file, built from the registered rules' parameters."""
     header = {"name": {"type": "string"}, "kind": {"enum": ["video", "image"]},
-              "description": {"type": "string"}, "extends": {"type": "string"}}
+              "description": {"type": "string"}, "extends": {"type": "string"},
+              "models": {"type": "array", "items": {"type": "string"}}}
     return {
         "type": "object",
         "properties": {

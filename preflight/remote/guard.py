@@ -124,23 +124,17 @@ def download(url: str, dest: Path, *, max_bytes: int, allow: Iterable[str] = (),
     return size
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UrlGuard:
     """The guard as an option of a check: links to non-public hosts are refused (``allow`` lists
     networks to fetch anyway), and a link that passes is copied to a local file for the analysis."""
 
     allow: tuple[str, ...] = ()
-    max_bytes: int = 750_000_000  # Tavus's size limit for a training video
+    max_bytes: int  # the most a link's copy may be: Tavus's size limit (judge.ruleset.max_upload_bytes)
     s3_buckets: tuple[str, ...] = ()  # the only buckets an s3:// address from a caller may name
 
     def s3_refusal(self, address: str) -> str | None:
-        """Why an ``s3://`` address may not be read or listed with this server's own credentials, or
-        None when its bucket is allowed. Said before any S3 request."""
-        bucket = address[5:].partition("/")[0]
-        if bucket and bucket in self.s3_buckets:
-            return None
-        return (f"the S3 bucket {bucket!r} is not one this server reads for its callers (it is started with "
-                "--allow-s3-bucket NAME for each bucket it may read); send an https:// link or the file itself")
+        return s3_refusal(address, self.s3_buckets)
 
     def transport(self) -> GuardedTransport:
         return GuardedTransport(allow=self.allow)
@@ -148,3 +142,13 @@ class UrlGuard:
     def copy(self, url: str, dest: Path) -> Path:
         download(url, dest, max_bytes=self.max_bytes, allow=self.allow)
         return dest
+
+
+def s3_refusal(address: str, allowed: tuple[str, ...]) -> str | None:
+    """Why an ``s3://`` address may not be read or listed with a server's own credentials, or None when
+    its bucket is ``allowed``. Said before any S3 request."""
+    bucket = address[5:].partition("/")[0]
+    if bucket and bucket in allowed:
+        return None
+    return (f"the S3 bucket {bucket!r} is not one this server reads for its callers (it is started with "
+            "--allow-s3-bucket NAME for each bucket it may read); send an https:// link or the file itself")

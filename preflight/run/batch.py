@@ -56,12 +56,20 @@ def seconds_for(path: Path | object) -> float:
     file gets twice that: it is read over the network as it is decoded."""
     link = getattr(path, "link", None)
     if link is not None:
-        return 2 * (120.0 + (link.length or 750_000_000) / 1e6)
+        return seconds_for_link(link.length)
     try:
         size = path.stat().st_size if isinstance(path, Path) else 0
     except OSError:
         size = 0
     return 120.0 + size / 1e6
+
+
+def seconds_for_link(length: int | None) -> float:
+    """A link's time limit: twice a local file's (read as it is decoded); one of unknown length gets
+    that of the longest file Tavus takes."""
+    from preflight.judge.ruleset import max_upload_bytes
+
+    return 2 * (120.0 + (length or max_upload_bytes()) / 1e6)
 
 
 def run_parallel(work: Callable[[J], R], jobs: Sequence[J], workers: int, crashed: Callable[[J], R],

@@ -17,7 +17,7 @@ from preflight.run import execute
 from preflight.run.cached import open_cache, store
 from preflight.run.execute import BatchProgressFactory, ProgressFactory
 from preflight.run.rulesets import RuleSets
-from preflight.run.triage import Input, Job, sources, triage
+from preflight.run.triage import Input, FileJob, sources, triage
 
 if TYPE_CHECKING:
     from preflight.remote.guard import UrlGuard  # made where it is used: it loads httpx
@@ -47,7 +47,7 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
     files = sources(_guarded_s3(paths, options.url_guard), config)
     cache = open_cache() if options.cache else None
     results: dict[int, FileResult] = {}
-    jobs: list[Job] = []
+    jobs: list[FileJob] = []
     scratch = tempfile.TemporaryDirectory(prefix="preflight-links-") \
         if options.url_guard is not None and options.copies is None else None
     copies = Path(scratch.name) if scratch is not None else options.copies
@@ -57,7 +57,7 @@ def build_report(paths: Sequence[Input], options: CheckOptions, progress: Progre
                 results[index] = path
                 continue
             triaged = triage(index, path, chooser, cache, options.quick, fail_level, lfs, options.url_guard, copies)
-            if isinstance(triaged, Job):
+            if isinstance(triaged, FileJob):
                 jobs.append(triaged)
             else:
                 results[index] = triaged

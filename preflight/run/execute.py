@@ -12,15 +12,15 @@ from preflight.run import batch
 from preflight.run.isolated import Source, check_file
 from preflight.run.pool import ProgressBar
 from preflight.run.pool import BarFactory, relay_bars
-from preflight.run.triage import Job
+from preflight.run.triage import FileJob
 
 ProgressFactory = Callable[[Source], ProgressBar]
 BatchProgressFactory = Callable[[int], ProgressBar]
 
 
-def run(jobs: list[Job], *, quick: bool, fail_level: str, jobs_at_once: int | None = None,
+def run(jobs: list[FileJob], *, quick: bool, fail_level: str, jobs_at_once: int | None = None,
         scheduler: str | None = None, progress: ProgressFactory | None = None,
-        batch_progress: BatchProgressFactory | None = None) -> Iterator[tuple[Job, FileResult]]:
+        batch_progress: BatchProgressFactory | None = None) -> Iterator[tuple[FileJob, FileResult]]:
     if not jobs:  # every file came from the cache, or could not be judged
         return
     if scheduler is not None:
@@ -32,7 +32,7 @@ def run(jobs: list[Job], *, quick: bool, fail_level: str, jobs_at_once: int | No
     single = len(jobs) == 1
     bar = batch_progress(len(jobs)) if batch_progress is not None and not single else None
 
-    def bars(job: Job) -> BarFactory | None:  # one file: its own decode progress, drawn here
+    def bars(job: FileJob) -> BarFactory | None:  # one file: its own decode progress, drawn here
         if not single or progress is None:
             return None
         return lambda label: progress(job.path)
@@ -50,12 +50,12 @@ def run(jobs: list[Job], *, quick: bool, fail_level: str, jobs_at_once: int | No
             bar.close()
 
 
-def _work(job: Job, quick: bool, fail_level: str) -> FileResult:
+def _work(job: FileJob, quick: bool, fail_level: str) -> FileResult:
     bars = relay_bars()
     return check_file(job.path, job.ruleset, quick, fail_level, bars("decoding") if bars is not None else None)
 
 
-def _crashed(job: Job) -> FileResult:
+def _crashed(job: FileJob) -> FileResult:
     return FileResult(str(job.path), None, job.ruleset.name, "error",
                       f"the analysis process crashed or hung (over {batch.seconds_for(job.path):.0f} s) on this file, "
                       "with no other file beside it (a decoder or detector failure, or out of memory); the "
@@ -63,14 +63,14 @@ def _crashed(job: Job) -> FileResult:
                       internal=True)
 
 
-def _cluster_work(job: Job, quick: bool, fail_level: str) -> FileResult:
+def _cluster_work(job: FileJob, quick: bool, fail_level: str) -> FileResult:
     """On a Dask worker: no time limit of our own (the worker process is Dask's, and faulthandler's
     watchdog is one per process)."""
     return check_file(job.path, job.ruleset, quick, fail_level)
 
 
-def _on_cluster(jobs: list[Job], scheduler: str, quick: bool, fail_level: str,
-                batch_progress: BatchProgressFactory | None) -> Iterator[tuple[Job, FileResult]]:
+def _on_cluster(jobs: list[FileJob], scheduler: str, quick: bool, fail_level: str,
+                batch_progress: BatchProgressFactory | None) -> Iterator[tuple[FileJob, FileResult]]:
     """Workers get local paths made absolute; each result comes back under the path as it was given."""
     from preflight.run import cluster
 
@@ -90,7 +90,7 @@ def _on_cluster(jobs: list[Job], scheduler: str, quick: bool, fail_level: str,
             bar.close()
 
 
-def _crashed_on_cluster(job: Job) -> FileResult:
+def _crashed_on_cluster(job: FileJob) -> FileResult:
     return FileResult(str(job.path), None, job.ruleset.name, "error",
                       "the check ended every Dask worker it was given to (a decoder or detector crash, or out of "
                       "memory); the other files are unaffected. Please report it", internal=True)

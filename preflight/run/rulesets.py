@@ -9,11 +9,10 @@ from typing import Protocol
 from preflight.errors import UsageError
 from preflight.model.facts import Kind
 from preflight.inputs.project import ProjectConfig
-from preflight.judge.ruleset import DEFAULT_RULESETS, RuleSet, load
+from preflight.judge.ruleset import DEFAULT_RULESETS, RuleSet, image_models, load, models
 
 # What Tavus's AI Image Fixer (auto_fix_training_image) repairs: with it, these only warn.
 FRAMING_RULES = frozenset({"face.centered", "face.head_in_frame", "face.size", "face.looking"})
-MODELS = ("phoenix-4", "phoenix-4.5", "phoenix-3")
 
 
 class Chooser(Protocol):
@@ -53,12 +52,13 @@ def for_model(kind: Kind, model: str, *, auto_fix_image: bool = False) -> RuleSe
     rules, whatever the model (the image requirements are one for phoenix-4 and -4.5); with
     ``auto_fix_image`` the framing rules Tavus's image fixer repairs only warn. Phoenix-3 trains from
     videos only: an image for it is refused."""
-    if model not in MODELS:
-        raise UsageError(f"unknown model {model!r}; use one of {', '.join(MODELS)}")
+    known = models()  # from the rule files' own ``models``
+    if model not in known:
+        raise UsageError(f"unknown model {model!r}; use one of {', '.join(known)}")
     if kind == "video":
-        return load(model)
-    if model == "phoenix-3":
-        raise UsageError("image training is not available on phoenix-3; use --model phoenix-4 or phoenix-4.5")
+        return load(known[model])
+    if model not in image_models():
+        raise UsageError(f"image training is not available on {model}; use --model {' or '.join(image_models())}")
     rules = load(DEFAULT_RULESETS["image"])
     if auto_fix_image:
         rules = replace(rules, rules=tuple(replace(c, severity="warning") if c.id in FRAMING_RULES else c

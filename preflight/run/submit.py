@@ -139,19 +139,7 @@ def submit(source: str | Path, opts: SubmitOptions, conn: Connection, s3: Any = 
     text = str(source)
     remote_source = isinstance(source, str) and is_remote(source)
     expires_s = _expires(opts, needed=not remote_source or text.lower().startswith("s3://"))
-    fixed: FixRun | None = None
-    if remote_source:
-        if opts.fix:
-            raise UsageError("--fix works on local files; fix the file, then submit it (or its new copy)")
-        staged = _stage_remote(text, opts, expires_s, s3)
-    else:
-        path = Path(source)
-        if not opts.bucket:
-            raise UsageError("no bucket: pass --bucket or set PREFLIGHT_BUCKET")
-        if opts.fix:
-            fixed = fix_isolated(path, FixOptions(rules=None if opts.model == "phoenix-4" else opts.model))
-            path = fixed.written or path
-        staged = Staged(str(path), path.stem, path=path)
+    staged, fixed = _staged(source, remote_source, opts, expires_s, s3)
     outcome, staged = _checked(staged, opts, fixed)
     if outcome.stopped is not None:
         return outcome
@@ -159,43 +147,89 @@ def submit(source: str | Path, opts: SubmitOptions, conn: Connection, s3: Any = 
     with TavusClient(conn.api_key, conn.base_url, timeout=opts.timeout_s) as api:
         api.check_key()  # one cheap authenticated request: a wrong key stops here, before any upload
         voice = _checked_voice(api, kind, opts)
-        if kind == "image" and opts.tavus_validation:
-            data = staged.path.read_bytes() if staged.path is not None else read_image(_remote(staged))
-            validation = api.validate_image(data, opts.model)
-            outcome = replace(outcome, validation=validation, check=_with_tavus(outcome.check, validation, opts))
-            if not validation.passed:
-                return replace(outcome, stopped="tavus_image",
-                               message=f"Tavus's image check ({opts.model}) did not pass")
+        outcome = _tavus_image_check(api, kind, staged, outcome, opts)
+        if outcome.stopped is not None:
+            return outcome
         name = opts.name or staged.name
         folder = opts.state_dir or state_dir()
         journal = Journal.in_dir(folder, legacy_state_dirs() if opts.state_dir is None else [])
         sha = file_hash(staged.path) if staged.path is not None else None
-        key = entry_key(sha or remote_identity(_remote(staged)), name, opts.model, remote=sha is None)
+        plan = _Plan(kind, name, voice, sha, expires_s,
+                     entry_key(sha or remote_identity(_remote(staged)), name, opts.model, remote=sha is None))
         # "is there a face already / mark pending / create it" as one decision under this key's lock:
         # two identical submits at once (a client's retry, two workers) make one face, the second finds it
-        with journal.deciding(key):
-            known = None if opts.resubmit else known_face(api, journal, key, name, opts.model)
-            if known is not None:
-                return _followed(replace(outcome, face=known, existing=True,
-                                         message="this file, name and model made that face before"), conn, opts,
-                                 journal)
-            if staged.path is not None:
-                assert sha is not None
-                url, object_url = _upload(staged.path, sha, opts, expires_s, s3)
-                if url is None:
-                    return replace(outcome, dry_run=True, object=object_url,
-                                   request=redact.request(_body(kind, f"<presigned GET of {object_url}, valid "
-                                                                      f"{opts.expires}>", name, voice, opts)))
-            else:
-                url, object_url = _remote(staged).url, None
-                if opts.dry_run:
-                    return replace(outcome, dry_run=True, request=redact.request(_body(kind, url, name, voice, opts)))
-            body = _body(kind, url, name, voice, opts)
-            shown = redact.request(body)
-            journal.put(key, {"state": "pending", "at": now(), "request": shown})
-            face = api.create_face(body)
-            journal.put(key, {"state": "created", "face_id": face.face_id, "at": now(), "request": shown})
-    return _followed(replace(outcome, face=face, request=shown, object=object_url), conn, opts, journal)
+        with journal.deciding(plan.key):
+            outcome = _create_once(api, journal, plan, staged, outcome, opts, s3)
+    return _followed(outcome, conn, opts, journal)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a face will be made of, once the checks passed."""
+
+    kind: Kind
+    name: str
+    voice: str | None
+    sha: str | None  # a local file's SHA-256 (an upload's object name)
+    expires_s: int
+    key: str  # the journal's
+
+
+def _staged(source: str | Path, remote_source: bool, opts: SubmitOptions, expires_s: int,
+            s3: Any) -> tuple[Staged, FixRun | None]:
+    """The source as it will reach Tavus, fixed first with ``opts.fix``."""
+    if remote_source:
+        if opts.fix:
+            raise UsageError("--fix works on local files; fix the file, then submit it (or its new copy)")
+        return _stage_remote(str(source), opts, expires_s, s3), None
+    path = Path(source)
+    if not opts.bucket:
+        raise UsageError("no bucket: pass --bucket or set PREFLIGHT_BUCKET")
+    fixed = None
+    if opts.fix:
+        fixed = fix_isolated(path, FixOptions(rules=None if opts.model == "phoenix-4" else opts.model))
+        path = fixed.written or path
+    return Staged(str(path), path.stem, path=path), fixed
+
+
+def _tavus_image_check(api: TavusClient, kind: str, staged: Staged, outcome: SubmitOutcome,
+                       opts: SubmitOptions) -> SubmitOutcome:
+    """An image's outcome with Tavus's own image check (stopped when it does not pass)."""
+    if kind != "image" or not opts.tavus_validation:
+        return outcome
+    data = staged.path.read_bytes() if staged.path is not None else read_image(_remote(staged))
+    validation = api.validate_image(data, opts.model)
+    outcome = replace(outcome, validation=validation, check=_with_tavus(outcome.check, validation, opts))
+    if not validation.passed:
+        return replace(outcome, stopped="tavus_image", message=f"Tavus's image check ({opts.model}) did not pass")
+    return outcome
+
+
+def _create_once(api: TavusClient, journal: Journal, plan: _Plan, staged: Staged, outcome: SubmitOutcome,
+                 opts: SubmitOptions, s3: Any) -> SubmitOutcome:
+    """The face an earlier submit made, or a new one (uploaded first, recorded pending, then created);
+    a dry run stops before anything is sent. Called under the journal key's lock."""
+    known = None if opts.resubmit else known_face(api, journal, plan.key, plan.name, opts.model)
+    if known is not None:
+        return replace(outcome, face=known, existing=True, message="this file, name and model made that face before")
+    if staged.path is not None:
+        assert plan.sha is not None
+        url, object_url = _upload(staged.path, plan.sha, opts, plan.expires_s, s3)
+        if url is None:
+            shown_url = f"<presigned GET of {object_url}, valid {opts.expires}>"
+            return replace(outcome, dry_run=True, object=object_url,
+                           request=redact.request(_body(plan.kind, shown_url, plan.name, plan.voice, opts)))
+    else:
+        url, object_url = _remote(staged).url, None
+        if opts.dry_run:
+            return replace(outcome, dry_run=True,
+                           request=redact.request(_body(plan.kind, url, plan.name, plan.voice, opts)))
+    body = _body(plan.kind, url, plan.name, plan.voice, opts)
+    shown = redact.request(body)
+    journal.put(plan.key, {"state": "pending", "at": now(), "request": shown})
+    face = api.create_face(body)
+    journal.put(plan.key, {"state": "created", "face_id": face.face_id, "at": now(), "request": shown})
+    return replace(outcome, face=face, request=shown, object=object_url)
 
 
 def _expires(opts: SubmitOptions, *, needed: bool) -> int:

@@ -28,7 +28,7 @@ Input = Path | str  # a local path, or a remote address (https://…, s3://…) 
 
 
 @dataclass(frozen=True)
-class Job:
+class FileJob:
     index: int
     path: Source
     ruleset: RuleSet
@@ -61,7 +61,7 @@ def sources(paths: Sequence[Input | FileResult], config: ProjectConfig | None) -
 
 
 def triage(index: int, path: Source, choose: Chooser, cache: ResultCache | None, quick: bool,
-           fail_level: str, lfs: LfsPolicy, guard: UrlGuard | None = None, copies: Path | None = None) -> FileResult | Job:
+           fail_level: str, lfs: LfsPolicy, guard: UrlGuard | None = None, copies: Path | None = None) -> FileResult | FileJob:
     """A result without analysing (not fetched, unusable, or cached), or the job of analysing it."""
     if isinstance(path, Remote):
         return triage_remote(index, path, choose, cache, quick, fail_level, guard, copies)
@@ -78,11 +78,11 @@ def triage(index: int, path: Source, choose: Chooser, cache: ResultCache | None,
         raise
     except Exception as err:  # a bug while choosing or looking up: still only this file's result
         return internal_error(path, None, StageFailed("probe", err))
-    return hit if hit is not None else Job(index, path, ruleset, key)
+    return hit if hit is not None else FileJob(index, path, ruleset, key)
 
 
 def triage_remote(index: int, remote: Remote, choose: Chooser, cache: ResultCache | None, quick: bool,
-                  fail_level: str, guard: UrlGuard | None = None, copies: Path | None = None) -> FileResult | Job:
+                  fail_level: str, guard: UrlGuard | None = None, copies: Path | None = None) -> FileResult | FileJob:
     """Check the link (one ranged GET); a link Tavus could not download is judged on the url.* rules
     alone, without analysing anything. A cached result is reused when the object is unchanged (same
     ETag or Last-Modified, and length), with its url.* findings judged again (expiry moves on).
@@ -120,7 +120,7 @@ def triage_remote(index: int, remote: Remote, choose: Chooser, cache: ResultCach
             remote = replace(remote, copy=guard.copy(remote.url, copies / f"{index}{remote.suffix or '.bin'}"))
         except UnusableInput as err:
             return FileResult(str(remote), None, None, "error", str(err))
-    return Job(index, remote, ruleset, key)
+    return FileJob(index, remote, ruleset, key)
 
 
 def check_remote(remote: Remote, choose: Chooser, fail_level: str = "error", guard: UrlGuard | None = None,

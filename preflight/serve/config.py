@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_UPLOAD_MB = 750  # Tavus's own limit for a training video
 
 
 @dataclass(frozen=True)
@@ -16,7 +14,7 @@ class ServeConfig:
     port: int = 8000
     token: str | None = field(default=None, repr=False)  # PREFLIGHT_SERVE_TOKEN: Bearer auth when set
     secret: bytes = field(default=b"", repr=False)  # signs callbacks (HMAC-SHA256)
-    max_upload_mb: int = MAX_UPLOAD_MB
+    max_upload_mb: int | None = None  # None: Tavus's own limit, the rule set's file.size
     allow_private_urls: bool = False
     scheduler: str | None = None  # a Dask scheduler: jobs run on its workers
     workers: int = 0  # 0: one per core
@@ -28,7 +26,6 @@ class ServeConfig:
     allow_s3_buckets: tuple[str, ...] = ()  # --allow-s3-bucket: buckets an s3:// address from a caller may name
     max_spool_gb: float = 20.0  # uploads kept and in progress, together; beyond: 507 with Retry-After
     stop_grace_s: float = 30.0  # on SIGTERM, running jobs get this long to finish before they are queued again
-    open_paths: tuple[str, ...] = ("/healthz", "/openapi.json")  # need no token (``*``: a GET prefix)
 
     @property
     def max_spool_bytes(self) -> int:
@@ -36,16 +33,21 @@ class ServeConfig:
 
     @property
     def max_upload_bytes(self) -> int:
-        return self.max_upload_mb * 1_000_000
+        if self.max_upload_mb is not None:
+            return self.max_upload_mb * 1_000_000
+        from preflight.judge.ruleset import max_upload_bytes
+
+        return max_upload_bytes()
+
+    @property
+    def max_upload_shown(self) -> str:
+        return f"{self.max_upload_bytes // 1_000_000} MB"
 
     @property
     def worker_count(self) -> int:
-        if self.workers > 0:
-            return self.workers
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except (AttributeError, OSError):
-            return max(1, os.cpu_count() or 1)
+        from preflight.run.batch import cores
+
+        return self.workers if self.workers > 0 else max(1, cores())
 
     @property
     def guard_allow(self) -> tuple[str, ...]:

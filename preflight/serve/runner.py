@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.errors import PreflightError
+from preflight.run.environment import SubmitSetup
 from preflight.run.pool import Crashed, IsolatedPool
 from preflight.serve import work
 from preflight.serve.config import ServeConfig
@@ -35,10 +36,9 @@ CRASHED = ("the analysis crashed or hung on this file (a decoder or detector fai
 
 
 class Runner:
-    def __init__(self, config: ServeConfig, store: Store, on_finished: Finished,
-                 credentials: dict[str, str] | None = None) -> None:
+    def __init__(self, config: ServeConfig, store: Store, on_finished: Finished, setup: SubmitSetup) -> None:
         self.config, self.store, self.on_finished = config, store, on_finished
-        self.credentials = credentials or {}  # api_key, api_url for face jobs
+        self.setup = setup  # the Tavus connection for face jobs
         self.workers = config.worker_count
         self._in_flight: dict[str, tuple[Job, Future[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
@@ -123,7 +123,7 @@ class Runner:
             copies.mkdir(exist_ok=True)
         if job.kind == "face":
             args: tuple[Any, ...] = (work.run_face, job.source, job.remote, job.name, job.params,
-                                     self.credentials.get("api_key", ""), self.credentials.get("api_url", ""),
+                                     self.setup.connection.api_key, self.setup.connection.base_url,
                                      str(copies))
         else:
             args = (work.run_check, job.source, job.remote, job.name, job.params, str(copies))
@@ -160,14 +160,11 @@ class Runner:
 
     def _finish(self, job: Job, verdict: str | None, result: dict[str, Any] | None, error: str | None,
                 trace: str | None = None) -> None:
+        trace = trace or (result.get("traceback") if result is not None and result.get("internal") else None)
         if trace:
             from preflight.state import crashlog
 
             crashlog.write(f"job {job.id} ({job.name}):\n{trace}")
-        if result is not None and result.get("internal") and result.get("traceback"):
-            from preflight.state import crashlog
-
-            crashlog.write(f"job {job.id} ({job.name}):\n{result['traceback']}")
         if result is not None:
             result = {k: v for k, v in result.items() if k != "traceback"}
         self.store.finish(job.id, verdict, result, error)

@@ -17,7 +17,6 @@ from typing import Any
 from preflight.run.pool import already_isolated
 
 
-LINK_LIMIT_S = 2 * (120.0 + 750)  # batch.seconds_for of a 750 MB link: read as it is decoded, so twice
 
 
 def warm_up() -> int:
@@ -57,7 +56,8 @@ def time_limit(kind: str, source: str, remote: bool) -> float:
     (a link: for the longest link Tavus takes), and for a face the upload and Tavus's answers on top."""
     from preflight.run import batch
 
-    limit = LINK_LIMIT_S if remote else batch.seconds_for(Path(source))
+    # a link's length is not known before it is fetched: the limit of the longest link Tavus takes
+    limit = batch.seconds_for_link(None) if remote else batch.seconds_for(Path(source))
     return limit + (FACE_EXTRA_S if kind == "face" else 0.0)
 
 
@@ -86,7 +86,7 @@ def run_check(source: str, remote: bool, name: str, params: dict[str, Any], copi
 def _guard(params: dict[str, Any]) -> Any:
     from preflight.remote.guard import UrlGuard
 
-    return UrlGuard(allow=tuple(params.get("allow", ())), max_bytes=int(params.get("max_bytes", 750_000_000)),
+    return UrlGuard(allow=tuple(params.get("allow", ())), max_bytes=int(params["max_bytes"]),
                     s3_buckets=tuple(params.get("s3_buckets", ())))
 
 

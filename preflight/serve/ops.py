@@ -1,0 +1,39 @@
+"""Operations: liveness, Prometheus metrics, and the OpenAPI document made from the routes' own
+declarations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from preflight.serve.endpoints import Endpoint
+
+if TYPE_CHECKING:
+    from preflight.serve.service import Service
+
+
+async def healthz(request: Request) -> Response:
+    service: Service = request.app.state.service
+    return JSONResponse({"status": "ok", "workers": service.runner.workers})
+
+
+async def metrics(request: Request) -> Response:
+    service: Service = request.app.state.service
+    body, content_type = service.metrics.render()
+    return Response(body, media_type=content_type)
+
+
+async def openapi(request: Request) -> Response:
+    from preflight.serve.openapi import document
+
+    return JSONResponse(document(request.app.state.endpoints))
+
+
+ENDPOINTS = (
+    Endpoint("GET", "/healthz", healthz, "Liveness", responses={"200": "The server is up"}, open=True),
+    Endpoint("GET", "/metrics", metrics, "Prometheus metrics: jobs by verdict, queue length, durations",
+             responses={"200": "Text exposition format"}),
+    Endpoint("GET", "/openapi.json", openapi, "This document", responses={"200": "OpenAPI 3.1"}, open=True),
+)
