@@ -14,7 +14,7 @@ from concurrent.futures import as_completed
 from pathlib import Path
 from typing import TypeVar
 
-from preflight.run.pool import BarFactory, IsolatedPool, isolated, time_limit
+from preflight.run.pool import BarFactory, isolated, shared, time_limit
 
 __all__ = ["run_parallel", "seconds_for", "time_limit", "worker_count"]
 
@@ -90,16 +90,19 @@ def run_parallel(work: Callable[[J], R], jobs: Sequence[J], workers: int, crashe
             except Exception:  # noqa: BLE001 - as in the pool: the work raised, this job's result
                 yield job, crashed(job)
         return
-    pool = IsolatedPool(workers)
+    pool = shared(workers)  # kept for the process's life: a second run (the library's) finds it warm
+    futures = {pool.submit(work, job, limit_s=limit(job), bars=bars(job)): job for job in jobs}
     try:
-        futures = {pool.submit(work, job, limit_s=limit(job), bars=bars(job)): job for job in jobs}
         for future in as_completed(futures):
             job = futures[future]
             try:
                 yield job, future.result()
             except Exception:  # noqa: BLE001 - Crashed, or the work raised: this job's result
                 yield job, crashed(job)
-    except BaseException:  # Ctrl-C, or the consumer stopped: the workers stop now, not after their files
+    except GeneratorExit:  # the consumer stopped: what has not started never will
+        for future in futures:
+            future.cancel()
+        raise
+    except BaseException:  # Ctrl-C: the workers stop now, not after their files
         pool.stop()
         raise
-    pool.close()

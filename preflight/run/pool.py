@@ -16,6 +16,7 @@ so it ends a worker deadlocked in a native library too; to the pool that is a cr
 
 from __future__ import annotations
 
+import atexit
 import faulthandler
 import functools
 import itertools
@@ -270,6 +271,10 @@ class IsolatedPool:
         return future
 
     @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    @property
     def in_flight(self) -> int:
         with self._lock:
             return len(self._running)
@@ -441,18 +446,40 @@ _STOP = object()
 
 
 def run_one(fn: Callable[..., Any], *args: Any, limit_s: float | None = None, bars: BarFactory | None = None) -> Any:
-    """``fn(*args)`` in a worker process of its own: its result, its exception, or ``Crashed``. Inside a
-    worker already, it runs here."""
+    """``fn(*args)`` in a worker process (the shared pool of one): its result, its exception, or
+    ``Crashed``. Inside a worker already, it runs here."""
     if _isolated:
         return fn(*args)
-    pool = IsolatedPool(1)
+    pool = shared(1)
     try:
-        result = pool.submit(fn, *args, limit_s=limit_s, bars=bars).result()
-    except BaseException:  # Crashed, the work's own error, or Ctrl-C: the worker stops now
+        return pool.submit(fn, *args, limit_s=limit_s, bars=bars).result()
+    except KeyboardInterrupt:  # Ctrl-C: the worker stops now
         pool.stop()
         raise
-    pool.close()
-    return result
+
+
+_shared: dict[int, IsolatedPool] = {}
+_shared_lock = threading.Lock()
+
+
+def shared(workers: int) -> IsolatedPool:
+    """A pool of ``workers`` kept for this process's life (stopped at exit), so that each check run
+    after the first finds its workers started and its models loaded: a backend that calls
+    ``preflight.check`` per upload pays for the workers once. A stopped pool is made anew."""
+    with _shared_lock:
+        pool = _shared.get(workers)
+        if pool is None or pool.stopped:
+            pool = _shared[workers] = IsolatedPool(workers, name=f"preflight-pool-{workers}")
+        return pool
+
+
+@atexit.register
+def _stop_shared() -> None:
+    with _shared_lock:
+        pools = list(_shared.values())
+        _shared.clear()
+    for pool in pools:
+        pool.stop()
 
 
 def _terminate(executor: ProcessPoolExecutor) -> None:
