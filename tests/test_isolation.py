@@ -155,3 +155,17 @@ def test_a_crash_while_fixing_is_a_one_line_error_and_exit_2(tmp_path: Path) -> 
     (line,) = done.stderr.strip().splitlines()
     assert "crashed or hung" in line and "nothing was written" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crash.mp4", "hooks"]
+
+
+def test_a_crash_while_submit_checks_the_file_stops_the_submit_with_exit_2(tmp_path: Path) -> None:
+    """submit's own check runs in the pool too: the planted crash is the file's error, nothing is sent."""
+    import subprocess
+    import sys
+
+    env = {**planted(tmp_path), "TAVUS_API_KEY": "not-a-real-key", "TAVUS_API_URL": "http://127.0.0.1:9",
+           "PREFLIGHT_CACHE_DIR": str(tmp_path / "cache")}
+    clip = make_video(tmp_path / "crash.mp4", VideoSpec(seconds=1.0))
+    done = subprocess.run([sys.executable, "-m", "preflight", "submit", "--bucket", "b", str(clip)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "crashed" in done.stdout + done.stderr and "Traceback" not in done.stderr

@@ -470,3 +470,46 @@ def test_a_callback_due_when_the_server_died_is_sent_after_the_restart(tmp_path:
     finally:
         receiver.shutdown()
     assert json.loads(got[-1][1])["id"] == job_id and json.loads(got[-1][1])["status"] == "done"
+
+
+def test_callbacks_are_sent_by_a_fixed_number_of_senders() -> None:
+    """Twelve callbacks due at once to a slow receiver: at most four are in flight, and every one
+    arrives, signed (before, each callback had a thread of its own)."""
+    from preflight.serve.callbacks import SENDERS, Sender, verify
+
+    lock, now, most, got = threading.Lock(), [0], [0], []
+
+    class Slow(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            with lock:
+                now[0] += 1
+                most[0] = max(most[0], now[0])
+            body = self.rfile.read(int(self.headers["content-length"]))
+            time.sleep(0.3)
+            with lock:
+                now[0] -= 1
+                got.append((self.headers["X-Preflight-Signature"], body))
+            self.send_response(204)
+            self.end_headers()
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    done: list[str] = []
+    sender = Sender(lambda job_id: (url, {"id": job_id}), done.append, b"s3cret", allow=("127.0.0.0/8",),
+                    attempts=1, backoff_s=0.1)
+    try:
+        for i in range(12):
+            sender.send(f"job-{i}")
+        deadline = time.monotonic() + 30
+        while len(done) < 12:
+            assert time.monotonic() < deadline, done
+            time.sleep(0.05)
+    finally:
+        sender.stop()
+        receiver.shutdown()
+    assert sorted(done) == sorted(f"job-{i}" for i in range(12)) and 1 < most[0] <= SENDERS == 4
+    assert all(verify(b"s3cret", body, signature) for signature, body in got)

@@ -14,7 +14,7 @@ from preflight.model.facts import Kind, LinkFacts
 from preflight.remote.source import Remote
 from preflight.model.report import FileResult, FileVerdict
 from preflight.judge.ruleset import RuleSet
-from preflight.run.isolated import check_file
+from preflight.run.isolated import check_in_worker
 from preflight.run.pool import ProgressBar
 
 
@@ -78,7 +78,7 @@ def check_cached(path: Path, ruleset: RuleSet, *, quick: bool = False, fail_leve
         key, hit = lookup(cache, path, ruleset, quick, fail_level)
         if hit is not None:
             return hit
-        res = check_file(path, ruleset, quick, fail_level, progress)
+        res = check_in_worker(path, ruleset, quick, fail_level, progress)
         store(cache, key, res)
         return res
     finally:

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from preflight.model.report import FileResult
 from preflight.run import batch
-from preflight.run.isolated import Source, check_file
+from preflight.run.isolated import Source, check_file, check_relayed
 from preflight.run.pool import ProgressBar
-from preflight.run.pool import BarFactory, relay_bars
+from preflight.run.pool import BarFactory
 from preflight.run.triage import FileJob
 
 ProgressFactory = Callable[[Source], ProgressBar]
@@ -51,8 +51,7 @@ def run(jobs: list[FileJob], *, quick: bool, fail_level: str, jobs_at_once: int 
 
 
 def _work(job: FileJob, quick: bool, fail_level: str) -> FileResult:
-    bars = relay_bars()
-    return check_file(job.path, job.ruleset, quick, fail_level, bars("decoding") if bars is not None else None)
+    return check_relayed(job.path, job.ruleset, quick, fail_level)
 
 
 def _crashed(job: FileJob) -> FileResult:

@@ -51,3 +51,29 @@ def check_file(path: Source, ruleset: RuleSet, quick: bool, fail_level: str,
 def internal_error(path: Source, ruleset: RuleSet | None, failure: StageFailed) -> FileResult:
     return FileResult(str(path), None, ruleset.name if ruleset else None, "error", failure.reason(),
                       internal=True, traceback=f"{path}: {failure}\n{failure.traceback}")
+
+
+def check_in_worker(path: Source, ruleset: RuleSet, quick: bool, fail_level: str,
+                    progress: ProgressBar | None = None) -> FileResult:
+    """``check_file`` in a worker of the crash-isolation pool (here, when this is a worker already), its
+    progress drawn here: a native crash or a hang is this file's error result, never this process's end."""
+    from preflight.run import pool
+    from preflight.run.batch import seconds_for
+
+    limit = seconds_for(path)
+    try:
+        done: FileResult = pool.run_one(check_relayed, path, ruleset, quick, fail_level, limit_s=limit,
+                                        bars=(lambda label: progress) if progress is not None else None)
+    except pool.Crashed:
+        return FileResult(str(path), None, ruleset.name, "error",
+                          f"the analysis process crashed or hung (over {limit:.0f} s) on this file (a decoder or "
+                          "detector failure, or out of memory). Please report it", internal=True)
+    return done
+
+
+def check_relayed(path: Source, ruleset: RuleSet, quick: bool, fail_level: str) -> FileResult:
+    """``check_file`` in a worker, its decode progress sent to the parent's bar."""
+    from preflight.run.pool import relay_bars
+
+    bars = relay_bars()
+    return check_file(path, ruleset, quick, fail_level, bars("decoding") if bars is not None else None)

@@ -18,7 +18,7 @@ from preflight.remote.source import Remote, expand
 from preflight.model.report import FileResult
 from preflight.judge.ruleset import RuleSet
 from preflight.run.cached import lookup, lookup_remote, relinked
-from preflight.run.isolated import Source, check_file, internal_error
+from preflight.run.isolated import Source, check_in_worker, internal_error
 from preflight.run.rulesets import Chooser
 
 if TYPE_CHECKING:
@@ -137,4 +137,4 @@ def check_remote(remote: Remote, choose: Chooser, fail_level: str = "error", gua
     if isinstance(triaged, FileResult):
         return triaged, remote
     assert isinstance(triaged.path, Remote)
-    return check_file(triaged.path, triaged.ruleset, False, fail_level), triaged.path
+    return check_in_worker(triaged.path, triaged.ruleset, False, fail_level), triaged.path
