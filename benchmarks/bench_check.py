@@ -68,15 +68,36 @@ def make_clip(seconds: int, size: str, fps: int, codec: str = "h264", face: bool
 
 
 def once(cmd: list[str], ok_codes: tuple[int, ...] = (0, 1)) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one run of ``cmd``."""
+    """Wall seconds and peak RSS (MB) of one run of ``cmd``: the largest peak (VmHWM) of any process in
+    its session, read while they live (preflight analyses in worker processes that are not its own
+    children, so the waited child's rusage would miss them)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, session_peak_mb(proc.pid))
+        time.sleep(0.2)  # VmHWM is a high-water mark: any reading before a process ends catches its peak
     elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
+    code = proc.returncode
     if code not in ok_codes:
         raise SystemExit(f"{' '.join(cmd)} exited {code}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, peak
+
+
+def session_peak_mb(session: int) -> float:
+    """The largest VmHWM (MB) among the live processes of ``session`` (Linux /proc)."""
+    peak = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) != session:  # field 6 of /proc/PID/stat: the session id
+                continue
+            for line in (stat.parent / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except (OSError, IndexError, ValueError):
+            continue
+    return peak
 
 
 def timed(cmds: list[list[str]], runs: int) -> list[tuple[float, float]]:
