@@ -77,14 +77,21 @@ async function setUp() {
     item(list, "bad", `video.fps: ${Math.round(fps)} fps, below ${state.config.min_fps}. Add light ` +
       "(cameras slow down in the dark) or choose 30 fps in the camera's settings.");
   }
-  startSound();
-  measureRoom();
+  $("room").disabled = false;  // the sound starts from the user's click: a browser starts it suspended before
   $("start").disabled = false;
   state.guiding = true;
   guideLoop();
 }
 
 // --- sound: level meter, clipping, the room's noise floor ---------------------------------------------
+
+// Created and resumed from the user's click: before a gesture, browsers start an AudioContext suspended, and
+// a suspended one reads silence (a noisy room would pass as quiet).
+async function measureRoomFromClick() {
+  if (!state.audio) startSound();
+  await state.audio.context.resume();
+  measureRoom();
+}
 
 function startSound() {
   const context = new AudioContext();
@@ -236,6 +243,30 @@ function recorderType() {
   return "";
 }
 
+// One chunk, retried with backoff when the network drops it or the server is briefly away (a retry the
+// server already has is answered as a duplicate); a refusal (4xx) is not retried. Never rejects, so the
+// chain of uploads goes on and the page never sticks at "Saving…".
+async function sendChunk(seq, blob) {
+  let delay = 500;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    try {
+      const reply = await fetch(`/v1/takes/${state.take.id}/chunks?seq=${seq}`,
+                                { method: "POST", body: blob, headers: auth() });
+      if (reply.ok) {
+        state.sentBytes += blob.size;
+        document.body.dataset.sentBytes = String(state.sentBytes);
+        return true;
+      }
+      if (reply.status < 500 && reply.status !== 429) return false;
+    } catch (err) {
+      // the request did not complete: tried again below
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 8000);
+  }
+  return false;
+}
+
 async function startTake() {
   $("start").disabled = true;
   $("result").hidden = true;
@@ -244,14 +275,15 @@ async function startTake() {
                                          body: JSON.stringify({ mime, rules: state.config.rules }) });
   state.seq = 0;
   state.uploads = Promise.resolve();
+  state.sentBytes = 0;
   state.recorder = new MediaRecorder(state.stream, mime ? { mimeType: mime, videoBitsPerSecond: 8_000_000 } : {});
   state.recorder.ondataavailable = (event) => {
     if (!event.data.size) return;
     const seq = state.seq++;
     // in order, one at a time: what arrived is kept even if the tab closes
-    state.uploads = state.uploads.then(() => fetch(`/v1/takes/${state.take.id}/chunks?seq=${seq}`,
-                                                    { method: "POST", body: event.data, headers: auth() })
-      .then((r) => { if (!r.ok) state.lost = true; }));
+    state.uploads = state.uploads.then(() => sendChunk(seq, event.data)).then((sent) => {
+      if (!sent) state.lost = true;
+    });
   };
   state.recorder.onstop = finishTake;
   state.recorder.start(1000);
@@ -388,6 +420,7 @@ async function submitTake() {
 }
 
 $("start").addEventListener("click", startTake);
+$("room").addEventListener("click", measureRoomFromClick);
 $("stop").addEventListener("click", stopTake);
 $("again").addEventListener("click", () => { $("result").hidden = true; $("start").focus(); });
 $("submit").addEventListener("click", submitTake);
