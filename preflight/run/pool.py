@@ -41,6 +41,10 @@ class Crashed(Exception):
     with no other job beside it."""
 
 
+class Stopped(Exception):
+    """The pool was stopped while the job ran: not the job's fault, and it did not finish."""
+
+
 class ProgressBar(Protocol):
     """Shows one file's progress (decode, encode, or files done in a batch); ``close`` is called when
     the work is done, however it ended."""
@@ -274,11 +278,6 @@ class IsolatedPool:
     def stopped(self) -> bool:
         return self._stopped
 
-    @property
-    def in_flight(self) -> int:
-        with self._lock:
-            return len(self._running)
-
     def idle(self, timeout: float) -> bool:
         """Wait until no job runs or waits (True), or ``timeout`` seconds (False)."""
         deadline = time.monotonic() + timeout
@@ -289,16 +288,6 @@ class IsolatedPool:
             time.sleep(0.05)
         return False
 
-    def close(self) -> None:
-        """Every job is done: let the workers exit by themselves (no leftovers, no warnings)."""
-        with self._lock:
-            self._stopped = True
-            executor, self._executor = self._executor, None
-        self._events.put(_STOP)
-        if executor is not None:
-            executor.shutdown(wait=True)
-        self._end_progress()
-
     def _end_progress(self) -> None:
         with self._lock:
             events, self._progress = self._progress, None
@@ -306,7 +295,9 @@ class IsolatedPool:
             events.put(None)  # the reader thread ends, and the queue goes with it
 
     def stop(self) -> list[Future[Any]]:
-        """End the workers now; the futures of the jobs that did not finish (cancelled, not run)."""
+        """End the workers now; the futures of the jobs that did not finish: cancelled when they had not
+        started, failed with ``Stopped`` when they had (a running future cannot be cancelled, and one
+        left pending would keep its caller waiting for ever)."""
         with self._lock:
             self._stopped = True
             unfinished = [t for t in [*self._running.values(), *self._suspects, *self._queue] if not t.future.done()]
@@ -320,7 +311,8 @@ class IsolatedPool:
         self._end_progress()
         for task in unfinished:
             self._close_bars(task)
-            task.future.cancel()
+            if not task.future.cancel():
+                task.future.set_exception(Stopped())
         return [t.future for t in unfinished]
 
     # --- the dispatcher thread: every change of state happens here, in order ---------------------

@@ -73,15 +73,16 @@ class Runner:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=5)
+        stopped: list[Future[Any]] = []
         if self._pool is not None:
             self._pool.idle(grace_s)
-            self._pool.stop()
+            stopped = self._pool.stop()
         with self._lock:
             left = list(self._in_flight.values())
             self._in_flight.clear()
         for job, future in left:
-            if future.done() and not future.cancelled():
-                self._done(job, future, stopping=False)
+            if future.done() and not any(future is f for f in stopped):
+                self._done(job, future, stopping=False)  # it finished within the grace period
             else:
                 self.store.requeue(job.id, counted=False)
         if self._dask is not None:
