@@ -41,7 +41,7 @@ class Service:
             if self._guidance is None:
                 from preflight.run.guidance import warm_up
 
-                self._guidance = IsolatedPool(1, warm_up=warm_up, name="preflight-guidance")
+                self._guidance = IsolatedPool(self.config.worker_count, warm_up=warm_up, name="preflight-guidance")
             return self._guidance
 
     def start(self) -> None:
