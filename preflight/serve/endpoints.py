@@ -46,6 +46,15 @@ class Endpoint:
         return {p.name for p in self.params if p.where == "query"}
 
 
+def unknown_rules(name: object) -> str | None:
+    """Why ``name`` is not a rule set the service takes (only built-in ones: never a path), or None."""
+    from preflight.judge.ruleset import builtin_names
+
+    if name is None or name in builtin_names():
+        return None
+    return f"unknown rule set {name!r}; the service takes a built-in one: {', '.join(builtin_names())}"
+
+
 def flag(value: object) -> bool:
     return str(value or "").lower() in ("1", "true", "yes", "on")
 

@@ -17,7 +17,7 @@ from preflight.run.guidance import GUIDANCE_LIMIT_S, MAX_FRAME_BYTES, judge_name
 from preflight.run.pool import Crashed
 from preflight.serve import uploads
 from preflight.serve.bodies import error, small_body
-from preflight.serve.endpoints import Endpoint, QueryParam, options
+from preflight.serve.endpoints import Endpoint, QueryParam, options, unknown_rules
 
 if TYPE_CHECKING:
     from preflight.serve.service import Service
@@ -30,8 +30,9 @@ async def guidance(request: Request) -> Response:
         return error(400, params)
     recorder = getattr(request.app.state, "recorder", None)
     name = str(params.get("rules") or (recorder.rules if recorder is not None else "phoenix-4"))
-    if name not in builtin_names():
-        return error(400, f"unknown rule set {name!r}; the service takes a built-in one: {', '.join(builtin_names())}")
+    problem = unknown_rules(name)
+    if problem:
+        return error(400, problem)
     if uploads.declared_too_large(dict(request.headers), MAX_FRAME_BYTES):
         return error(413, "a guidance frame is at most 4 MiB")
     frame = await small_body(request, MAX_FRAME_BYTES)

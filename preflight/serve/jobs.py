@@ -20,7 +20,7 @@ from preflight.model.report import Report
 from preflight.serve import uploads
 from preflight.serve.bodies import error, json_body
 from preflight.serve.callbacks import refusal
-from preflight.serve.endpoints import Endpoint, QueryParam, flag, options
+from preflight.serve.endpoints import Endpoint, QueryParam, flag, options, unknown_rules
 from preflight.serve.store import Job, KeyReused
 from preflight.serve.views import failed_result, view
 
@@ -123,9 +123,9 @@ async def _options(request: Request, kind: str) -> tuple[dict[str, Any], str | N
     params = options(request, endpoint, body, extra=("url",) if body is not None else ())
     if isinstance(params, str):
         return error(400, params)
-    if params.get("rules") is not None and params["rules"] not in builtin_names():
-        return error(400, f"unknown rule set {params['rules']!r}; the service takes a built-in one: "
-                          f"{', '.join(builtin_names())}")
+    problem = unknown_rules(params.get("rules"))
+    if problem:
+        return error(400, problem)
     if params.get("callback_url") is not None:
         why = await run_in_threadpool(refusal, str(params["callback_url"]), service.config.guard_allow)
         if why is not None:
