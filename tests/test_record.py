@@ -22,6 +22,11 @@ from tests.support.media_factory import VideoSpec, make_video
 from tests.support.serve_process import free_port
 from tests.support.browser import ARGS, browser_path, screenshot_dir
 
+# the element's own nodes, in its open shadow root (Playwright's CSS selectors pierce it; page scripts do not)
+def shadow(expression: str) -> str:
+    """A page function true when ``expression`` (over ROOT, the element's shadow root) is."""
+    return ("() => { const ROOT = document.querySelector('preflight-capture')?.shadowRoot; "
+            f"return !!ROOT && !!ROOT.getElementById('setup') && ({expression}); }}")
 needs_chromium = pytest.mark.skipif(browser_path() is None,
                                     reason="no Chromium on this machine (.ci/run installs Debian's chromium)")
 
@@ -96,16 +101,16 @@ def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_pat
                     route.continue_()
             page.route("**/chunks?*", drop_two)
             page.goto(f"{url}/?key={key}&speak_s=4&listen_s=4")
-            assert "Nothing leaves this machine until you press Submit to Tavus" in page.inner_text("header")
+            assert "127.0.0.1" in page.inner_text("header")  # where the take goes, said before anything is recorded
             # 1. set-up: the fake camera gives its file's 640x360, which is rightly too small
-            page.wait_for_function("document.getElementById('setup-checks').children.length === 2", timeout=20_000)
+            page.wait_for_function(shadow("ROOT.getElementById('setup-checks').children.length === 2"), timeout=20_000)
             setup = page.inner_text("#setup")
             assert "640x360" in setup and "below the 1080p minimum" in setup and "video.fps: 30 fps meets" in setup
             # 2. live guidance from the server's own face rules
-            page.wait_for_function("!document.getElementById('hints').textContent.includes('Waiting')",
+            page.wait_for_function(shadow("!ROOT.getElementById('hints').textContent.includes('Waiting')"),
                                    timeout=20_000)
             page.get_by_role("button", name="Measure the room (3 s of quiet)").click()
-            page.wait_for_function("document.getElementById('room-status').textContent.includes('audio.noise')",
+            page.wait_for_function(shadow("ROOT.getElementById('room-status').textContent.includes('audio.noise')"),
                                    timeout=10_000)
             assert page.locator("#hints li").count() >= 1
             page.screenshot(path=str(shots / "record-setup.png"), full_page=True)
@@ -113,9 +118,9 @@ def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_pat
             start = page.get_by_role("button", name="Start recording")
             start.focus()
             page.keyboard.press("Enter")
-            page.wait_for_function("document.getElementById('phase').textContent.includes('Speak')", timeout=10_000)
+            page.wait_for_function(shadow("ROOT.getElementById('phase').textContent.includes('Speak')"), timeout=10_000)
             page.screenshot(path=str(shots / "record-speaking.png"))
-            page.wait_for_function("document.getElementById('phase').textContent.includes('Listen')", timeout=15_000)
+            page.wait_for_function(shadow("ROOT.getElementById('phase').textContent.includes('Listen')"), timeout=15_000)
             page.screenshot(path=str(shots / "record-listening.png"))
             # 4. the report, after the fixer and the full check
             page.wait_for_selector("#result:not([hidden])", timeout=180_000)
@@ -126,11 +131,11 @@ def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_pat
             assert not page.get_by_role("button", name="Submit to Tavus").is_visible()  # no key, no bucket here
             page.screenshot(path=str(shots / "record-report.png"), full_page=True)
             first = {p.name for p in out.iterdir()}
-            sent = int(page.get_attribute("body", "data-sent-bytes") or 0)
+            sent = int(page.get_attribute("preflight-capture", "data-sent-bytes") or 0)
             page.unroute("**/chunks?*")
             # a second take, its tab closed after 2.5 s: what arrived until then is kept
             page.get_by_role("button", name="Start recording").click()
-            page.wait_for_function("document.getElementById('phase').textContent.includes('Speak')", timeout=10_000)
+            page.wait_for_function(shadow("ROOT.getElementById('phase').textContent.includes('Speak')"), timeout=10_000)
             time.sleep(2.5)
             page.close()
         finally:
@@ -172,14 +177,14 @@ def test_a_take_sent_in_chunks_is_fixed_checked_and_submitted(tmp_path: Path, s3
     for recorder in start_recorder(tmp_path, env):
         out = recorder.out
         with recorder.client() as http:
-            assert http.get("/v1/recorder/config").json()["submit"] is True
+            assert http.get("/v1/capture/config").json()["submit"] is True
             take = http.post("/v1/takes", json={"mime": "video/webm;codecs=vp9,opus"}).json()
             for seq, part in enumerate(parts):
                 assert http.post(f"/v1/takes/{take['id']}/chunks", params={"seq": seq}, content=part).status_code == 200
             assert http.post(f"/v1/takes/{take['id']}/chunks", params={"seq": 0}, content=parts[0]).json()["duplicate"]
             gap = http.post(f"/v1/takes/{take['id']}/chunks", params={"seq": len(parts) + 1}, content=b"x")
             assert gap.status_code == 409
-            done = http.post(f"/v1/takes/{take['id']}/finish").json()
+            done = http.post(f"/v1/takes/{take['id']}/finish", params={"wait": "true"}).json()
             assert (out / done["recording"]).read_bytes() == data  # kept as received
             (result,) = done["report"]["results"]
             assert result["path"] == done["fixed"] and result["facts"]["video_codec"] == "h264"

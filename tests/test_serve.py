@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import shutil
 import threading
 import time
@@ -117,7 +118,12 @@ def test_openapi_documents_every_route_and_metrics_count_jobs(server: Server) ->
         doc = http.get("/openapi.json").json()
         assert doc["openapi"].startswith("3.") and set(doc["paths"]) == {
             "/healthz", "/metrics", "/openapi.json", "/v1/checks", "/v1/checks/{job_id}",
-            "/v1/checks/{job_id}/report.html", "/v1/faces", "/v1/faces/{job_id}", "/v1/guidance"}
+            "/v1/checks/{job_id}/report.html", "/v1/faces", "/v1/faces/{job_id}", "/v1/guidance",
+            "/v1/takes", "/v1/takes/{take_id}", "/v1/takes/{take_id}/chunks", "/v1/takes/{take_id}/finish",
+            "/v1/takes/{take_id}/report.html", "/v1/takes/{take_id}/media", "/v1/takes/{take_id}/submit",
+            "/v1/capture-sessions", "/v1/capture-sessions/{session_id}", "/v1/capture-sessions/{session_id}/qr",
+            "/v1/capture/config", "/v1/capture.js", "/v1/capture.css", "/v1/capture-page.js", "/v1/capture-page.css",
+            "/v1/capture/i18n/{lang}.json", "/capture"}
         documented = {p["name"] for p in doc["paths"]["/v1/checks"]["post"]["parameters"] if p["in"] == "query"}
         assert documented == {"name", "rules", "quick", "wait", "callback_url"}
         typo = http.post("/v1/checks", params={"name": "a.jpg", "quik": "1"}, content=b"x")
@@ -146,7 +152,7 @@ def test_the_openapi_document_is_made_from_the_routes_so_it_cannot_drift(tmp_pat
     for path, ops in doc["paths"].items():
         for op in ops.values():
             in_path = {p["name"] for p in op["parameters"] if p["in"] == "path"}
-            assert in_path == {part[1:-1] for part in path.split("/") if part.startswith("{")}, path
+            assert in_path == set(re.findall(r"\{(\w+)\}", path)), path
 
 
 def test_a_token_is_required_when_set_and_without_one_only_loopback(tmp_path: Path, media: Path) -> None:

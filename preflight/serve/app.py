@@ -4,8 +4,9 @@ gate (``gate.py``: Host, Origin, token).
 Chosen over FastAPI: Starlette imports in ~70 ms against FastAPI's ~220 ms (which brings pydantic,
 ~5 MB more), and the API's bodies are media streamed to disk, not models to validate. Each resource
 declares its routes (``endpoints.py``): ``jobs.py`` (checks and faces), ``guide.py`` (guidance),
-``ops.py`` (health, metrics, the OpenAPI document made from those declarations) and, for the
-recorder, ``takes.py``.
+``ops.py`` (health, metrics, the OpenAPI document made from those declarations), ``takes.py``
+(recorded takes) and ``capture.py`` (capture sessions and the capture element), and for
+``preflight record`` its page.
 """
 
 from __future__ import annotations
@@ -16,27 +17,19 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from preflight.serve import guide, jobs, ops
+from preflight.serve import capture, guide, jobs, ops, takes
 from preflight.serve.config import ServeConfig
 from preflight.serve.endpoints import Endpoint
-from preflight.serve.gate import Gate, HostPolicy
+from preflight.serve.gate import Gate, HostPolicy, routes
 from preflight.serve.recorder import RecorderConfig
 from preflight.serve.service import Service
 
 
 def endpoints(recorder: RecorderConfig | None) -> tuple[Endpoint, ...]:
-    """Every route of the application: the service's, and with ``recorder`` the recorder's too."""
-    found: tuple[Endpoint, ...] = (*ops.ENDPOINTS, *jobs.ENDPOINTS, *guide.ENDPOINTS)
-    if recorder is not None:
-        from preflight.serve import takes
-
-        found = (*found, *takes.ENDPOINTS)
-    return found
-
-
-def open_paths(declared: tuple[Endpoint, ...]) -> tuple[str, ...]:
-    """The paths that need no token, as the gate takes them (``/static/*``: a GET prefix)."""
-    return tuple(e.path.split("{", 1)[0] + "*" if "{" in e.path else e.path for e in declared if e.open)
+    """Every route of the application: the service's, and with ``recorder`` the recorder's page too."""
+    found: tuple[Endpoint, ...] = (*ops.ENDPOINTS, *jobs.ENDPOINTS, *guide.ENDPOINTS, *takes.ENDPOINTS,
+                                   *capture.ENDPOINTS)
+    return (*found, *capture.RECORDER) if recorder is not None else found
 
 
 def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> Any:
@@ -55,8 +48,7 @@ def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> A
 
     app = Starlette(routes=[e.route() for e in declared], lifespan=lifespan)
     app.state.service, app.state.endpoints, app.state.recorder = service, declared, recorder
-    if recorder is not None:
-        recorder.out.mkdir(parents=True, exist_ok=True)
-        app.state.takes = {}
-    return Gate(app, hosts=HostPolicy(config.host, config.allow_hosts), token=config.token,
-                open_paths=open_paths(declared))
+    app.state.takes_dir = recorder.out if recorder is not None else config.data / "takes"
+    app.state.takes_dir.mkdir(parents=True, exist_ok=True)
+    return Gate(app, hosts=HostPolicy(config.host, config.allow_hosts), token=config.token, routes=routes(declared),
+                sessions=service.sessions)

@@ -37,6 +37,7 @@ class Endpoint:
     body: dict[str, Any] | None = None  # the OpenAPI requestBody
     responses: dict[str, str] = field(default_factory=dict)  # status -> what it means
     open: bool = False  # needs no token
+    session: bool = False  # a capture session's token will do (its own takes, from its origin)
 
     def route(self) -> Route:
         return Route(self.path, self.handler, methods=[self.method])

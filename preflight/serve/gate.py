@@ -10,17 +10,23 @@
   ``Origin`` with every cross-site POST, simple requests included, so another site's page cannot
   create a take or a face even where it cannot read the answer. ``Origin: null`` is foreign too.
 - **Token.** With a token, every route but the open ones needs ``Authorization: Bearer TOKEN``.
+- **Capture sessions.** A route declared for sessions also takes a capture session's token
+  (``sessions.py``): from the session's origin (or the server's own page, the phone's full-page
+  capture) only, until it expires; the session is handed to the route in ``request.state``. CORS
+  answers that origin only, its pre-flights included (a pre-flight carries no token: it is answered
+  for an origin that has a live session). Open routes (the capture element's files) answer any origin.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
 from preflight.serve.bodies import error
 
@@ -74,54 +80,110 @@ def same_origin(origin: str, host_header: str) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc.lower() == host_header.strip().lower()
 
 
-class Gate:
-    """ASGI middleware: Host, then Origin, then the token. ``origins`` gives further origins allowed
-    for a request (a capture session's); ``open_paths`` need no token (their GET only when they end
-    with ``*``, a prefix)."""
+class Route(NamedTuple):
+    method: str
+    pattern: re.Pattern[str]
+    open: bool  # needs no token
+    session: bool  # a capture session's token will do
 
-    def __init__(self, app: ASGI, *, hosts: HostPolicy, token: str | None, open_paths: Iterable[str] = (),
-                 origins: Callable[[dict[str, Any]], Iterable[str]] | None = None) -> None:
+
+def routes(declared: Iterable[Any]) -> tuple[Route, ...]:
+    """The gate's view of the declared endpoints (``endpoints.Endpoint``): who may call each."""
+    return tuple(Route(e.method, re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(e.path)) + "$"),
+                       e.open, e.session) for e in declared)
+
+
+class Gate:
+    """ASGI middleware: Host, then who is calling (the server's token, a capture session's token for the
+    routes that take one, or none for open routes), then Origin. A capture session's routes answer its
+    origin's CORS requests (pre-flights included) and no other site's."""
+
+    def __init__(self, app: ASGI, *, hosts: HostPolicy, token: str | None, routes: tuple[Route, ...] = (),
+                 sessions: Any = None) -> None:
         self.app, self.hosts, self.token = app, hosts, token
-        self.open_exact = {p for p in open_paths if not p.endswith("*")}
-        self.open_prefixes = tuple(p[:-1] for p in open_paths if p.endswith("*"))
-        self.origins = origins
+        self.routes, self.sessions = routes, sessions  # sessions: serve.sessions.Sessions
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]],
                        send: Callable[[Any], Awaitable[None]]) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self.refusal(scope)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-    def refusal(self, scope: dict[str, Any]) -> JSONResponse | None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        host = headers.get("host", "")
+        answer, cors = self.decide(scope, headers)
+        if cors is not None:
+            send = _with_cors(send, cors)
+        await (answer or self.app)(scope, receive, send)
+
+    def route(self, method: str, path: str) -> Route | None:
+        return next((r for r in self.routes if r.method == method and r.pattern.match(path)), None)
+
+    def decide(self, scope: dict[str, Any], headers: dict[str, str]) -> tuple[Any, str | None]:
+        """(a refusal, or None to go on; the origin the answer allows by CORS, or None)."""
+        host, origin = headers.get("host", ""), headers.get("origin")
         if not self.hosts.allows(host):
             return error(403, "this server does not answer to that Host name (it answers its own address; "
-                                "start it with --allow-host NAME to answer another name)")
-        origin = headers.get("origin")
-        if scope.get("method", "GET") in STATE_CHANGING and origin is not None \
-                and not same_origin(origin, host) and origin.strip() not in self._other_origins(scope):
+                              "start it with --allow-host NAME to answer another name)"), None
+        method, path = scope.get("method", "GET"), scope.get("path", "")
+        if method == "OPTIONS":
+            return self._preflight(headers, path, origin), None
+        route = self.route(method, path)
+        if route is not None and route.open:
+            return None, "*"  # public: the capture element's files, the page, health
+        given = headers.get("authorization", "")
+        bearer = given[7:] if given.startswith("Bearer ") else None
+        if bearer is not None and self.token is not None and hmac.compare_digest(bearer.encode(), self.token.encode()):
+            return self._origin_checked(method, origin, host), None
+        if bearer is not None and self.sessions is not None and bearer.startswith("pfcs_"):
+            return self._session(scope, route, bearer, origin, host)
+        if self.token is None:
+            return self._origin_checked(method, origin, host), None
+        return error(401, "a valid token is needed: Authorization: Bearer TOKEN", {"WWW-Authenticate": "Bearer"}), None
+
+    def _origin_checked(self, method: str, origin: str | None, host: str) -> Any:
+        if method in STATE_CHANGING and origin is not None and not same_origin(origin, host):
             return error(403, "a request from another site's page is refused (its Origin is not this server's)")
-        if self.token is not None and not self._open(scope) and not self._authorized(headers):
-            return error(401, "a valid token is needed: Authorization: Bearer TOKEN", {"WWW-Authenticate": "Bearer"})
         return None
 
-    def _other_origins(self, scope: dict[str, Any]) -> set[str]:
-        return set(self.origins(scope)) if self.origins is not None else set()
+    def _session(self, scope: dict[str, Any], route: Route | None, token: str, origin: str | None,
+                 host: str) -> tuple[Any, str | None]:
+        session = self.sessions.by_token(token)
+        if session is None:
+            return error(401, "this capture session token is not valid; ask the product's server for a new one",
+                         {"WWW-Authenticate": "Bearer"}), None
+        cors = session.origin if origin is not None and origin.strip().lower() == session.origin else None
+        if origin is not None and cors is None and not same_origin(origin, host):
+            return error(403, "this capture session belongs to another site (the page's origin is not the "
+                              "session's)"), None
+        if session.expired:
+            return error(401, "this capture session has expired; ask the product's server for a new one",
+                         {"WWW-Authenticate": "Bearer"}), cors
+        if route is None or not route.session:
+            return error(403, "a capture session's token cannot use this route"), cors
+        scope.setdefault("state", {})["capture_session"] = session
+        return None, cors
 
-    def _open(self, scope: dict[str, Any]) -> bool:
-        path = scope.get("path", "")
-        if path in self.open_exact:
-            return True
-        return scope.get("method") in ("GET", "HEAD") and path.startswith(self.open_prefixes) \
-            if self.open_prefixes else False
+    def _preflight(self, headers: dict[str, str], path: str, origin: str | None) -> Any:
+        """A CORS pre-flight: answered for a live session's origin on a route sessions may use."""
+        asked = headers.get("access-control-request-method", "").upper()
+        route = self.route(asked, path)
+        origin = (origin or "").strip().lower()
+        if route is None or not route.session or self.sessions is None or not self.sessions.origin_live(origin):
+            return error(403, "no capture session allows this origin here")
+        return Response(status_code=204, headers={
+            "Access-Control-Allow-Origin": origin, "Vary": "Origin",
+            "Access-Control-Allow-Methods": asked, "Access-Control-Max-Age": "600",
+            "Access-Control-Allow-Headers": "authorization, content-type"})
 
-    def _authorized(self, headers: dict[str, str]) -> bool:
-        assert self.token is not None
-        given = headers.get("authorization", "")
-        return given.startswith("Bearer ") and hmac.compare_digest(given[7:].encode(), self.token.encode())
+
+def _with_cors(send: Callable[[Any], Awaitable[None]], origin: str) -> Callable[[Any], Awaitable[None]]:
+    async def sending(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            extra = [(b"access-control-allow-origin", origin.encode("latin-1")),
+                     (b"access-control-expose-headers", b"retry-after")]
+            if origin != "*":
+                extra.append((b"vary", b"Origin"))
+            else:
+                extra.append((b"cross-origin-resource-policy", b"cross-origin"))
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+    return sending

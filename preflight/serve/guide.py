@@ -51,9 +51,11 @@ async def guidance(request: Request) -> Response:
 
 GUIDANCE = Endpoint(
     "POST", "/v1/guidance", guidance, "The check's face rules on one camera frame (the recorder's live guidance)",
-    (QueryParam("rules", "string", "A built-in rule set; default: the recorder's, else phoenix-4", enum=builtin_names),),
+    (QueryParam("rules", "string", "A built-in rule set; default: the recorder's, else phoenix-4", enum=builtin_names),
+     QueryParam("stream", "string", "The sender's own id for its sequence of frames (a face found in one is "
+                "followed into the next)")),
     {"required": True, "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
     {"200": "findings (rule, outcome, message), faces (boxes, 0..1), lips, lips_closed, took_ms",
      "400": "Not a JPEG, an unknown rule set or parameter", "413": "Over 4 MiB",
-     "422": "The analysis crashed or took over 5 s on this frame"})
+     "422": "The analysis crashed or took over 5 s on this frame"}, session=True)
 ENDPOINTS = (GUIDANCE,)

@@ -1,29 +1,24 @@
-"""``preflight record``: what the recorder page needs (its settings from the rule set, a take, the
-take's fix and check, its submit), on the same application as ``preflight serve``; the routes are
-``takes.py``'s.
+"""What a recorded take needs, for ``preflight record`` and capture sessions alike: the page's settings
+from the rule set, the take's fix and check, its submit. The routes are ``takes.py``'s and
+``capture.py``'s; the page is the ``<preflight-capture>`` element (``static/capture.js``).
 
-- ``GET /`` the page (``static/recorder.html``, ``.js``, ``.css``: plain files, no build step).
-- ``GET /v1/recorder/config`` what the page needs from the rule set: the camera's minimum short side
-  and frame rate, the room's noise limit, the take's durations, the face size window, a script.
-- ``POST /v1/takes`` starts a take; ``POST /v1/takes/{id}/chunks?seq=N`` appends what MediaRecorder
-  gave so far (a closed tab loses at most the last seconds: what arrived is kept as received);
-  ``POST /v1/takes/{id}/finish`` runs the fixer (H.264/AAC MP4, constant frame rate, loudness) and the
-  full check on the fixed file; ``GET /v1/takes/{id}/report.html``; ``POST /v1/takes/{id}/submit``
-  sends the fixed take through the submit pipeline (needs TAVUS_API_KEY and PREFLIGHT_BUCKET).
+- ``page_config``: the camera's minimum short side and frame rate, the room's noise limit, the take's
+  durations, the face size window, a script: every number from the rule file.
+- ``finish_take``: the fixer (H.264/AAC MP4, constant frame rate, loudness) and the full check on the
+  fixed file, the report JSON and HTML beside the recording. It runs as a job of kind ``take`` in the
+  service's crash-isolation pool under a time limit: a crash there is the take's error, never the
+  server's end.
+- ``submit_fixed``: the fixed take through the submit pipeline (needs TAVUS_API_KEY and PREFLIGHT_BUCKET).
 
-Every take lands in ``--out``: the recording, the fixed MP4 and its report JSON; answers name them by
-file name only (the console says where ``--out`` is). The take's fix and check run in the service's
-crash-isolation pool under a time limit: a crash there is the take's error, never the server's end.
-Every body is bounded as it streams (a chunk, the take, a JSON body).
+``preflight record``'s takes land in ``--out``; a service's in its data folder's ``takes``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import threading
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +29,6 @@ SCRIPT = ("Hi, I'm recording my training video. I'm speaking naturally, at my no
           "to do this evening. I keep my head steady and my face in the frame. When the speaking part ends, "
           "I stay silent and still, lips gently closed, and look at the camera until the countdown ends.")
 EXTENSIONS = {"video/webm": ".webm", "video/mp4": ".mp4", "video/x-matroska": ".mkv"}
-
-
-@dataclass
-class Take:
-    id: str
-    recording: Path
-    rules: str
-    size: int = 0
-    next_seq: int = 0
-    finished: dict[str, Any] | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
@@ -131,12 +115,17 @@ def finish_take(recording: Path, rules: str) -> dict[str, Any]:
             "report": json.loads(report.to_json())}
 
 
-def submit_fixed(path: Path, rules: str, name: str | None) -> dict[str, Any]:
-    """The fixed take through the submit pipeline, to the model the take's rule set is for."""
+def submit_fixed(path: Path, rules: str, allowed: dict[str, Any], connection: Any = None) -> dict[str, Any]:
+    """The fixed take through the submit pipeline, to the model the take's rule set is for, with the
+    options ``allowed`` (a capture session's, set by its backend: name, voice_name, dry_run, prefix,
+    expires, tavus_callback_url)."""
     from preflight.judge.ruleset import model_of
     from preflight.run.environment import from_environment
     from preflight.run.submit import submit
 
     setup = from_environment()
-    outcome = submit(path, setup.options(name=name, model=model_of(rules)), setup.connection)
+    fields = {k: v for k, v in allowed.items() if v is not None}
+    if "tavus_callback_url" in fields:
+        fields["callback_url"] = fields.pop("tavus_callback_url")
+    outcome = submit(path, setup.options(model=model_of(rules), **fields), connection or setup.connection)
     return {**outcome.to_dict(), "message": outcome.message}

@@ -126,6 +126,9 @@ class Runner:
             args: tuple[Any, ...] = (work.run_face, job.source, job.remote, job.name, job.params,
                                      self.setup.connection.api_key, self.setup.connection.base_url,
                                      str(copies))
+        elif job.kind == "take":
+            args = (work.run_take, job.source, job.params, self.setup.connection.api_key,
+                    self.setup.connection.base_url)
         else:
             args = (work.run_check, job.source, job.remote, job.name, job.params, str(copies))
         if self._dask is not None:
@@ -180,6 +183,8 @@ def remove_files(store: Store, job: Job) -> None:
     """The job's spooled upload (its bytes given back to the spool's budget) and its link copies."""
     import shutil
 
+    if job.kind == "take":
+        return  # a take's recording is kept with its fixed file (preflight record's --out, or the takes folder)
     if not job.remote:
         upload = Path(job.source)
         try:

@@ -14,7 +14,9 @@ from preflight.serve.callbacks import Sender, server_secret
 from preflight.serve.config import ServeConfig
 from preflight.serve.metrics import Metrics
 from preflight.serve.runner import Runner, janitor
+from preflight.serve.sessions import Sessions
 from preflight.serve.store import Job, Store
+from preflight.serve.take_store import Takes
 from preflight.serve.views import view
 
 
@@ -25,6 +27,8 @@ class Service:
         self.store = Store(config.data)
         self.store.budget = uploads.Budget(self.store.spool, config.max_spool_bytes)
         self.secret = config.secret or server_secret(config.data, os.environ.get("PREFLIGHT_SERVE_SECRET"))
+        self.sessions = Sessions(self.store, self.secret)
+        self.takes = Takes(self.store)
         self.metrics = Metrics(self.store)
         self.setup = setup or from_environment()
         self.runner = Runner(config, self.store, self._finished, self.setup)

@@ -15,6 +15,8 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,              -- check | face
+    kind TEXT NOT NULL,              -- check | face | take (a recorded take's fix and check)
     status TEXT NOT NULL,            -- queued | running | done
     created REAL NOT NULL,
     started REAL,
@@ -54,8 +56,33 @@ CREATE TABLE IF NOT EXISTS idempotency (
 IDEMPOTENCY_S = 24 * 3600  # a key names its first job for this long
 
 
+def insert_job(db: sqlite3.Connection, job_id: str, kind: str, name: str, source: str, remote: bool,
+               params: dict[str, Any], callback_url: str | None) -> None:
+    """A queued job, inside the caller's transaction."""
+    db.execute("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, callback_url)"
+               " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+               (job_id, kind, time.time(), name, source, int(remote), json.dumps(params), callback_url))
+
+
 class KeyReused(Exception):
     """An Idempotency-Key sent again with a different request (422)."""
+
+
+def first_answer(db: sqlite3.Connection, key: str, fingerprint: str) -> str | None:
+    """What answered ``key`` within 24 h (a job's or a capture session's id), inside the caller's
+    transaction; KeyReused when that was another request."""
+    row = db.execute("SELECT fingerprint, job_id FROM idempotency WHERE key = ? AND created > ?",
+                     (key, time.time() - IDEMPOTENCY_S)).fetchone()
+    if row is None:
+        return None
+    if row["fingerprint"] != fingerprint:
+        raise KeyReused
+    return str(row["job_id"])
+
+
+def remember_answer(db: sqlite3.Connection, key: str, fingerprint: str, answer: str) -> None:
+    db.execute("INSERT OR REPLACE INTO idempotency (key, fingerprint, job_id, created) VALUES (?, ?, ?, ?)",
+               (key, fingerprint, answer, time.time()))
 
 
 @dataclass(frozen=True)
@@ -98,6 +125,27 @@ class Store:
         self._lock = threading.Lock()
         self.budget: Budget | None = None  # the spool's bytes (set by the service: --max-spool-gb)
 
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """One statement on the service's database (the capture sessions' and takes' tables use it too)."""
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def schema(self, script: str) -> None:
+        with self._lock:
+            self._db.executescript(script)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE): what happens inside happens whole or not at all."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -121,8 +169,7 @@ class Store:
                         return first
                 self._insert(job_id, kind, name, source, remote, params, callback_url)
                 if idempotency is not None:
-                    self._db.execute("INSERT OR REPLACE INTO idempotency (key, fingerprint, job_id, created) "
-                                     "VALUES (?, ?, ?, ?)", (*idempotency, job_id, time.time()))
+                    remember_answer(self._db, *idempotency, job_id)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -130,19 +177,11 @@ class Store:
         return job_id
 
     def _first(self, key: str, fingerprint: str) -> str | None:
-        row = self._db.execute("SELECT fingerprint, job_id FROM idempotency WHERE key = ? AND created > ?",
-                               (key, time.time() - IDEMPOTENCY_S)).fetchone()
-        if row is None:
-            return None
-        if row["fingerprint"] != fingerprint:
-            raise KeyReused
-        return str(row["job_id"])
+        return first_answer(self._db, key, fingerprint)
 
     def _insert(self, job_id: str, kind: str, name: str, source: str, remote: bool, params: dict[str, Any],
                 callback_url: str | None) -> None:
-        self._db.execute("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, callback_url)"
-                         " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-                         (job_id, kind, time.time(), name, source, int(remote), json.dumps(params), callback_url))
+        insert_job(self._db, job_id, kind, name, source, remote, params, callback_url)
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

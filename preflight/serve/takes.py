@@ -1,15 +1,19 @@
-"""``preflight record``'s page and its takes: ``GET /`` and ``/static/…`` (the page, no secret in it),
-``GET /v1/recorder/config``, and a take's life: ``POST /v1/takes``, its chunks in order, ``finish``
-(the fixer and the full check in the crash-isolation pool), its report, ``submit``. Answers name the
-take's files by name only; every body is bounded as it streams."""
+"""Takes, on ``preflight serve`` and ``preflight record`` alike: ``POST /v1/takes``, its chunks in order,
+``GET /v1/takes/{id}`` (its state, the next chunk it expects, and once checked its verdict and
+findings), ``finish`` (the fix and the full check: a job of kind ``take``, run by the service's runner
+in its crash-isolation pool, its callback the capture session's), its report, its fixed MP4
+(``/media``, the server's token only) and, for ``preflight record``, ``submit``.
+
+A capture session's token reaches its own takes only (another session's take is "no such take"), at
+most ``max_takes`` of them, judged by the session's rule set. Answers name files by name only; every
+body is bounded as it streams.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,70 +21,69 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from preflight.errors import PreflightError
 from preflight.judge.ruleset import max_upload_bytes
 from preflight.serve.bodies import error, json_body, small_body
-from preflight.serve.endpoints import Endpoint, QueryParam, options
-from preflight.serve.recorder import (EXTENSIONS, STATIC, RecorderConfig, Take, finish_take, page_config,
-                                      submit_fixed, video_rulesets)
+from preflight.serve.endpoints import Endpoint, QueryParam, flag, options
+from preflight.serve.recorder import EXTENSIONS, page_config, submit_fixed, video_rulesets
+from preflight.serve.take_store import Appended, TakeRow
 
 if TYPE_CHECKING:
     from preflight.serve.service import Service
+    from preflight.serve.sessions import CaptureSession
 
 MAX_CHUNK_BYTES = 64 * 1024 * 1024  # MediaRecorder gives about a second at a time
-TAKE_EXTRA_S = 300.0  # the fix's encode on top of the check's own time limit
 
 
-def _takes(request: Request) -> dict[str, Take]:
-    takes: dict[str, Take] = request.app.state.takes
-    return takes
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
 
 
-def _take(request: Request) -> Take | None:
-    return _takes(request).get(request.path_params["take_id"])
+def session_of(request: Request) -> CaptureSession | None:
+    """The capture session whose token the request carries (the gate put it there), or None."""
+    session: CaptureSession | None = request.scope.get("state", {}).get("capture_session")
+    return session
+
+
+def _take(request: Request) -> TakeRow | None:
+    """The take the path names, when the caller may see it (a session sees its own takes only)."""
+    take = _service(request).takes.get(request.path_params["take_id"])
+    session = session_of(request)
+    if take is None or (session is not None and take.session_id != session.id):
+        return None
+    return take
 
 
 async def _json(request: Request) -> dict[str, Any] | Response:
     return await json_body(request) if request.headers.get("content-type", "").startswith("application/json") else {}
 
 
-async def index(request: Request) -> Response:
-    return HTMLResponse((STATIC / "recorder.html").read_text(encoding="utf-8"))
-
-
-async def static(request: Request) -> Response:
-    name = request.path_params["name"]
-    path = STATIC / name
-    if name not in {p.name for p in STATIC.iterdir()} or path.suffix not in (".js", ".css", ".svg"):
-        return error(404, "not found")
-    return FileResponse(path)
-
-
-async def recorder_config(request: Request) -> Response:
-    config: RecorderConfig = request.app.state.recorder
-    params = options(request, CONFIG)
-    if isinstance(params, str):
-        return error(400, params)
-    try:
-        return JSONResponse(page_config(str(params.get("rules") or config.rules)))
-    except PreflightError as err:
-        return error(400, str(err))
+def default_rules(request: Request) -> str:
+    recorder = getattr(request.app.state, "recorder", None)
+    return recorder.rules if recorder is not None else "phoenix-4"
 
 
 async def start_take(request: Request) -> Response:
-    config: RecorderConfig = request.app.state.recorder
     body = await _json(request)
     if isinstance(body, Response):
         return body
+    session = session_of(request)
     mime = str(body.get("mime") or "video/webm").split(";")[0].strip().lower()
-    rules = str(body.get("rules") or config.rules)
+    rules = str(body.get("rules") or (session.rules if session else default_rules(request)))
+    if session is not None and rules != session.rules:
+        return error(403, f"this capture session's takes are judged by {session.rules}")
     if rules not in video_rulesets():
         return error(400, f"a take is judged by a video rule set: {', '.join(video_rulesets())}")
-    take_id = f"take-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(2).hex()}"
-    recording = config.out / f"{take_id}{EXTENSIONS.get(mime, '.webm')}"
-    recording.touch(exist_ok=False)
-    _takes(request)[take_id] = Take(take_id, recording, rules)
-    return JSONResponse({"id": take_id, "recording": recording.name}, status_code=201)
+    take_id = f"take-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(4).hex()}"
+    folder: Path = request.app.state.takes_dir
+    recording = folder / f"{take_id}{EXTENSIONS.get(mime, '.webm')}"
+    added = _service(request).takes.add(take_id, session.id if session else None, rules, mime, recording,
+                                        session.max_takes if session else None)
+    if not added:
+        assert session is not None
+        return error(403, f"this capture session allows {session.max_takes} takes, all used; ask the product's "
+                          "server for a new session")
+    return JSONResponse({"id": take_id, "recording": recording.name, "next_seq": 0}, status_code=201)
 
 
 async def chunk(request: Request) -> Response:
@@ -100,114 +103,135 @@ async def chunk(request: Request) -> Response:
     if data is None:
         return error(413, f"the take is over {limit // 1_000_000} MB" if room < MAX_CHUNK_BYTES else
                      f"a chunk is at most {MAX_CHUNK_BYTES // 2**20} MiB")
-    with take.lock:
-        if seq < take.next_seq:
-            return JSONResponse({"ok": True, "duplicate": True})
-        if seq != take.next_seq:
-            return error(409, f"chunk {seq} came before {take.next_seq}")
-        if take.size + len(data) > limit:
-            return error(413, f"the take is over {limit // 1_000_000} MB")
-        with open(take.recording, "ab") as out:
-            out.write(data)
-        take.size += len(data)
-        take.next_seq += 1
-    return JSONResponse({"ok": True, "bytes": take.size})
+    done, size = await run_in_threadpool(_service(request).takes.append, take.id, seq, data)
+    if done == Appended.GAP:
+        fresh = _service(request).takes.get(take.id)
+        expected = fresh.next_seq if fresh else 0
+        return JSONResponse({"error": f"chunk {seq} is not the next one ({expected}), or the take is finished",
+                             "next_seq": expected}, status_code=409)
+    return JSONResponse({"ok": True, "duplicate": done == Appended.REPEAT, "bytes": size})
 
 
 async def finish(request: Request) -> Response:
     take = _take(request)
     if take is None:
         return error(404, "no such take")
-    if take.finished is None:
-        take.finished = await _finished_in_pool(request.app.state.service, take)
-    return JSONResponse({"id": take.id, **shown(take.finished)})
+    if take.size == 0:
+        return error(409, "the take has no recording yet: send its chunks first")
+    service = _service(request)
+    session = session_of(request) or (service.sessions.get(take.session_id) if take.session_id else None)
+    params = {"rules": take.rules, "take_id": take.id, "submit": session.submit if session else None}
+    service.takes.finish(take, service.store.new_id(), params, session.callback_url if session else None)
+    service.runner.wake()
+    if flag(request.query_params.get("wait")):
+        while (shown := take_view(service, take.id)) is not None and shown["status"] != "done":
+            if await request.is_disconnected():
+                return error(499, "the client went away")
+            await asyncio.sleep(0.2)
+        return JSONResponse(shown)
+    return JSONResponse(take_view(service, take.id), status_code=202)
+
+
+async def get_take(request: Request) -> Response:
+    take = _take(request)
+    if take is None:
+        return error(404, "no such take")
+    return JSONResponse(take_view(_service(request), take.id))
+
+
+def take_view(service: Service, take_id: str) -> dict[str, Any] | None:
+    """A take as its page or backend sees it: its state, the next chunk it expects, and when checked
+    the verdict, the findings (rule ids kept) and the report; file names only, never server paths."""
+    take = service.takes.get(take_id)
+    if take is None:
+        return None
+    job = service.store.get(take.job_id) if take.job_id else None
+    out: dict[str, Any] = {"id": take.id, "session": take.session_id, "rules": take.rules,
+                           "status": "done" if job is not None and job.status == "done" else take.status,
+                           "next_seq": take.next_seq, "bytes": take.size, "recording": take.recording.name}
+    if job is None or job.status != "done":
+        return out
+    result = job.result or {}
+    from preflight.serve.views import report_of
+
+    report = report_of(job)
+    first = (report.get("results") or [{}])[0]
+    out.update(verdict=first.get("verdict") or job.verdict, findings=first.get("findings") or [],
+               fixed=Path(result["fixed"]).name if result.get("fixed") else None, note=result.get("note") or job.error,
+               report_json=Path(result["report_json"]).name if result.get("report_json") else None,
+               report=_named(report), submitted=result.get("submitted"))
+    return out
+
+
+def _named(report: dict[str, Any]) -> dict[str, Any]:
+    for result in report.get("results", []):
+        result["path"] = Path(str(result.get("path") or "")).name or None
+    return report
+
+
+def _finished(request: Request) -> tuple[TakeRow, dict[str, Any]] | None:
+    take = _take(request)
+    if take is None or not take.job_id:
+        return None
+    job = _service(request).store.get(take.job_id)
+    if job is None or job.status != "done" or job.result is None:
+        return None
+    return take, job.result
 
 
 async def take_report(request: Request) -> Response:
-    take = _take(request)
-    if take is None or take.finished is None or not take.finished.get("report_html"):
-        return error(404, "no finished take")
-    return HTMLResponse(Path(take.finished["report_html"]).read_text(encoding="utf-8"))
+    found = _finished(request)
+    if found is None or not found[1].get("report_html"):
+        return error(404, "no checked take")
+    return HTMLResponse(Path(found[1]["report_html"]).read_text(encoding="utf-8"))
+
+
+async def take_media(request: Request) -> Response:
+    found = _finished(request)
+    if found is None or not found[1].get("fixed"):
+        return error(404, "no fixed take (not checked yet, or the fixer could not make one: see its note)")
+    take, result = found
+    return FileResponse(result["fixed"], media_type="video/mp4", filename=f"{take.id}.mp4")
 
 
 async def submit_take(request: Request) -> Response:
-    take = _take(request)
-    if take is None or take.finished is None or not take.finished.get("fixed"):
+    found = _finished(request)
+    if found is None or not found[1].get("fixed"):
         return error(409, "finish the take first")
+    take, result = found
     if not page_config(take.rules)["submit"]:
         return error(503, "set TAVUS_API_KEY and PREFLIGHT_BUCKET before `preflight record` to submit from here")
     body = await _json(request)
     if isinstance(body, Response):
         return body
-    outcome = await run_in_threadpool(submit_fixed, Path(take.finished["fixed"]), take.rules,
-                                      str(body.get("name") or "") or None)
+    outcome = await run_in_threadpool(submit_fixed, Path(result["fixed"]), take.rules,
+                                      {"name": str(body.get("name") or "") or None})
     return JSONResponse(outcome)
 
 
-async def _finished_in_pool(service: Service, take: Take) -> dict[str, Any]:
-    """``finish_take`` in the service's crash-isolation pool; a crash or a hang is the take's error."""
-    from preflight.run import batch
-    from preflight.run.pool import Crashed
-
-    limit = 2 * batch.seconds_for(take.recording) + TAKE_EXTRA_S
-    try:
-        done: dict[str, Any] = await asyncio.wrap_future(
-            service.runner.pool.submit(finish_take, take.recording, take.rules, limit_s=limit))
-        return done
-    except Crashed:
-        message = ("the analysis crashed or hung on this take (a decoder or detector failure, or out of memory); the "
-                   "recording is kept as it arrived. Please report it")
-    except Exception as err:  # noqa: BLE001 - a bug while finishing: this take's error, logged privately
-        from preflight.state import crashlog
-
-        crashlog.write("".join(traceback.format_exception(err)))
-        message = f"internal error while finishing the take ({type(err).__name__}); the recording is kept"
-    return {"recording": str(take.recording), "fixed": None, "note": message, "report_json": None,
-            "report_html": None, "report": _error_report(take.recording.name, message)}
-
-
-def shown(finished: dict[str, Any]) -> dict[str, Any]:
-    """A finished take as the page sees it: file names only, never the server's paths."""
-    def name(value: Any) -> str | None:
-        return Path(value).name if value else None
-
-    report = json.loads(json.dumps(finished.get("report") or {}))
-    for result in report.get("results", []):
-        result["path"] = name(result.get("path"))
-    return {"recording": name(finished.get("recording")), "fixed": name(finished.get("fixed")),
-            "note": finished.get("note"), "report_json": name(finished.get("report_json")), "report": report}
-
-
-def _error_report(name: str, message: str) -> dict[str, Any]:
-    from preflight.model.report import FileResult, Report
-
-    document: dict[str, Any] = json.loads(Report([FileResult(name, None, None, "error", message,
-                                                             internal=True)]).to_json())
-    return document
-
-
 TAKE_ID = QueryParam("take_id", "string", "The take's id, as started", where="path")
-CONFIG = Endpoint("GET", "/v1/recorder/config", recorder_config, "What the page needs from the rule set",
-                  (QueryParam("rules", "string", "A video rule set; default: the recorder's", enum=video_rulesets),),
-                  responses={"200": "Camera, room and take settings", "400": "Not a video rule set"})
 CHUNKS = Endpoint("POST", "/v1/takes/{take_id}/chunks", chunk, "Append the next piece of the recording",
                   (TAKE_ID, QueryParam("seq", "string", "The chunk's number, from 0")),
                   {"required": True, "content": {"application/octet-stream": {}}},
-                  {"200": "Kept (or a repeat, ignored)", "409": "A chunk is missing before it",
-                   "413": "Over the chunk or take limit"})
+                  {"200": "Kept (or a repeat, ignored)", "409": "Not the next chunk: {next_seq}",
+                   "413": "Over the chunk or take limit"}, session=True)
 ENDPOINTS = (
-    Endpoint("GET", "/", index, "The recorder page", responses={"200": "HTML"}, open=True),
-    Endpoint("GET", "/static/{name}", static, "The page's script and style",
-             (QueryParam("name", "string", "A file of the page", where="path"),), responses={"200": "The file"},
-             open=True),
-    CONFIG,
     Endpoint("POST", "/v1/takes", start_take, "Start a take (JSON: mime, rules)",
-             responses={"201": "{id, recording}", "400": "Not a video rule set"}),
+             responses={"201": "{id, recording, next_seq}", "400": "Not a video rule set",
+                        "403": "The capture session's takes are used up, or another rule set"}, session=True),
+    Endpoint("GET", "/v1/takes/{take_id}", get_take, "A take: its state, the next chunk it expects, and its verdict "
+             "and findings once checked", (TAKE_ID,), responses={"200": "The take", "404": "No such take"},
+             session=True),
     CHUNKS,
-    Endpoint("POST", "/v1/takes/{take_id}/finish", finish, "Fix and check the take", (TAKE_ID,),
-             responses={"200": "The take's files and report", "404": "No such take"}),
+    Endpoint("POST", "/v1/takes/{take_id}/finish", finish, "Fix and check the take (a job; its callback is the "
+             "capture session's)", (TAKE_ID, QueryParam("wait", "boolean", "Answer when checked")),
+             responses={"202": "Checking: the take", "200": "With wait: the checked take", "404": "No such take",
+                        "409": "Nothing recorded yet"}, session=True),
     Endpoint("GET", "/v1/takes/{take_id}/report.html", take_report, "The take's HTML report", (TAKE_ID,),
-             responses={"200": "HTML", "404": "No finished take"}),
-    Endpoint("POST", "/v1/takes/{take_id}/submit", submit_take, "Submit the fixed take (JSON: name)", (TAKE_ID,),
+             responses={"200": "HTML", "404": "Not checked yet"}, session=True),
+    Endpoint("GET", "/v1/takes/{take_id}/media", take_media, "The fixed take: an H.264/AAC MP4 (the server's token "
+             "only)", (TAKE_ID,), responses={"200": "video/mp4", "404": "Not fixed yet"}),
+    Endpoint("POST", "/v1/takes/{take_id}/submit", submit_take, "Submit the fixed take (JSON: name; preflight "
+             "record's page)", (TAKE_ID,),
              responses={"200": "The submit's outcome", "409": "Not finished", "503": "No key or bucket"}),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from preflight.model.report import FileResult, Report
@@ -20,6 +21,10 @@ def view(job: Job) -> dict[str, Any]:
                    error=job.error)
         return out
     out["report"] = report_of(job)
+    if job.kind == "take":  # a recorded take's fix and check: which take, and a session's submit
+        out.update(take=job.params.get("take_id"), submitted=(job.result or {}).get("submitted"))
+        for result in out["report"].get("results", []):
+            result["path"] = job.name if result.get("path") == job.source else Path(str(result.get("path"))).name
     return out
 
 

@@ -58,10 +58,13 @@ def time_limit(kind: str, source: str, remote: bool) -> float:
 
     # a link's length is not known before it is fetched: the limit of the longest link Tavus takes
     limit = batch.seconds_for_link(None) if remote else batch.seconds_for(Path(source))
+    if kind == "take":  # fixed, then checked: the check's limit twice, the encode on top
+        return 2 * limit + TAKE_EXTRA_S
     return limit + (FACE_EXTRA_S if kind == "face" else 0.0)
 
 
-FACE_EXTRA_S = 900.0  # a 750 MB upload at ~1 MB/s, the presign check and Tavus's API calls
+FACE_EXTRA_S = 900.0
+TAKE_EXTRA_S = 300.0  # a take's fix (an encode) on top of its check  # a 750 MB upload at ~1 MB/s, the presign check and Tavus's API calls
 
 
 def run_check(source: str, remote: bool, name: str, params: dict[str, Any], copies: str) -> dict[str, Any]:
@@ -117,3 +120,21 @@ def run_face(source: str, remote: bool, name: str, params: dict[str, Any], api_k
     message = outcome.message.replace(source, name)
     return {"verdict": "pass" if outcome.face is not None else (outcome.stopped or "error"),
             "face": outcome.to_dict(), "check": check, "message": message}
+
+
+def run_take(source: str, params: dict[str, Any], api_key: str, api_url: str) -> dict[str, Any]:
+    """A recorded take: fixed into an H.264/AAC MP4 beside it, checked, and, when its capture session
+    allows a submit and the take passes, submitted (the outcome in ``submitted``)."""
+    from preflight.serve.recorder import finish_take, submit_fixed
+
+    with already_isolated():
+        done = finish_take(Path(source), str(params["rules"]))
+        results = done["report"].get("results") or [{}]
+        verdict = str(results[0].get("verdict") or "error")
+        done["verdict"] = verdict
+        if params.get("submit") is not None and verdict == "pass" and done.get("fixed"):
+            from preflight.api.connection import Connection
+
+            done["submitted"] = submit_fixed(Path(done["fixed"]), str(params["rules"]), params["submit"],
+                                             Connection(api_key, api_url))
+    return done
