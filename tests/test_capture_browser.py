@@ -1,0 +1,307 @@
+"""``<preflight-capture>`` embedded in a product's page on another origin, in Debian's Chromium driven by
+Playwright with a fake camera and microphone, against a real ``preflight serve``: the product's test
+backend mints a session, the page records a rehearsal take, and the backend gets a signed callback
+and the take's MP4. Also: a phone (emulated, portrait camera) continuing from the desktop's QR code,
+chunks dropped in flight and a server killed mid-take, refused tokens, German."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import av
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from tests.support.browser import ARGS, browser_path, screenshot_dir
+from tests.support.fake_capture import fake_camera, fake_microphone
+from tests.support.serve_process import Server, free_port
+
+pytestmark = pytest.mark.skipif(browser_path() is None, reason="no Chromium (.ci/run installs Debian's chromium)")
+TOKEN = "server-token-for-browser-capture-tests"
+EVENTS_JS = b"""window.events = [];
+for (const type of ["preflight-ready", "preflight-take", "preflight-error"]) {
+  document.addEventListener(type, (e) => window.events.push({ type, detail: e.detail }));
+}
+document.addEventListener("securitypolicyviolation", (e) => window.events.push({ type: "csp", detail: e.blockedURI }));
+"""
+
+
+class Product:
+    """The product's own site on 127.0.0.2 (another origin than the preflight server's 127.0.0.1): a page
+    under a strict CSP that allows the preflight server and nothing else, with no inline script."""
+
+    def __init__(self, server: Server) -> None:
+        preflight = server.url
+
+        class Site(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                parts = urlsplit(self.path)
+                if parts.path == "/events.js":
+                    self.answer(EVENTS_JS, "text/javascript", {})
+                    return
+                q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                        f'<script src="/events.js"></script>'
+                        f'<script type="module" src="{preflight}/v1/capture.js"></script></head><body>'
+                        f'<h1>Acme: your avatar</h1><preflight-capture server="{preflight}" token="{q.get("token", "")}"'
+                        f' lang="{q.get("lang", "en")}"></preflight-capture></body></html>')
+                csp = (f"default-src 'none'; script-src 'self' {preflight}; style-src {preflight}; "
+                       f"connect-src {preflight}; img-src blob: data:; media-src blob: mediastream:")
+                self.answer(page.encode(), "text/html", {"Content-Security-Policy": csp})
+
+            def answer(self, body: bytes, kind: str, headers: dict[str, str]) -> None:
+                self.send_response(200)
+                for k, v in {"content-type": kind, "content-length": str(len(body)), **headers}.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.2", free_port()), Site)
+        self.origin = f"http://127.0.0.2:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+class Hooks:
+    """The product's backend's webhook receiver."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[dict[str, str], bytes]] = []
+        got = self.got
+
+        class Receiver(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                got.append((dict(self.headers), self.rfile.read(int(self.headers["content-length"]))))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[Server, Product, Hooks]]:
+    server = Server(tmp_path / "data", "--allow-private-urls", token=TOKEN,
+                    env={"PREFLIGHT_SERVE_SECRET": "browser-capture-secret"}).start()
+    product, hooks = Product(server), Hooks()
+    try:
+        yield server, product, hooks
+    finally:
+        server.stop()
+        product.httpd.shutdown()
+        hooks.httpd.shutdown()
+
+
+def mint(server: Server, origin: str, **fields: Any) -> dict[str, Any]:
+    """What the product's backend does, with the server's token."""
+    with server.client() as http:
+        made = http.post("/v1/capture-sessions", json={"origin": origin, "speak_s": 3, "listen_s": 3, **fields})
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
+def launch(pw: Any, tmp_path: Path, size: tuple[int, int]) -> Any:
+    camera, microphone = fake_camera(tmp_path, size=size, face_px=min(size) // 3), fake_microphone(tmp_path)
+    return pw.chromium.launch(executable_path=browser_path(), args=[
+        *ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}", f"--use-file-for-fake-audio-capture={microphone}"])
+
+
+def events(page: Any, kind: str) -> list[dict[str, Any]]:
+    return [e["detail"] for e in page.evaluate("window.events || []") if e["type"] == kind]
+
+
+def until(page: Any, expression: str, timeout_s: float) -> Any:
+    """Poll ``expression`` in the page until it is truthy (Playwright's wait_for_function evaluates its
+    predicate by eval, which the page's strict CSP rightly refuses)."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := page.evaluate(expression)):
+        assert time.monotonic() < deadline, f"not true within {timeout_s} s: {expression}"
+        time.sleep(0.2)
+    return value
+
+
+def wait_event(page: Any, kind: str, timeout_s: float = 180) -> dict[str, Any]:
+    until(page, f"(window.events || []).some((e) => e.type === '{kind}')", timeout_s)
+    return events(page, kind)[-1]
+
+
+def record(page: Any) -> None:
+    """Wait for the set-up, then start a take from the element's real button."""
+    wait_event(page, "preflight-ready", 30)
+    page.get_by_role("button", name="Start recording").click()
+
+
+def test_a_product_page_on_another_origin_records_a_rehearsal_take(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api")
+    server, product, hooks = stack
+    made = mint(server, product.origin, callback_url=hooks.url)
+    requests: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw, tmp_path, (640, 360))
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"{product.origin}/?token={made['token']}")
+            record(page)
+            take = wait_event(page, "preflight-take")
+            page.screenshot(path=str(screenshot_dir(tmp_path) / "capture-embedded.png"), full_page=True)
+            assert take["verdict"] in ("pass", "fail") and not take["elsewhere"]
+            assert all("rule" in f and "message" in f for f in take["findings"])  # rule ids kept for the product
+            assert page.locator("#verdict").inner_text().startswith(("PASS", "FAIL"))
+            assert events(page, "csp") == [] and events(page, "preflight-error") == []
+        finally:
+            browser.close()
+    own = [r for r in requests if r.startswith(product.origin)]
+    assert {urlsplit(r).path for r in own} == {"/", "/events.js"}  # the page itself; everything else is preflight's
+    assert all(r.startswith((server.url, "blob:", "data:")) for r in requests if r not in own)
+    deadline = time.monotonic() + 20
+    while not hooks.got and time.monotonic() < deadline:
+        time.sleep(0.1)
+    headers, body = hooks.got[0]
+    assert "X-Preflight-Signature" in headers and json.loads(body)["take"] == take["take_id"]
+    with server.client() as http:
+        media = http.get(f"/v1/takes/{take['take_id']}/media")
+    assert media.status_code == 200
+    (tmp_path / "take.mp4").write_bytes(media.content)
+    with av.open(str(tmp_path / "take.mp4")) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        duration = float(container.duration or 0) / 1e6
+    assert 5.0 <= duration <= 8.0, duration  # the whole rehearsal: 3 s speaking + 3 s listening
+
+
+def test_a_phone_continues_from_the_desktops_qr_code(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The desktop element shows a QR code; decoded (OpenCV), its URL opened on an emulated phone
+    (portrait, touch) with a portrait camera records the take; the desktop then shows its verdict."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    server, product, _ = stack
+    made = mint(server, product.origin)
+    shots = screenshot_dir(tmp_path)
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw, tmp_path, (540, 960))
+        try:
+            desk = browser.new_page(viewport={"width": 1280, "height": 900})
+            desk.goto(f"{product.origin}/?token={made['token']}")
+            wait_event(desk, "preflight-ready", 30)
+            desk.get_by_role("button", name="Continue on your phone").click()
+            until(desk, "document.querySelector('preflight-capture').shadowRoot.getElementById('qr').dataset.url", 20)
+            png = desk.locator("#qr").screenshot()
+            picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+            decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.copyMakeBorder(
+                picture, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255))
+            assert decoded == made["url"], decoded
+            phone = browser.new_context(**pw.devices["Pixel 7"]).new_page()
+            phone.add_init_script(EVENTS_JS.decode())
+            phone.goto(decoded)
+            record(phone)
+            box = phone.locator("#viewer").bounding_box()
+            viewport = phone.viewport_size
+            assert box["height"] > box["width"] and box["width"] <= viewport["width"]
+            assert box["height"] <= viewport["height"]  # the whole preview on the screen at once
+            phone.screenshot(path=str(shots / "capture-phone.png"))
+            for button in phone.get_by_role("button").all():
+                if button.is_visible():
+                    size = button.bounding_box()
+                    assert size["height"] >= 44 and size["width"] >= 44, button.inner_text()
+            assert wait_event(phone, "preflight-take")["verdict"] in ("pass", "fail")
+            seen = wait_event(desk, "preflight-take", 30)
+            assert seen["elsewhere"] and seen["verdict"] in ("pass", "fail")
+            assert "another device" in desk.locator("#files").inner_text()
+            assert "token" not in phone.url  # taken out of the address bar
+        finally:
+            browser.close()
+
+
+def test_dropped_chunks_and_a_server_killed_mid_take_lose_nothing(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api")
+    server, product, _ = stack
+    made = mint(server, product.origin, speak_s=4, listen_s=3)
+    aborted: list[str] = []
+
+    def drop_two(route: Any) -> None:
+        seq = route.request.url.rsplit("seq=", 1)[1]
+        if seq in ("1", "3") and seq not in {u.rsplit("seq=", 1)[1] for u in aborted}:
+            aborted.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw, tmp_path, (640, 360))
+        try:
+            page = browser.new_page()
+            page.route("**/chunks?*", drop_two)
+            page.goto(f"{product.origin}/?token={made['token']}")
+            record(page)
+            until(page, "Number(document.querySelector('preflight-capture').dataset.sentBytes || 0) > 0", 15)
+            server.kill()  # kill -9, mid-take: the page keeps recording and retrying
+            time.sleep(2.0)
+            server.start()
+            take = wait_event(page, "preflight-take")
+            sent = int(page.get_attribute("preflight-capture", "data-sent-bytes") or 0)
+        finally:
+            browser.close()
+    with server.client() as http:
+        kept = http.get(f"/v1/takes/{take['take_id']}").json()
+        media = http.get(f"/v1/takes/{take['take_id']}/media")
+    assert len(aborted) == 2 and kept["bytes"] == sent > 0
+    assert (tmp_path / "data" / "takes" / kept["recording"]).stat().st_size == sent
+    (tmp_path / "take.mp4").write_bytes(media.content)
+    with av.open(str(tmp_path / "take.mp4")) as container:
+        duration = float(container.duration or 0) / 1e6
+    assert 6.0 <= duration <= 9.0, duration  # the whole take, 4 s + 3 s, across the restart
+
+
+def test_refused_tokens_end_in_preflight_error_and_lang_de_speaks_german(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api")
+    server, product, _ = stack
+    elsewhere = mint(server, "http://127.0.0.3:9999")  # another product's session
+    short = mint(server, product.origin, ttl_s=5)
+    used = mint(server, product.origin, max_takes=1)
+    with httpx.Client(base_url=server.url, headers={"authorization": f"Bearer {used['token']}",
+                                                    "origin": product.origin}) as page_http:
+        assert page_http.post("/v1/takes", json={}).status_code == 201  # its one take
+    german = mint(server, product.origin)
+    time.sleep(5.5)
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw, tmp_path, (640, 360))
+        try:
+            def opened(token: str, lang: str = "en") -> Any:
+                page = browser.new_page()
+                page.goto(f"{product.origin}/?token={token}&lang={lang}")
+                return page
+
+            foreign = opened(elsewhere["token"])
+            assert wait_event(foreign, "preflight-error", 20)["reason"] in ("unreachable", "refused")
+            expired = opened(short["token"])
+            error = wait_event(expired, "preflight-error", 20)
+            assert error["reason"] == "token" and "expired" in error["message"]
+            assert "expired" in expired.get_by_role("alert").inner_text()
+            spent = opened(used["token"])
+            record(spent)
+            error = wait_event(spent, "preflight-error", 20)
+            assert error["reason"] == "refused" and "allows 1 takes" in error["message"]
+            de = opened(german["token"], "de")
+            wait_event(de, "preflight-ready", 30)
+            assert de.get_by_role("button", name="Aufnahme starten").is_visible()
+            assert "Vorbereitung" in de.locator("#setup").inner_text()
+            de.screenshot(path=str(screenshot_dir(tmp_path) / "capture-de.png"), full_page=True)
+        finally:
+            browser.close()
