@@ -2,11 +2,16 @@
 page's frame for a phone held upright), over HTTP on 127.0.0.1.
 
     python benchmarks/bench_guidance.py [--frames 200]
+    python benchmarks/bench_guidance.py --recorders 16 [--seconds 30]
 
 A fresh `preflight serve`; a real face (tests/media) in a JPEG of each shape, as the recorder page
 sends it (quality 0.75); frames sent one after another, as the page does (it waits for each answer).
 Prints, per shape, the median, p95 and max round trip, and the frames per second the page can get
 (1 / median), next to the in-process cost of the measure alone.
+
+With ``--recorders N``: N simulated capture elements at once, each as the element behaves (a frame
+every 200 ms, the next only when the last answer came; on 429 it waits twice as long, up to 1 s):
+the answers' p50/p95, the 429s, and each recorder's longest wait between two answers.
 """
 
 from __future__ import annotations
@@ -33,10 +38,58 @@ def frame(size: tuple[int, int]) -> bytes:
     return data.tobytes()
 
 
+def recorder(url: str, data: bytes, until: float, out: dict[str, list[float]]) -> None:
+    import httpx
+
+    delay, last, stream = 0.2, time.perf_counter(), str(id(out))
+    with httpx.Client(base_url=url, timeout=30) as http:
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            reply = http.post("/v1/guidance", params={"rules": "phoenix-4", "stream": stream}, content=data,
+                              headers={"content-type": "image/jpeg"})
+            now = time.perf_counter()
+            if reply.status_code == 200:
+                out["ok"].append((now - started) * 1000)
+                out["gaps"].append(now - last)
+                last, delay = now, 0.2
+            else:
+                out["shed"].append(1.0)
+                delay = min(1.0, delay * 2)
+            time.sleep(max(0.05, delay - (time.perf_counter() - started)))
+
+
+def many(count: int, seconds: float) -> None:
+    import threading
+
+    data = frame((640, 360))
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp) / "data") as server, server.client() as http:
+        for _ in range(10):
+            http.post("/v1/guidance", content=data, headers={"content-type": "image/jpeg"})
+        results = [{"ok": [], "gaps": [], "shed": []} for _ in range(count)]
+        until = time.perf_counter() + seconds
+        threads = [threading.Thread(target=recorder, args=(server.url, data, until, r)) for r in results]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    ok = sorted(x for r in results for x in r["ok"])
+    gaps = [max(r["gaps"], default=seconds) for r in results]
+    print(f"{count} recorders at 5 frames/s for {seconds:g} s, landscape 640x360, 127.0.0.1")
+    print(f"  answered: {len(ok)} ({len(ok) / seconds:.1f}/s), shed with 429: {sum(len(r['shed']) for r in results)}")
+    print(f"  answer time: p50 {ok[len(ok) // 2]:.0f} ms, p95 {ok[int(0.95 * (len(ok) - 1))]:.0f} ms")
+    print(f"  longest wait between two answers, worst recorder: {max(gaps):.2f} s (median recorder "
+          f"{statistics.median(gaps):.2f} s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200)
+    ap.add_argument("--recorders", type=int, default=0, help="simulate this many capture elements at once")
+    ap.add_argument("--seconds", type=float, default=30.0)
     args = ap.parse_args()
+    if args.recorders:
+        many(args.recorders, args.seconds)
+        return
     from preflight.judge.ruleset import load
     from preflight.run.guidance import judge_frame
 

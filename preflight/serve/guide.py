@@ -1,6 +1,7 @@
 """``POST /v1/guidance``: the check's face rules on one camera frame, in the guidance frames' own
 crash-isolation pool (5 s per frame: a frame that crashes or hangs its worker gets 422, the server
-stays up)."""
+stays up). Load is shed, not queued: with two frames per worker already in hand, another gets 429 and
+Retry-After (the capture element then asks less often), so no answer comes for a stale frame."""
 
 from __future__ import annotations
 
@@ -22,6 +23,21 @@ from preflight.serve.endpoints import Endpoint, QueryParam, options, unknown_rul
 if TYPE_CHECKING:
     from preflight.serve.service import Service
 
+SHED_AT = 2  # frames in hand per guidance worker beyond which a frame is answered 429 (the page slows down)...
+STARVING_S = 0.6  # ...unless its stream has had no answer for this long: every recorder gets one about once a second
+HARD_AT = 4  # frames in hand per worker beyond which every frame is shed
+
+
+def shed(service: Service, stream: str, waiting: int) -> bool:
+    """Whether to answer this frame 429: the pool has its share in hand, and this stream was answered
+    lately (a stream that waits longest goes first, so no recorder starves while others are served)."""
+    workers = service.config.worker_count
+    if waiting < SHED_AT * workers:
+        return False
+    if waiting >= HARD_AT * workers:
+        return True
+    return time.monotonic() - service.guidance_answered.get(stream, 0.0) < STARVING_S
+
 
 async def guidance(request: Request) -> Response:
     service: Service = request.app.state.service
@@ -38,7 +54,12 @@ async def guidance(request: Request) -> Response:
     frame = await small_body(request, MAX_FRAME_BYTES)
     if frame is None:
         return error(413, "a guidance frame is at most 4 MiB")
+    waiting = service.guidance_in_flight
+    stream = str(params.get("stream") or "")[:64]
+    if shed(service, stream, waiting):
+        return error(429, "guidance is busy: send the next frame a little later", {"Retry-After": "1"})
     started = time.perf_counter()
+    service.guidance_in_flight = waiting + 1
     try:
         found = await asyncio.wrap_future(service.guidance.submit(judge_named, frame, name, limit_s=GUIDANCE_LIMIT_S))
     except Crashed:
@@ -46,6 +67,11 @@ async def guidance(request: Request) -> Response:
                           "s); send the next one")
     except PreflightError as err:
         return error(400, str(err))
+    finally:
+        service.guidance_in_flight -= 1
+    service.guidance_answered[stream] = time.monotonic()
+    while len(service.guidance_answered) > 4096:  # the oldest streams forgotten first
+        service.guidance_answered.pop(next(iter(service.guidance_answered)))
     return JSONResponse({**found, "rules": name, "took_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 
@@ -57,5 +83,6 @@ GUIDANCE = Endpoint(
     {"required": True, "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
     {"200": "findings (rule, outcome, message), faces (boxes, 0..1), lips, lips_closed, took_ms",
      "400": "Not a JPEG, an unknown rule set or parameter", "413": "Over 4 MiB",
-     "422": "The analysis crashed or took over 5 s on this frame"}, session=True)
+     "422": "The analysis crashed or took over 5 s on this frame",
+     "429": "Busy: send the next frame later (Retry-After)"}, session=True)
 ENDPOINTS = (GUIDANCE,)

@@ -35,6 +35,8 @@ class Service:
         self.sender: Sender | None = None
         self._guidance: IsolatedPool | None = None
         self._guidance_lock = threading.Lock()
+        self.guidance_in_flight = 0  # frames in the guidance pool now (the event loop's own count)
+        self.guidance_answered: dict[str, float] = {}  # a stream's last answer (monotonic), for fair shedding
         self._stop = threading.Event()
         self.recovered = (0, 0)
 

@@ -319,7 +319,7 @@ export class PreflightCapture extends HTMLElement {
         this._s.delay = 200;
       } catch (err) {
         if (err.status === 429) {
-          this._s.delay = Math.min(2000, this._s.delay * 2);  // the server sheds load: ask less often
+          this._s.delay = Math.min(1000, this._s.delay * 2);  // the server sheds load: ask less often
           this.showHints([["warn", this.t("guidance_busy")]]);
         } else if (err.status === 401 || err.status === 403) {
           return this.fail(err);
