@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.browser import ARGS, browser_path, screenshot_dir
 from tests.support.fake_capture import fake_camera, fake_microphone
+from tests.support.hooks import Hooks, drop_once
 from tests.support.serve_process import Server, free_port
 
 pytestmark = pytest.mark.skipif(browser_path() is None, reason="no Chromium (.ci/run installs Debian's chromium)")
@@ -71,28 +72,6 @@ class Product:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.2", free_port()), Site)
         self.origin = f"http://127.0.0.2:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
-class Hooks:
-    """The product's backend's webhook receiver."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        got = self.got
-
-        class Receiver(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                got.append((dict(self.headers), self.rfile.read(int(self.headers["content-length"]))))
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
 
@@ -235,19 +214,11 @@ def test_dropped_chunks_and_a_server_killed_mid_take_lose_nothing(stack, tmp_pat
     made = mint(server, product.origin, speak_s=4, listen_s=3)
     aborted: list[str] = []
 
-    def drop_two(route: Any) -> None:
-        seq = route.request.url.rsplit("seq=", 1)[1]
-        if seq in ("1", "3") and seq not in {u.rsplit("seq=", 1)[1] for u in aborted}:
-            aborted.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
     with sync_api.sync_playwright() as pw:
         browser = launch(pw, tmp_path, (640, 360))
         try:
             page = browser.new_page()
-            page.route("**/chunks?*", drop_two)
+            page.route("**/chunks?*", drop_once(aborted))
             page.goto(f"{product.origin}/?token={made['token']}")
             record(page)
             until(page, "Number(document.querySelector('preflight-capture').dataset.sentBytes || 0) > 0", 15)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -178,38 +177,25 @@ def test_a_callback_for_a_session_take_is_signed(tmp_path: Path) -> None:
     """The session's callback_url receives the take's job, signed like every callback."""
     import hashlib
     import hmac
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from tests.support.hooks import Hooks
 
-    got: list[tuple[dict[str, str], bytes]] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:  # noqa: N802
-            got.append((dict(self.headers), self.rfile.read(int(self.headers["content-length"]))))
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    hooks = Hooks()
     secret = "capture-callback-secret"
     clip = make_video(tmp_path / "take.webm", VideoSpec(seconds=2, codec="libvpx-vp9", audio="libopus"))
     try:
         with Server(tmp_path / "data", "--allow-private-urls", token=TOKEN,
                     env={"PREFLIGHT_SERVE_SECRET": secret}) as server:
-            made = session(server, callback_url=f"http://127.0.0.1:{receiver.server_address[1]}/hook")
+            made = session(server, callback_url=hooks.url)
             with browser(server, str(made["token"])) as page:
                 take = page.post("/v1/takes", json={}).json()
                 page.post(f"/v1/takes/{take['id']}/chunks", params={"seq": 0}, content=clip.read_bytes())
                 page.post(f"/v1/takes/{take['id']}/finish", params={"wait": "true"})
             deadline = time.monotonic() + 20
-            while not got and time.monotonic() < deadline:
+            while not hooks.got and time.monotonic() < deadline:
                 time.sleep(0.1)
     finally:
-        receiver.shutdown()
-    headers, body = got[0]
+        hooks.httpd.shutdown()
+    headers, body = hooks.got[0]
     signature = dict(p.split("=", 1) for p in headers["X-Preflight-Signature"].split(","))
     t, v1 = signature["t"], signature["v1"]
     assert hmac.compare_digest(hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest(), v1)

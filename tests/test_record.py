@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.support.fake_capture import fake_camera, fake_microphone
+from tests.support.hooks import drop_once
 from tests.support.media_factory import VideoSpec, make_video
 from tests.support.serve_process import free_port
 from tests.support.browser import ARGS, browser_path, screenshot_dir
@@ -91,15 +92,7 @@ def test_a_rehearsal_take_is_guided_recorded_fixed_and_checked(recorder, tmp_pat
             page.on("request", lambda r: requests.append(r.url))
             aborted: list[str] = []
 
-            def drop_two(route) -> None:  # type: ignore[no-untyped-def]
-                """The network drops chunks 1 and 3 in flight, once each; the page sends them again."""
-                seq = route.request.url.rsplit("seq=", 1)[1]
-                if seq in ("1", "3") and seq not in {u.rsplit("seq=", 1)[1] for u in aborted}:
-                    aborted.append(route.request.url)
-                    route.abort()
-                else:
-                    route.continue_()
-            page.route("**/chunks?*", drop_two)
+            page.route("**/chunks?*", drop_once(aborted))
             page.goto(f"{url}/?key={key}&speak_s=4&listen_s=4")
             assert "127.0.0.1" in page.inner_text("header")  # where the take goes, said before anything is recorded
             # 1. set-up: the fake camera gives its file's 640x360, which is rightly too small
