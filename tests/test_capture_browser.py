@@ -276,3 +276,28 @@ def test_refused_tokens_end_in_preflight_error_and_lang_de_speaks_german(stack, 
             de.screenshot(path=str(screenshot_dir(tmp_path) / "capture-de.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_a_page_reloaded_mid_take_finds_its_take_again(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Within the session's lifetime, a reload picks the take up where the server has it: what arrived
+    is checked, and the take is the one the first page started."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    server, product, _ = stack
+    made = mint(server, product.origin, speak_s=8, listen_s=4)
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw, tmp_path, (640, 360))
+        try:
+            page = browser.new_page()
+            page.goto(f"{product.origin}/?token={made['token']}")
+            record(page)
+            until(page, "Number(document.querySelector('preflight-capture').dataset.sentBytes || 0) > 40000", 20)
+            page.reload()
+            page.get_by_role("button", name="Check what arrived").click()
+            take = wait_event(page, "preflight-take")
+            assert "reached the server" in page.locator("#take-status").inner_text() or take["verdict"]
+        finally:
+            browser.close()
+    with server.client() as http:
+        session = http.get(f"/v1/capture-sessions/{made['id']}").json()
+    assert [t["id"] for t in session["takes"]] == [take["take_id"]]  # no second take: the same one, checked
+    assert session["takes"][0]["bytes"] > 40_000 and take["verdict"] == "fail"  # a few seconds: too short

@@ -202,3 +202,50 @@ def test_a_callback_for_a_session_take_is_signed(tmp_path: Path) -> None:
     job = json.loads(body)
     assert job["kind"] == "take" and job["take"] == take["id"] and job["report"]["results"][0]["verdict"] == "fail"
     assert str(tmp_path) not in body.decode()
+
+
+def test_a_services_old_takes_are_swept_and_records_takes_never(tmp_path: Path) -> None:
+    from preflight.serve.runner import sweep
+    from preflight.serve.store import Store
+    from preflight.serve.take_store import Takes
+
+    store = Store(tmp_path / "data")
+    takes = Takes(store)
+    (tmp_path / "data" / "takes").mkdir()
+    (tmp_path / "out").mkdir()
+    kept = {}
+    for name, folder in (("served", tmp_path / "data" / "takes"), ("recorded", tmp_path / "out")):
+        recording = folder / f"take-{name}.webm"
+        takes.add(f"take-{name}", None, "phoenix-4", "video/webm", recording)
+        (folder / f"take-{name}.fixed.mp4").write_bytes(b"mp4")
+        take = takes.get(f"take-{name}")
+        assert take is not None
+        job_id = takes.finish(take, f"job-{name}", {"rules": "phoenix-4"}, None)
+        store.finish(job_id, "pass", {"report": {}}, None)
+        kept[name] = folder
+    assert sweep(store, keep_s=3600) == 0
+    time.sleep(0.05)
+    assert sweep(store, keep_s=0.01) == 2
+    assert list(kept["served"].iterdir()) == [] and takes.get("take-served") is None
+    assert sorted(p.name for p in kept["recorded"].iterdir()) == ["take-recorded.fixed.mp4", "take-recorded.webm"]
+
+
+def test_every_route_refuses_a_foreign_host_no_token_and_a_foreign_origin(server: Server) -> None:
+    """Each route the server declares (read from its own OpenAPI document), tried as a stranger would."""
+    made = session(server)
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        doc = http.get("/openapi.json").json()
+        routes = [(method.upper(), re.sub(r"\{\w+\}", "x", path), op.get("security") == [])
+                  for path, ops in doc["paths"].items() for method, op in ops.items()]
+        assert len(routes) > 25
+        for method, path, public in routes:
+            rebound = http.request(method, path, headers={"host": f"evil.example:{server.port}"})
+            assert rebound.status_code == 403, (method, path)
+            if public:
+                continue
+            assert http.request(method, path).status_code == 401, (method, path)
+            as_server = {"authorization": f"Bearer {TOKEN}", "origin": "https://evil.example"}
+            if method != "GET":
+                assert http.request(method, path, headers=as_server).status_code == 403, (method, path)
+            as_page = {"authorization": f"Bearer {made['token']}", "origin": "https://evil.example"}
+            assert http.request(method, path, headers=as_page).status_code == 403, (method, path)

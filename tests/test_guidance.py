@@ -117,3 +117,27 @@ def test_guidance_over_http(tmp_path: Path) -> None:
         assert reply.status_code == 200 and reply.json()["rules"] == "phoenix-3"
         assert {f["rule"]: f["outcome"] for f in reply.json()["findings"]}["face.count"] == "pass"
         assert http.post("/v1/guidance", content=b"not a picture").status_code == 400
+
+
+def test_a_sequence_follows_the_face_and_searches_again_when_it_is_lost() -> None:
+    """A sender's frames are a video's samples: after the first (the whole frame and the squares
+    searched), the face is followed by its landmarks, with the same verdicts as a frame judged alone;
+    a face that leaves is searched for over the whole frame at once, and one that comes back is found."""
+    rules = load("phoenix-4")
+    here = [jpeg(face_frame("grace_hopper.jpg", (640, 360), face_px=110, centre=(0.5 + 0.01 * i, 0.5)))
+            for i in range(3)]
+    empty = jpeg(np.full((360, 640, 3), 120, np.uint8))
+    follow, t, scans = None, 50.0, []
+    for frame in [*here, *here, empty, *here]:
+        found = judge_frame(frame, rules, follow, t)
+        follow, t = found.follow, t + 0.2
+        scans.append(found.scan)
+        alone = judge_frame(frame, rules)
+        assert len(found.faces) == len(alone.faces)
+        assert {f.rule: f.outcome for f in found.findings} == {f.rule: f.outcome for f in alone.findings}
+        if found.faces:
+            assert abs(found.faces[0]["x"] - alone.faces[0]["x"]) < 0.05 and abs(found.faces[0]["h"] - alone.faces[0]["h"]) < 0.08
+    assert scans[0] == "deep" and scans[1:5] == ["tracked"] * 4  # followed, not searched
+    assert scans[5] == "full"  # the whole frame once a second all the same (a second face, a better box)
+    assert scans[6] == "full" and scans[7] == "full"  # lost: searched for on every frame, found again at once
+    assert scans[8:] == ["tracked"] * 2

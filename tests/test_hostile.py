@@ -231,10 +231,10 @@ def analyze(path, *args, **kwargs):
     return real_analyze(path, *args, **kwargs)
 
 
-def judge_named(jpeg, rules):
+def judge_named(jpeg, rules, *args):
     if jpeg.endswith(b"crash-me"):
         os.kill(os.getpid(), signal.SIGSEGV)
-    return real_judge(jpeg, rules)
+    return real_judge(jpeg, rules, *args)
 
 
 preflight.media.analyze.analyze = analyze

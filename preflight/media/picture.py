@@ -9,7 +9,7 @@ For images, ``analyse_still`` measures the one picture.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -205,6 +205,29 @@ class PictureAnalyzer:
             marks = None  # the model does not see a face in that box: no lips or pose to read
         self.samples.append(PictureSample(round(t, 3), faces, round(float(gray.mean()), 2), diff, change, look,
                                           scan, marks))
+
+    def carried(self) -> dict[str, Any]:
+        """What the next frame of a sequence judged one frame at a time (live guidance) takes over from
+        this one, JSON-ready: the followed face and its framing, the other faces, when the next
+        whole-frame searches are due."""
+        return {"main": asdict(self._main) if self._main else None, "framing": list(self._framing),
+                "others": [asdict(o) for o in self._others], "next_full": self._next_full,
+                "next_deep": self._next_deep}
+
+    @classmethod
+    def resumed(cls, settings: AnalysisSettings, carried: dict[str, Any] | None, t: float) -> PictureAnalyzer:
+        """An analyzer in the state ``carried`` left (None: a video's first sample at ``t``: the whole
+        frame and the squares are searched)."""
+        analyzer = cls(settings)
+        if carried is None:
+            analyzer._next_full = analyzer._next_deep = t
+            return analyzer
+        analyzer._main = FaceBox(**carried["main"]) if carried.get("main") else None
+        x0, y0, x1, y1 = (float(v) for v in carried["framing"])
+        analyzer._framing = (x0, y0, x1, y1)
+        analyzer._others = [FaceBox(**o) for o in carried["others"]]
+        analyzer._next_full, analyzer._next_deep = float(carried["next_full"]), float(carried["next_deep"])
+        return analyzer
 
     def finish(self) -> PictureFacts:
         return PictureFacts(self.settings.sample_fps, self.settings.work_pixels, self.samples,

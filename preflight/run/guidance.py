@@ -2,7 +2,10 @@
 
 The recorder sends a downscaled frame several times a second; it is measured by the video picture
 analysis (``media/picture.py``: BlazeFace over the whole frame and in squares for small faces, the
-landmark mesh for pose and lips), as the first sample of a video would be, and judged by the rule
+landmark mesh for pose and lips). A sender's frames are a sequence (its ``stream``): the first is
+measured as a video's first sample (the whole frame and the squares searched), the next ones as the
+samples after it (the face followed by its landmarks; the whole frame searched when it is lost and
+once a second, the squares every few seconds), and judged by the rule
 set's face rules (``face.count``, ``face.size``, ``face.centered``, ``face.head_in_frame``,
 ``face.looking``, ``face.sharpness``, ``face.lighting``) with their thresholds from the rule file. One
 frame has no duration, so the tolerances over time (a second face for under a second, a share of
@@ -12,7 +15,7 @@ samples turned away) are zero here. Lips: the lip opening against ``listening.li
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -39,13 +42,15 @@ class Guidance:
     lips_closed: Finding | None
     width: int
     height: int
+    scan: str = "deep"  # how the face was found: deep, full (whole-frame searches), tracked (followed)
+    follow: dict[str, Any] = field(default_factory=dict)  # what the sequence's next frame takes over
 
     def to_dict(self) -> dict[str, Any]:
         def short(f: Finding) -> dict[str, Any]:
             return {"rule": f.rule, "outcome": f.outcome, "severity": f.severity, "message": f.message, "fix": f.fix}
         return {"findings": [short(f) for f in self.findings], "faces": self.faces, "lips": self.lips,
                 "lips_closed": short(self.lips_closed) if self.lips_closed is not None else None,
-                "width": self.width, "height": self.height}
+                "width": self.width, "height": self.height, "scan": self.scan}
 
 
 def decode(jpeg: bytes) -> Any:
@@ -73,7 +78,13 @@ def decode(jpeg: bytes) -> Any:
     return gray
 
 
-def judge_frame(jpeg: bytes, ruleset: RuleSet) -> Guidance:
+def judge_frame(jpeg: bytes, ruleset: RuleSet, follow: dict[str, Any] | None = None,
+                t: float = 0.0) -> Guidance:
+    """The frame judged, with what the next frame of the same sequence takes over (its ``follow``: the
+    face's box and framing, the other faces, when the next whole-frame searches are due; pass None
+    for a first frame). A sequence's frames are a video's samples: the face is followed by its landmarks around
+    its last box, and the whole frame is searched only when it is lost, and every ``full_scan_every_s``
+    (the squares every ``deep_scan_every_s``), as the video analysis does."""
     import cv2
 
     from preflight.media.picture import PictureAnalyzer
@@ -85,8 +96,11 @@ def judge_frame(jpeg: bytes, ruleset: RuleSet) -> Guidance:
     if width * height > budget:  # the video analysis works at its pixel budget (640x360): so does this
         scale = (budget / (width * height)) ** 0.5
         gray = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-    analyzer = PictureAnalyzer(settings)
-    analyzer.add(0.0, gray)  # the first sample of a video: the whole frame and the squares are searched
+    carried = follow if follow and follow.get("shape") == [width, height] else None
+    if carried is not None and carried.get("main") is None:  # no face followed: look for one on every frame
+        carried = {**carried, "next_full": t}
+    analyzer = PictureAnalyzer.resumed(settings, carried, t)
+    analyzer.add(t, gray)
     picture = analyzer.finish()
     facts = _frame_facts(width, height, picture)
     configs = {c.id: c for c in ruleset.rules}
@@ -95,7 +109,8 @@ def judge_frame(jpeg: bytes, ruleset: RuleSet) -> Guidance:
     lips = sample.landmarks.lips if sample.landmarks is not None else None
     lips_closed = _lips_finding(lips, configs.get("listening.lips_closed"))
     faces = [{k: round(v, 4) for k, v in asdict(box).items() if k in ("x", "y", "w", "h")} for box in sample.faces]
-    return Guidance(findings, faces, lips, lips_closed, width, height)
+    return Guidance(findings, faces, lips, lips_closed, width, height, sample.scan,
+                    {**analyzer.carried(), "shape": [width, height]})
 
 
 def _one_frame(config: RuleConfig) -> RuleConfig:
@@ -139,9 +154,11 @@ def _ruleset(name: str) -> RuleSet:
     return load(name)
 
 
-def judge_named(jpeg: bytes, rules: str) -> dict[str, Any]:
-    """``judge_frame`` by a built-in rule set's name: what a worker of the guidance pool runs."""
-    return judge_frame(jpeg, _ruleset(rules)).to_dict()
+def judge_named(jpeg: bytes, rules: str, follow: dict[str, Any] | None = None, t: float = 0.0) -> dict[str, Any]:
+    """``judge_frame`` by a built-in rule set's name: what a worker of the guidance pool runs. The
+    answer's ``follow`` is the sequence's state for its next frame (kept by the server, per stream)."""
+    guidance = judge_frame(jpeg, _ruleset(rules), follow, t)
+    return {**guidance.to_dict(), "follow": guidance.follow}
 
 
 def warm_up() -> None:

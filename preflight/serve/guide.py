@@ -1,7 +1,9 @@
 """``POST /v1/guidance``: the check's face rules on one camera frame, in the guidance frames' own
 crash-isolation pool (5 s per frame: a frame that crashes or hangs its worker gets 422, the server
 stays up). Load is shed, not queued: with two frames per worker already in hand, another gets 429 and
-Retry-After (the capture element then asks less often), so no answer comes for a stale frame."""
+Retry-After (the capture element then asks less often), so no answer comes for a stale frame.
+A sender's frames with the same ``stream`` are a sequence: the face found in one is followed into the
+next (``run/guidance.py``), the state kept here between frames, so any worker can take any frame."""
 
 from __future__ import annotations
 
@@ -24,18 +26,15 @@ if TYPE_CHECKING:
     from preflight.serve.service import Service
 
 SHED_AT = 2  # frames in hand per guidance worker beyond which a frame is answered 429 (the page slows down)...
-STARVING_S = 0.6  # ...unless its stream has had no answer for this long: every recorder gets one about once a second
-HARD_AT = 4  # frames in hand per worker beyond which every frame is shed
+STARVING_S = 0.5  # ...unless its stream has had no answer for this long: every recorder gets one about once a second
 
 
 def shed(service: Service, stream: str, waiting: int) -> bool:
-    """Whether to answer this frame 429: the pool has its share in hand, and this stream was answered
-    lately (a stream that waits longest goes first, so no recorder starves while others are served)."""
-    workers = service.config.worker_count
-    if waiting < SHED_AT * workers:
+    """Whether to answer this frame 429: the pool has its share in hand and this stream was answered
+    lately. A stream without an answer for STARVING_S goes in whatever the load (there are at most as
+    many of those as recorders, each one frame), so no recorder starves while others are served."""
+    if waiting < SHED_AT * service.config.worker_count:
         return False
-    if waiting >= HARD_AT * workers:
-        return True
     return time.monotonic() - service.guidance_answered.get(stream, 0.0) < STARVING_S
 
 
@@ -56,12 +55,16 @@ async def guidance(request: Request) -> Response:
         return error(413, "a guidance frame is at most 4 MiB")
     waiting = service.guidance_in_flight
     stream = str(params.get("stream") or "")[:64]
-    if shed(service, stream, waiting):
+    session = request.scope.get("state", {}).get("capture_session")
+    key = f"{session.id if session is not None else ''}:{stream}"  # a session's streams are its own
+    if shed(service, key, waiting):
         return error(429, "guidance is busy: send the next frame a little later", {"Retry-After": "1"})
     started = time.perf_counter()
     service.guidance_in_flight = waiting + 1
+    follow = service.guidance_follow.get(key) if stream else None
     try:
-        found = await asyncio.wrap_future(service.guidance.submit(judge_named, frame, name, limit_s=GUIDANCE_LIMIT_S))
+        found = await asyncio.wrap_future(service.guidance.submit(judge_named, frame, name, follow, time.monotonic(),
+                                                                  limit_s=GUIDANCE_LIMIT_S))
     except Crashed:
         return error(422, f"this frame could not be analysed (the analysis crashed or took over {GUIDANCE_LIMIT_S:g} "
                           "s); send the next one")
@@ -69,9 +72,14 @@ async def guidance(request: Request) -> Response:
         return error(400, str(err))
     finally:
         service.guidance_in_flight -= 1
-    service.guidance_answered[stream] = time.monotonic()
-    while len(service.guidance_answered) > 4096:  # the oldest streams forgotten first
-        service.guidance_answered.pop(next(iter(service.guidance_answered)))
+    followed = found.pop("follow", None)
+    if stream:
+        service.guidance_answered[key] = time.monotonic()
+        service.guidance_follow.pop(key, None)
+        service.guidance_follow[key] = followed  # the newest last: the oldest streams are forgotten first
+        for table in (service.guidance_answered, service.guidance_follow):
+            while len(table) > 4096:
+                table.pop(next(iter(table)))
     return JSONResponse({**found, "rules": name, "took_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 

@@ -184,7 +184,7 @@ def remove_files(store: Store, job: Job) -> None:
     import shutil
 
     if job.kind == "take":
-        return  # a take's recording is kept with its fixed file (preflight record's --out, or the takes folder)
+        return  # kept with its fixed file until the take is swept (preflight record's, in --out: never)
     if not job.remote:
         upload = Path(job.source)
         try:
@@ -202,8 +202,21 @@ def sweep(store: Store, keep_s: float) -> int:
     old = store.expired(keep_s)
     for job in old:
         remove_files(store, job)
+        if job.kind == "take":
+            remove_take(store, job)
         store.delete(job.id)
     return len(old)
+
+
+def remove_take(store: Store, job: Job) -> None:
+    """A service's old take: its recording, fixed MP4 and reports, and its row. Only under the data
+    folder: ``preflight record``'s takes are the user's, in ``--out``, and are never removed."""
+    recording = Path(job.source)
+    if not recording.resolve().is_relative_to(store.data.resolve()):
+        return
+    for path in recording.parent.glob(f"{recording.stem}.*"):
+        path.unlink(missing_ok=True)
+    store.rows("DELETE FROM takes WHERE job_id = ?", (job.id,))
 
 
 def janitor(store: Store, keep_s: float, stop: threading.Event, every_s: float = 60.0) -> None:

@@ -37,6 +37,7 @@ class Service:
         self._guidance_lock = threading.Lock()
         self.guidance_in_flight = 0  # frames in the guidance pool now (the event loop's own count)
         self.guidance_answered: dict[str, float] = {}  # a stream's last answer (monotonic), for fair shedding
+        self.guidance_follow: dict[str, Any] = {}  # a stream's state for its next frame (the face followed)
         self._stop = threading.Event()
         self.recovered = (0, 0)
 
