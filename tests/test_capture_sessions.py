@@ -249,3 +249,29 @@ def test_every_route_refuses_a_foreign_host_no_token_and_a_foreign_origin(server
                 assert http.request(method, path, headers=as_server).status_code == 403, (method, path)
             as_page = {"authorization": f"Bearer {made['token']}", "origin": "https://evil.example"}
             assert http.request(method, path, headers=as_page).status_code == 403, (method, path)
+
+
+def test_a_session_that_allows_a_submit_sends_its_take_through_the_pipeline(tmp_path: Path, s3, tavus) -> None:  # type: ignore[no-untyped-def]
+    """The backend allowed a submit (a name; never a key or a bucket from the browser): the checked
+    take goes through the submit pipeline and its outcome is in the take and the job; an MP4 take (iOS
+    Safari's H.264/AAC) is taken as well as WebM. The 2 s take fails its check: nothing is uploaded."""
+    from tests.support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY
+    from tests.support.tavus_server import API_KEY
+
+    env = {"TAVUS_API_KEY": API_KEY, "TAVUS_API_URL": tavus.url, "PREFLIGHT_BUCKET": BUCKET,
+           "PREFLIGHT_S3_ENDPOINT": s3.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    clip = make_video(tmp_path / "take.mp4", VideoSpec(seconds=2, codec="libx264", audio="aac"))
+    with Server(tmp_path / "data", token=TOKEN, env=env) as server:
+        made = session(server, submit={"name": "Ada", "dry_run": True})
+        with browser(server, str(made["token"])) as page:
+            take = page.post("/v1/takes", json={"mime": "video/mp4;codecs=avc1.42E01E,mp4a.40.2"}).json()
+            assert take["recording"].endswith(".mp4")
+            page.post(f"/v1/takes/{take['id']}/chunks", params={"seq": 0}, content=clip.read_bytes())
+            done = page.post(f"/v1/takes/{take['id']}/finish", params={"wait": "true"}).json()
+            assert page.post(f"/v1/takes/{take['id']}/submit").status_code == 403  # the browser cannot ask more
+    assert done["verdict"] == "fail" and done["submitted"] is not None, {k: v for k, v in done.items() if k != "report"}
+    assert done["submitted"]["stopped"] == "check"
+    assert API_KEY not in json.dumps(done) and BUCKET not in json.dumps(done)
+    assert not tavus.state.faces

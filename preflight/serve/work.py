@@ -124,7 +124,8 @@ def run_face(source: str, remote: bool, name: str, params: dict[str, Any], api_k
 
 def run_take(source: str, params: dict[str, Any], api_key: str, api_url: str) -> dict[str, Any]:
     """A recorded take: fixed into an H.264/AAC MP4 beside it, checked, and, when its capture session
-    allows a submit and the take passes, submitted (the outcome in ``submitted``)."""
+    allows a submit, sent through the submit pipeline (the outcome in ``submitted``): the pipeline
+    checks the fixed take again and stops there when it fails, so nothing failing is uploaded."""
     from preflight.serve.recorder import finish_take, submit_fixed
 
     with already_isolated():
@@ -132,7 +133,7 @@ def run_take(source: str, params: dict[str, Any], api_key: str, api_url: str) ->
         results = done["report"].get("results") or [{}]
         verdict = str(results[0].get("verdict") or "error")
         done["verdict"] = verdict
-        if params.get("submit") is not None and verdict == "pass" and done.get("fixed"):
+        if params.get("submit") is not None and done.get("fixed"):
             from preflight.api.connection import Connection
 
             done["submitted"] = submit_fixed(Path(done["fixed"]), str(params["rules"]), params["submit"],
