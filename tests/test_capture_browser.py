@@ -36,12 +36,17 @@ document.addEventListener("securitypolicyviolation", (e) => window.events.push({
 """
 
 
+STRINGS_JS = b"""const params = new URLSearchParams(location.search);
+if (params.get("start")) document.querySelector("preflight-capture").strings = { start: params.get("start") };
+"""
+
+
 class Product:
     """The product's own site on 127.0.0.2 (another origin than the preflight server's 127.0.0.1): a page
     under a strict CSP that allows the preflight server and nothing else, with no inline script."""
 
-    def __init__(self, server: Server) -> None:
-        preflight = server.url
+    def __init__(self, server: Server, preflight: str | None = None) -> None:
+        preflight = preflight or server.url  # the preflight server as the page knows it (behind a proxy: its prefix)
 
         class Site(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
@@ -52,15 +57,20 @@ class Product:
                 if parts.path == "/events.js":
                     self.answer(EVENTS_JS, "text/javascript", {})
                     return
+                if parts.path == "/strings.js":  # the product's own words for one button
+                    self.answer(STRINGS_JS, "text/javascript", {})
+                    return
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
                         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                         f'<script src="/events.js"></script>'
                         f'<script type="module" src="{preflight}/v1/capture.js"></script></head><body>'
                         f'<h1>Acme: your avatar</h1><preflight-capture server="{preflight}" token="{q.get("token", "")}"'
-                        f' lang="{q.get("lang", "en")}"></preflight-capture></body></html>')
-                csp = (f"default-src 'none'; script-src 'self' {preflight}; style-src {preflight}; "
-                       f"connect-src {preflight}; img-src blob: data:; media-src blob: mediastream:")
+                        f' lang="{q.get("lang", "en")}"></preflight-capture><script src="/strings.js"></script>'
+                        f'</body></html>')
+                here = f"{preflight}/"  # a CSP source with a path ending in / allows what is under it
+                csp = (f"default-src 'none'; script-src 'self' {here}; style-src {here}; "
+                       f"connect-src {here}; img-src blob: data:; media-src blob: mediastream:")
                 self.answer(page.encode(), "text/html", {"Content-Security-Policy": csp})
 
             def answer(self, body: bytes, kind: str, headers: dict[str, str]) -> None:
@@ -149,7 +159,7 @@ def test_a_product_page_on_another_origin_records_a_rehearsal_take(stack, tmp_pa
         finally:
             browser.close()
     own = [r for r in requests if r.startswith(product.origin)]
-    assert {urlsplit(r).path for r in own} == {"/", "/events.js"}  # the page itself; everything else is preflight's
+    assert {urlsplit(r).path for r in own} == {"/", "/events.js", "/strings.js"}  # the page itself; the rest: preflight
     assert all(r.startswith((server.url, "blob:", "data:")) for r in requests if r not in own)
     deadline = time.monotonic() + 20
     while not hooks.got and time.monotonic() < deadline:
@@ -301,3 +311,67 @@ def test_a_page_reloaded_mid_take_finds_its_take_again(stack, tmp_path: Path) ->
         session = http.get(f"/v1/capture-sessions/{made['id']}").json()
     assert [t["id"] for t in session["takes"]] == [take["take_id"]]  # no second take: the same one, checked
     assert session["takes"][0]["bytes"] > 40_000 and take["verdict"] == "fail"  # a few seconds: too short
+
+
+class Prefix:
+    """A reverse proxy that mounts the preflight server under ``/preflight/`` (as a product's own
+    gateway would), so the element is served and talks through a path prefix."""
+
+    def __init__(self, server: Server) -> None:
+        target = server.url
+
+        class Forward(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def forward(self) -> None:
+                if not self.path.startswith("/preflight/"):
+                    self.send_error(404)
+                    return
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                reply = httpx.request(self.command, target + self.path[len("/preflight"):], headers=headers,
+                                      content=body, timeout=60)
+                self.send_response(reply.status_code)
+                for k, v in reply.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(k, v)
+                self.send_header("content-length", str(len(reply.content)))
+                self.end_headers()
+                self.wfile.write(reply.content)
+
+            do_GET = do_POST = do_OPTIONS = forward  # noqa: N815
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Forward)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/preflight"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def test_the_element_works_under_a_path_prefix_with_the_products_own_words(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api")
+    server, _, _ = stack
+    proxy = Prefix(server)
+    product = Product(server, proxy.url)
+    made = mint(server, product.origin)
+    requests: list[str] = []
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = launch(pw, tmp_path, (640, 360))
+            try:
+                page = browser.new_page()
+                page.on("request", lambda r: requests.append(r.url))
+                page.goto(f"{product.origin}/?token={made['token']}&start=Los%20geht%27s")
+                wait_event(page, "preflight-ready", 30)
+                assert page.get_by_role("button", name="Los geht's").is_visible()  # the product's word
+                assert page.get_by_role("button", name="Stop").is_visible()  # the catalog's for the rest
+                until(page, "(window.events || []).length && document.querySelector('preflight-capture')"
+                            ".shadowRoot.getElementById('overlay').width > 0", 20)
+                assert events(page, "preflight-error") == [] and events(page, "csp") == []
+            finally:
+                browser.close()
+    finally:
+        proxy.httpd.shutdown()
+        product.httpd.shutdown()
+    theirs = [r for r in requests if not r.startswith(product.origin)]
+    assert theirs and all(r.startswith(proxy.url + "/") for r in theirs), theirs  # every call under the prefix
+    assert any("/preflight/v1/guidance" in r for r in theirs) and any("/preflight/v1/capture/i18n/" in r for r in theirs)

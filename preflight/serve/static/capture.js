@@ -90,7 +90,7 @@ export class PreflightCapture extends HTMLElement {
   constructor() {
     super();
     this.attachShadow({ mode: "open" }).innerHTML = TEMPLATE;
-    this.strings = {};  // a product's own strings, over the catalog's
+    this.strings = this.strings || {};  // a product's own strings, over the catalog's (kept if set before upgrade)
     this._catalog = {};
     this._s = { seq: 0, sentBytes: 0, phase: "framing", guiding: false, known: new Set(), delay: 200 };
   }
