@@ -254,12 +254,7 @@ def test_refused_tokens_end_in_preflight_error_and_lang_de_speaks_german(stack, 
     sync_api = pytest.importorskip("playwright.sync_api")
     server, product, _ = stack
     elsewhere = mint(server, "http://127.0.0.3:9999")  # another product's session
-    short = mint(server, product.origin, ttl_s=5)
-    used = mint(server, product.origin, max_takes=1)
-    with httpx.Client(base_url=server.url, headers={"authorization": f"Bearer {used['token']}",
-                                                    "origin": product.origin}) as page_http:
-        assert page_http.post("/v1/takes", json={}).status_code == 201  # its one take
-    german = mint(server, product.origin)
+    short = mint(server, product.origin, ttl_s=5)  # made first, and alone: its origin has no live session
     time.sleep(5.5)
     with sync_api.sync_playwright() as pw:
         browser = launch(pw, tmp_path, (640, 360))
@@ -271,15 +266,19 @@ def test_refused_tokens_end_in_preflight_error_and_lang_de_speaks_german(stack, 
 
             foreign = opened(elsewhere["token"])
             assert wait_event(foreign, "preflight-error", 20)["reason"] in ("unreachable", "refused")
-            expired = opened(short["token"])
+            expired = opened(short["token"])  # its origin's only session so far, expired: a 401, not a network error
             error = wait_event(expired, "preflight-error", 20)
             assert error["reason"] == "token" and "expired" in error["message"]
             assert "expired" in expired.get_by_role("alert").inner_text()
+            used = mint(server, product.origin, max_takes=1)
+            with httpx.Client(base_url=server.url, headers={"authorization": f"Bearer {used['token']}",
+                                                            "origin": product.origin}) as page_http:
+                assert page_http.post("/v1/takes", json={}).status_code == 201  # its one take
             spent = opened(used["token"])
             record(spent)
             error = wait_event(spent, "preflight-error", 20)
             assert error["reason"] == "refused" and "allows 1 takes" in error["message"]
-            de = opened(german["token"], "de")
+            de = opened(mint(server, product.origin)["token"], "de")
             wait_event(de, "preflight-ready", 30)
             assert de.get_by_role("button", name="Aufnahme starten").is_visible()
             assert "Vorbereitung" in de.locator("#setup").inner_text()

@@ -134,7 +134,8 @@ class Sessions:
         return self.get(session_id)
 
     def origin_live(self, origin: str) -> bool:
-        """A session that has not expired belongs to ``origin`` (a CORS pre-flight, which carries no
-        token, is answered for such an origin only)."""
+        """A session of ``origin`` is live, or expired within a day: a CORS pre-flight (which carries no
+        token) is answered for such an origin only, so that a page holding an expired token reads
+        "expired" (401) rather than a network error; the request itself still needs a live token."""
         return bool(self.store.rows("SELECT 1 FROM capture_sessions WHERE origin = ? AND expires > ? LIMIT 1",
-                                    (origin, time.time())))
+                                    (origin, time.time() - 24 * 3600)))
