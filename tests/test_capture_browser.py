@@ -346,7 +346,7 @@ class Prefix:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
 
-def test_the_element_works_under_a_path_prefix_with_the_products_own_words(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_element_works_under_a_path_prefix_with_the_products_own_words_and_an_unknown_frame_rate(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sync_api = pytest.importorskip("playwright.sync_api")
     server, _, _ = stack
     proxy = Prefix(server)
@@ -359,8 +359,14 @@ def test_the_element_works_under_a_path_prefix_with_the_products_own_words(stack
             try:
                 page = browser.new_page()
                 page.on("request", lambda r: requests.append(r.url))
+                # a camera that does not report its frame rate (some phones): "unknown", never 0 fps
+                page.add_init_script("const real = MediaStreamTrack.prototype.getSettings;"
+                                     "MediaStreamTrack.prototype.getSettings = function () {"
+                                     "  const s = real.call(this); delete s.frameRate; return s; };")
                 page.goto(f"{product.origin}/?token={made['token']}&start=Los%20geht%27s")
-                wait_event(page, "preflight-ready", 30)
+                ready = wait_event(page, "preflight-ready", 30)
+                assert ready["camera"]["fps"] is None and "unknown frame rate" in page.locator("#camera-status").inner_text()
+                assert "did not report its frame rate" in page.locator("#setup-checks").inner_text()
                 assert page.get_by_role("button", name="Los geht's").is_visible()  # the product's word
                 assert page.get_by_role("button", name="Stop").is_visible()  # the catalog's for the rest
                 until(page, "(window.events || []).length && document.querySelector('preflight-capture')"
