@@ -204,6 +204,7 @@ def test_a_phone_continues_from_the_desktops_qr_code(stack, tmp_path: Path) -> N
             viewport = phone.viewport_size
             assert box["height"] > box["width"] and box["width"] <= viewport["width"]
             assert box["height"] <= viewport["height"]  # the whole preview on the screen at once
+            assert "Turn the phone upright" not in phone.locator("#hints").inner_text()  # it is upright
             phone.screenshot(path=str(shots / "capture-phone.png"))
             for button in phone.get_by_role("button").all():
                 if button.is_visible():
@@ -283,6 +284,14 @@ def test_refused_tokens_end_in_preflight_error_and_lang_de_speaks_german(stack, 
             assert de.get_by_role("button", name="Aufnahme starten").is_visible()
             assert "Vorbereitung" in de.locator("#setup").inner_text()
             de.screenshot(path=str(screenshot_dir(tmp_path) / "capture-de.png"), full_page=True)
+            # a phone held sideways (its camera gives a landscape picture): a hint, never an error
+            sideways = browser.new_context(**pw.devices["Pixel 7 landscape"]).new_page()
+            sideways.goto(f"{product.origin}/?token={mint(server, product.origin)['token']}")
+            wait_event(sideways, "preflight-ready", 30)
+            until(sideways, "document.querySelector('preflight-capture').shadowRoot.getElementById('hints')"
+                            ".textContent.includes('Turn the phone upright')", 20)
+            assert events(sideways, "preflight-error") == []
+            assert sideways.get_by_role("button", name="Start recording").is_enabled()
         finally:
             browser.close()
 

@@ -275,3 +275,36 @@ def test_a_session_that_allows_a_submit_sends_its_take_through_the_pipeline(tmp_
     assert done["submitted"]["stopped"] == "check"
     assert API_KEY not in json.dumps(done) and BUCKET not in json.dumps(done)
     assert not tavus.state.faces
+
+
+def test_two_finishes_at_once_make_one_check_and_a_server_killed_mid_check_checks_again(tmp_path: Path) -> None:
+    """A retried finish does not check the take twice; a server killed -9 while the take's check runs
+    queues it again at the restart, and the take ends checked."""
+    clip = make_video(tmp_path / "take.webm", VideoSpec(seconds=3, codec="libvpx-vp9", audio="libopus"))
+    server = Server(tmp_path / "data", token=TOKEN).start()
+    try:
+        made = session(server)
+        with browser(server, str(made["token"])) as page, ThreadPoolExecutor(2) as pool:
+            take = page.post("/v1/takes", json={}).json()
+            page.post(f"/v1/takes/{take['id']}/chunks", params={"seq": 0}, content=clip.read_bytes())
+            both = list(pool.map(lambda _: page.post(f"/v1/takes/{take['id']}/finish").status_code, range(2)))
+        assert both == [202, 202]
+        deadline = time.monotonic() + 30
+        while job_rows(tmp_path) != [("running", 1)]:  # the take's one check job, under way
+            assert time.monotonic() < deadline, job_rows(tmp_path)
+            time.sleep(0.02)
+        server.kill()  # mid-check
+        server.start()
+        with browser(server, str(made["token"])) as page:
+            done = page.post(f"/v1/takes/{take['id']}/finish", params={"wait": "true"}).json()
+        assert done["status"] == "done" and done["verdict"] == "fail"
+        assert job_rows(tmp_path) == [("done", 2)]  # one job for the take: sent twice, cut short, run again
+    finally:
+        server.stop()
+
+
+def job_rows(tmp_path: Path) -> list[tuple[str, int]]:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "data" / "jobs.sqlite3") as db:
+        return [(str(r[0]), int(r[1])) for r in db.execute("SELECT status, attempts FROM jobs WHERE kind = 'take'")]
