@@ -519,3 +519,26 @@ def test_callbacks_are_sent_by_a_fixed_number_of_senders() -> None:
         receiver.shutdown()
     assert sorted(done) == sorted(f"job-{i}" for i in range(12)) and 1 < most[0] <= SENDERS == 4
     assert all(verify(b"s3cret", body, signature) for signature, body in got)
+
+
+def test_guidance_sheds_load_fairly_and_never_for_a_starving_recorder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over its share a frame is shed (429) unless its recorder has waited STARVING_S for an answer;
+    a frame that names no stream, or one beyond the pool's hard cap, is always shed then."""
+    from preflight.serve import guide
+
+    clock = [1000.0]
+    monkeypatch.setattr(guide.time, "monotonic", lambda: clock[0])
+    streams = guide.Streams()
+    streams.answered("a", {"main": None})
+    assert streams.follow("a") == {"main": None} and streams.follow("") is None
+    streams.in_hand = guide.SHED_AT * 2 - 1
+    assert not streams.shed("", 2) and not streams.shed("a", 2)  # under the share: everyone goes in
+    streams.in_hand = guide.SHED_AT * 2
+    assert streams.shed("", 2) and streams.shed("a", 2)  # over it: no stream, or answered just now
+    clock[0] += guide.STARVING_S
+    assert not streams.shed("a", 2) and not streams.shed("new", 2)  # waited long enough (or never answered)
+    streams.in_hand = guide.HARD_AT * 2
+    assert streams.shed("a", 2)  # the pool is full: made-up stream ids cannot flood it
+    for i in range(guide.STREAMS_KEPT + 10):
+        streams.answered(f"s{i}", None)
+    assert streams.follow("a") is None and len(streams._last) == guide.STREAMS_KEPT  # the oldest forgotten

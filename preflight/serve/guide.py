@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,15 +27,38 @@ if TYPE_CHECKING:
 
 SHED_AT = 2  # frames in hand per guidance worker beyond which a frame is answered 429 (the page slows down)...
 STARVING_S = 0.5  # ...unless its stream has had no answer for this long: every recorder gets one about once a second
+HARD_AT = 8  # ...and beyond this many per worker every frame is: made-up stream ids cannot flood the pool
+STREAMS_KEPT = 4096  # streams remembered; the longest unanswered are forgotten first
 
 
-def shed(service: Service, stream: str, waiting: int) -> bool:
-    """Whether to answer this frame 429: the pool has its share in hand and this stream was answered
-    lately. A stream without an answer for STARVING_S goes in whatever the load (there are at most as
-    many of those as recorders, each one frame), so no recorder starves while others are served."""
-    if waiting < SHED_AT * service.config.worker_count:
-        return False
-    return time.monotonic() - service.guidance_answered.get(stream, 0.0) < STARVING_S
+class Streams:
+    """The guidance frames in hand, and per stream (a sender's sequence of frames) when it last got an
+    answer and what its next frame takes over (the face followed)."""
+
+    def __init__(self) -> None:
+        self.in_hand = 0
+        self._last: dict[str, tuple[float, dict[str, Any] | None]] = {}
+
+    def shed(self, stream: str, workers: int) -> bool:
+        """Whether to answer this frame 429: the pool has its share in hand and this stream was answered
+        lately (or it names none). A stream without an answer for STARVING_S goes in unless the pool
+        is full, so no recorder starves while others are served."""
+        if self.in_hand < SHED_AT * workers:
+            return False
+        if self.in_hand >= HARD_AT * workers or not stream:
+            return True
+        return time.monotonic() - self._last.get(stream, (0.0, None))[0] < STARVING_S
+
+    def follow(self, stream: str) -> dict[str, Any] | None:
+        return self._last.get(stream, (0.0, None))[1] if stream else None
+
+    def answered(self, stream: str, follow: dict[str, Any] | None) -> None:
+        if not stream:
+            return
+        self._last.pop(stream, None)
+        self._last[stream] = (time.monotonic(), follow)  # the newest last
+        while len(self._last) > STREAMS_KEPT:
+            self._last.pop(next(iter(self._last)))
 
 
 async def guidance(request: Request) -> Response:
@@ -53,33 +76,25 @@ async def guidance(request: Request) -> Response:
     frame = await small_body(request, MAX_FRAME_BYTES)
     if frame is None:
         return error(413, "a guidance frame is at most 4 MiB")
-    waiting = service.guidance_in_flight
-    stream = str(params.get("stream") or "")[:64]
+    streams = service.guidance_streams
+    given = str(params.get("stream") or "")[:64]
     session = request.scope.get("state", {}).get("capture_session")
-    key = f"{session.id if session is not None else ''}:{stream}"  # a session's streams are its own
-    if shed(service, key, waiting):
+    stream = f"{session.id if session is not None else ''}:{given}" if given else ""  # a session's are its own
+    if streams.shed(stream, service.config.worker_count):
         return error(429, "guidance is busy: send the next frame a little later", {"Retry-After": "1"})
     started = time.perf_counter()
-    service.guidance_in_flight = waiting + 1
-    follow = service.guidance_follow.get(key) if stream else None
+    streams.in_hand += 1
     try:
-        found = await asyncio.wrap_future(service.guidance.submit(judge_named, frame, name, follow, time.monotonic(),
-                                                                  limit_s=GUIDANCE_LIMIT_S))
+        found = await asyncio.wrap_future(service.guidance.submit(judge_named, frame, name, streams.follow(stream),
+                                                                  time.monotonic(), limit_s=GUIDANCE_LIMIT_S))
     except Crashed:
         return error(422, f"this frame could not be analysed (the analysis crashed or took over {GUIDANCE_LIMIT_S:g} "
                           "s); send the next one")
     except PreflightError as err:
         return error(400, str(err))
     finally:
-        service.guidance_in_flight -= 1
-    followed = found.pop("follow", None)
-    if stream:
-        service.guidance_answered[key] = time.monotonic()
-        service.guidance_follow.pop(key, None)
-        service.guidance_follow[key] = followed  # the newest last: the oldest streams are forgotten first
-        for table in (service.guidance_answered, service.guidance_follow):
-            while len(table) > 4096:
-                table.pop(next(iter(table)))
+        streams.in_hand -= 1
+    streams.answered(stream, found.pop("follow", None))
     return JSONResponse({**found, "rules": name, "took_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 

@@ -12,6 +12,7 @@ from preflight.run.pool import IsolatedPool
 from preflight.serve import uploads
 from preflight.serve.callbacks import Sender, server_secret
 from preflight.serve.config import ServeConfig
+from preflight.serve.guide import Streams
 from preflight.serve.metrics import Metrics
 from preflight.serve.runner import Runner, janitor
 from preflight.serve.sessions import Sessions
@@ -35,9 +36,7 @@ class Service:
         self.sender: Sender | None = None
         self._guidance: IsolatedPool | None = None
         self._guidance_lock = threading.Lock()
-        self.guidance_in_flight = 0  # frames in the guidance pool now (the event loop's own count)
-        self.guidance_answered: dict[str, float] = {}  # a stream's last answer (monotonic), for fair shedding
-        self.guidance_follow: dict[str, Any] = {}  # a stream's state for its next frame (the face followed)
+        self.guidance_streams = Streams()  # frames in hand, and each stream's last answer (the event loop's own)
         self._stop = threading.Event()
         self.recovered = (0, 0)
 
