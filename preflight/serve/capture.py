@@ -25,7 +25,7 @@ from preflight.errors import PreflightError
 from preflight.serve.bodies import error, json_body
 from preflight.serve.callbacks import refusal
 from preflight.serve.endpoints import Endpoint, QueryParam, options
-from preflight.serve.recorder import STATIC, page_config, video_rulesets
+from preflight.serve.recorder import STATIC, not_video_rules, page_config, video_rulesets
 from preflight.serve.sessions import MAX_TAKES, PART_S, SUBMIT_KEYS, TTL_S, normal_origin
 from preflight.serve.store import KeyReused
 from preflight.serve.takes import default_rules, session_of, take_view
@@ -59,8 +59,9 @@ def session_fields(body: dict[str, Any], service: Service) -> dict[str, Any]:
     if origin is None:
         raise ValueError("origin is the product page's origin, e.g. \"https://app.example.com\" (scheme, host, port)")
     rules = str(body.get("rules") or "phoenix-4")
-    if rules not in video_rulesets():
-        raise ValueError(f"rules is a video rule set: {', '.join(video_rulesets())}")
+    problem = not_video_rules(rules)
+    if problem:
+        raise ValueError(problem)
     submit = body.get("submit")
     if submit is not None:
         if not isinstance(submit, dict) or set(submit) - set(SUBMIT_KEYS):

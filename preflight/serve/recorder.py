@@ -44,6 +44,13 @@ def video_rulesets() -> list[str]:
     return list(models().values())
 
 
+def not_video_rules(name: str) -> str | None:
+    """Why ``name`` cannot judge a take (it is not a built-in rule set for a model's videos), or None."""
+    if name in video_rulesets():
+        return None
+    return f"a take is judged by a video rule set: {', '.join(video_rulesets())} (not {name!r})"
+
+
 def take_seconds(min_s: float) -> int:
     """A part of the take: the rule set's minimum plus a fifth, so a normal take passes with room to
     spare (phoenix-4: 25 s -> 30 s; phoenix-3: 50 s -> 60 s)."""
@@ -57,8 +64,9 @@ def page_config(rules: str) -> dict[str, Any]:
     from preflight.judge.ruleset import load
     from preflight.run.environment import from_environment
 
-    if rules not in video_rulesets():
-        raise UsageError(f"the recorder takes a video rule set: {', '.join(video_rulesets())}")
+    problem = not_video_rules(rules)
+    if problem:
+        raise UsageError(problem)
     ruleset = load(rules)
     params: dict[str, dict[str, Any]] = {c.id: c.params for c in ruleset.rules}
 
@@ -104,7 +112,8 @@ def finish_take(recording: Path, rules: str) -> dict[str, Any]:
         crashlog.write(traceback.format_exc())
         fixed, note = None, f"the fixer failed ({type(err).__name__}); the recording was checked as it is"
     checked = fixed or recording
-    report = build_report([checked], CheckOptions(rules=rules, cache=False))
+    # through the result cache: a session's submit right after checks the same file without analysing it again
+    report = build_report([checked], CheckOptions(rules=rules))
     report_json = recording.with_name(f"{recording.stem}.report.json")
     report_json.write_text(report.to_json(), encoding="utf-8")
     report_html = recording.with_name(f"{recording.stem}.report.html")

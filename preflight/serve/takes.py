@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from preflight.judge.ruleset import max_upload_bytes
 from preflight.serve.bodies import error, json_body, small_body
 from preflight.serve.endpoints import Endpoint, QueryParam, flag, options
-from preflight.serve.recorder import EXTENSIONS, page_config, submit_fixed, video_rulesets
+from preflight.serve.recorder import EXTENSIONS, not_video_rules, page_config, submit_fixed
 from preflight.serve.take_store import Appended, TakeRow
 
 if TYPE_CHECKING:
@@ -72,8 +72,9 @@ async def start_take(request: Request) -> Response:
     rules = str(body.get("rules") or (session.rules if session else default_rules(request)))
     if session is not None and rules != session.rules:
         return error(403, f"this capture session's takes are judged by {session.rules}")
-    if rules not in video_rulesets():
-        return error(400, f"a take is judged by a video rule set: {', '.join(video_rulesets())}")
+    problem = not_video_rules(rules)
+    if problem:
+        return error(400, problem)
     take_id = f"take-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(4).hex()}"
     folder: Path = request.app.state.takes_dir
     recording = folder / f"{take_id}{EXTENSIONS.get(mime, '.webm')}"

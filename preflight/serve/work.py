@@ -63,8 +63,8 @@ def time_limit(kind: str, source: str, remote: bool) -> float:
     return limit + (FACE_EXTRA_S if kind == "face" else 0.0)
 
 
-FACE_EXTRA_S = 900.0
-TAKE_EXTRA_S = 300.0  # a take's fix (an encode) on top of its check  # a 750 MB upload at ~1 MB/s, the presign check and Tavus's API calls
+FACE_EXTRA_S = 900.0  # a 750 MB upload at ~1 MB/s, the presign check and Tavus's API calls
+TAKE_EXTRA_S = 300.0  # a take's fix (an encode) on top of its check
 
 
 def run_check(source: str, remote: bool, name: str, params: dict[str, Any], copies: str) -> dict[str, Any]:
