@@ -641,7 +641,12 @@ export class PreflightCapture extends HTMLElement {
     while (this.isConnected) {
       await sleep(2000);
       let session;
-      try { session = await this.api(`v1/capture-sessions/${s.config.session}`); } catch (err) { continue; }
+      try {
+        session = await this.api(`v1/capture-sessions/${s.config.session}`);
+      } catch (err) {
+        if (err instanceof Refused) return;  // expired or refused: nothing more will come (the network: try again)
+        continue;
+      }
       for (const take of session.takes) {
         if (s.known.has(take.id) || take.status !== "done") continue;
         s.known.add(take.id);
