@@ -177,6 +177,7 @@ def test_a_callback_for_a_session_take_is_signed(tmp_path: Path) -> None:
     """The session's callback_url receives the take's job, signed like every callback."""
     import hashlib
     import hmac
+
     from tests.support.hooks import Hooks
 
     hooks = Hooks()
@@ -205,9 +206,9 @@ def test_a_callback_for_a_session_take_is_signed(tmp_path: Path) -> None:
 
 
 def test_a_services_old_takes_are_swept_and_records_takes_never(tmp_path: Path) -> None:
-    from preflight.serve.runner import sweep
-    from preflight.serve.store import Store
-    from preflight.serve.take_store import Takes
+    from preflight.serve.state.jobs import Store
+    from preflight.serve.state.takes import Takes
+    from preflight.serve.work.runner import sweep
 
     store = Store(tmp_path / "data")
     takes = Takes(store)

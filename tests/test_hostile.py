@@ -5,7 +5,6 @@ Every test here failed on the code before the hardening (see each docstring)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal

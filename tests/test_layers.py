@@ -180,3 +180,33 @@ def test_the_layers_order_is_what_the_reader_expects() -> None:
     assert _layer("preflight.media.analyze") > _layer("preflight.judge.engine") > _layer("preflight.render.html")
     assert _layer("preflight.render.html") > _layer("preflight.run.pool") > _layer("preflight.serve.app")
     assert _layer("preflight.model.facts") > _layer("preflight.media.analyze")
+
+
+# Inside the service, its parts point one way too: the application, its routes, the wiring, the work,
+# then the state and the bytes (which know nothing of HTTP or of the work), then what it was started with.
+SERVE_PARTS: list[tuple[str, ...]] = [
+    ("preflight.serve", "preflight.serve.app"),
+    ("preflight.serve.routes",),
+    ("preflight.serve.service",),
+    ("preflight.serve.work",),
+    ("preflight.serve.state", "preflight.serve.blobs"),
+    ("preflight.serve.config",),
+]
+
+
+def _part(name: str) -> int:
+    for number, prefixes in reversed(list(enumerate(SERVE_PARTS))):
+        if any(name == p or (p != "preflight.serve" and name.startswith(p + ".")) for p in prefixes):
+            return number
+    raise AssertionError(f"{name} is in no part of the service: give it a home in SERVE_PARTS")
+
+
+def test_the_services_parts_point_one_way() -> None:
+    graph = {m: ts for m, ts in _graph().items() if m.startswith("preflight.serve")}
+    for name in graph:
+        _part(name)
+    upward = sorted(f"{source} imports {target}" for source, targets in graph.items() for target in targets
+                    if target.startswith("preflight.serve") and _part(target) < _part(source))
+    assert upward == []
+    level = {_part(n) for n in ("preflight.serve.state.jobs", "preflight.serve.blobs.spool")}
+    assert level == {4}  # the state and the blobs side by side, below the work

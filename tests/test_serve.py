@@ -139,9 +139,8 @@ def test_the_openapi_document_is_made_from_the_routes_so_it_cannot_drift(tmp_pat
     """Every route the application answers (method and path) is in the document and nothing else, and
     every parameter a route reads is one it declares (the others are refused, above)."""
     from preflight.serve.app import create_app
-    from preflight.serve.config import ServeConfig
-    from preflight.serve.openapi import document
-    from preflight.serve.recorder import RecorderConfig
+    from preflight.serve.config import RecorderConfig, ServeConfig
+    from preflight.serve.routes.openapi import document
 
     gate = create_app(ServeConfig(data=tmp_path / "data"), RecorderConfig(out=tmp_path / "out") if recorder else None)
     app = gate.app
@@ -221,7 +220,7 @@ def test_24_concurrent_clients_all_get_their_verdicts(server: Server, media: Pat
 CRASHER = """\
 import os
 
-import preflight.serve.work as work
+import preflight.serve.work.tasks as work
 
 real = work.run_check
 
@@ -340,7 +339,7 @@ def test_a_finished_job_is_posted_to_its_callback_signed_and_retried(tmp_path: P
     fields = dict(part.split("=", 1) for part in headers["X-Preflight-Signature"].split(","))
     expected = hmac.new(secret.encode(), f"{fields['t']}.".encode() + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(fields["v1"], expected) and abs(time.time() - int(fields["t"])) < 300
-    from preflight.serve.callbacks import verify
+    from preflight.serve.work.callbacks import verify
 
     assert verify(secret.encode(), body, headers["X-Preflight-Signature"])
     assert not verify(secret.encode(), body, headers["X-Preflight-Signature"], now=int(fields["t"]) + 301)  # replayed
@@ -377,8 +376,8 @@ def test_a_face_is_made_through_the_submit_pipeline(tmp_path: Path, media: Path,
 
 
 def test_finished_jobs_and_their_files_are_removed_after_the_retention_time(tmp_path: Path) -> None:
-    from preflight.serve.runner import sweep
-    from preflight.serve.store import Store
+    from preflight.serve.state.jobs import Store
+    from preflight.serve.work.runner import sweep
 
     store = Store(tmp_path / "data")
     upload = store.spool / "a.mp4"
@@ -408,7 +407,7 @@ def test_a_real_server_removes_finished_jobs_after_keep_hours(tmp_path: Path, me
 
 
 def test_a_job_running_when_the_server_died_twice_is_finished_with_the_reason(tmp_path: Path) -> None:
-    from preflight.serve.store import Store
+    from preflight.serve.state.jobs import Store
 
     store = Store(tmp_path / "data")
     store.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
@@ -421,7 +420,7 @@ def test_a_job_running_when_the_server_died_twice_is_finished_with_the_reason(tm
 
 
 def test_a_graceful_stop_queues_a_job_again_without_counting_the_attempt(tmp_path: Path) -> None:
-    from preflight.serve.store import Store
+    from preflight.serve.state.jobs import Store
 
     store = Store(tmp_path / "data")
     store.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
@@ -481,7 +480,7 @@ def test_a_callback_due_when_the_server_died_is_sent_after_the_restart(tmp_path:
 def test_callbacks_are_sent_by_a_fixed_number_of_senders() -> None:
     """Twelve callbacks due at once to a slow receiver: at most four are in flight, and every one
     arrives, signed (before, each callback had a thread of its own)."""
-    from preflight.serve.callbacks import SENDERS, Sender, verify
+    from preflight.serve.work.callbacks import SENDERS, Sender, verify
 
     lock, now, most, got = threading.Lock(), [0], [0], []
 
@@ -524,7 +523,7 @@ def test_callbacks_are_sent_by_a_fixed_number_of_senders() -> None:
 def test_guidance_sheds_load_fairly_and_never_for_a_starving_recorder(monkeypatch: pytest.MonkeyPatch) -> None:
     """Over its share a frame is shed (429) unless its recorder has waited STARVING_S for an answer;
     a frame that names no stream, or one beyond the pool's hard cap, is always shed then."""
-    from preflight.serve import guide
+    from preflight.serve.routes import guide
 
     clock = [1000.0]
     monkeypatch.setattr(guide.time, "monotonic", lambda: clock[0])

@@ -1,4 +1,4 @@
-"""``preflight record``: the recorder page on 127.0.0.1 (serve/recorder.py, on the service's application).
+"""``preflight record``: the recorder page on 127.0.0.1 (serve/routes/page.py, on the service's application).
 
 ``record`` is ``serve`` with a token it makes itself at each launch: the page's address carries it
 (``?key=``, on the first line of output), the page sends it as ``Authorization: Bearer``, and the
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from preflight.serve.config import ServeConfig
-from preflight.serve.recorder import RecorderConfig
+from preflight.serve.config import RecorderConfig
 
 Echo = Callable[[str], None]
 

@@ -6,7 +6,6 @@ one per image, a few kilobytes each. Picking them costs one extra colour convers
 
 from __future__ import annotations
 
-import base64
 import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any

@@ -1,10 +1,12 @@
 """``preflight serve``: the checks as an HTTP service, for backends in any language.
 
-- ``app.py``: the HTTP routes (Starlette on uvicorn), authentication and limits.
-- ``store.py``: jobs and their state in SQLite under ``--data``, beside the spooled uploads.
-- ``runner.py``: runs jobs in a bounded pool of worker processes (or on a Dask cluster).
-- ``work.py``: what a worker does for one job, through the run layer.
-- ``uploads.py``: request bodies streamed to disk, never held in memory, refused past the limit.
-- ``callbacks.py``: finished jobs POSTed to a caller's URL, signed, retried.
-- ``openapi.py``: the API's OpenAPI document.
+Its parts, from the top down (each imports only the ones below it):
+
+- ``app.py``: the application (Starlette on uvicorn); ``service.py`` wires the parts together.
+- ``routes/``: the HTTP routes, each declared once (``endpoints.py``), behind the gate (``gate.py``).
+- ``work/``: the runner (claims jobs, runs them in the crash-isolation pool), what a worker does for
+  one job (``tasks.py``, ``take.py``), callbacks, metrics.
+- ``state/``: what the service remembers: jobs, takes, capture sessions, idempotency keys.
+- ``blobs/``: where bytes live: the node's spool of bodies as they arrive.
+- ``config.py``: what it was started with.
 """

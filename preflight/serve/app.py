@@ -17,11 +17,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from preflight.serve import capture, guide, jobs, ops, takes
-from preflight.serve.config import ServeConfig
-from preflight.serve.endpoints import Endpoint
-from preflight.serve.gate import Gate, HostPolicy, routes
-from preflight.serve.recorder import RecorderConfig
+from preflight.serve.config import RecorderConfig, ServeConfig
+from preflight.serve.routes import capture, guide, jobs, ops, takes
+from preflight.serve.routes.endpoints import Endpoint
+from preflight.serve.routes.gate import Gate, HostPolicy, routes
 from preflight.serve.service import Service
 
 
@@ -48,6 +47,7 @@ def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> A
 
     app = Starlette(routes=[e.route() for e in declared], lifespan=lifespan)
     app.state.service, app.state.endpoints, app.state.recorder = service, declared, recorder
+    app.state.guidance_streams = guide.Streams()  # frames in hand, each stream's last answer: the event loop's own
     app.state.takes_dir = recorder.out if recorder is not None else config.data / "takes"
     app.state.takes_dir.mkdir(parents=True, exist_ok=True)
     return Gate(app, hosts=HostPolicy(config.host, config.allow_hosts), token=config.token, routes=routes(declared),

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-
 @dataclass(frozen=True)
 class ServeConfig:
     data: Path
@@ -53,3 +52,11 @@ class ServeConfig:
     def guard_allow(self) -> tuple[str, ...]:
         """Networks fetched although not public: all of them with --allow-private-urls, else none."""
         return ("0.0.0.0/0", "::/0") if self.allow_private_urls else ()
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    """What ``preflight record`` adds: the folder its takes land in, and their rule set."""
+
+    out: Path
+    rules: str = "phoenix-4"

@@ -9,16 +9,15 @@ from typing import Any
 
 from preflight.run.environment import SubmitSetup, from_environment
 from preflight.run.pool import IsolatedPool
-from preflight.serve import uploads
-from preflight.serve.callbacks import Sender, server_secret
+from preflight.serve.blobs.spool import Budget
 from preflight.serve.config import ServeConfig
-from preflight.serve.guide import Streams
-from preflight.serve.metrics import Metrics
-from preflight.serve.runner import Runner, janitor
-from preflight.serve.sessions import Sessions
-from preflight.serve.store import Job, Store
-from preflight.serve.take_store import Takes
-from preflight.serve.views import view
+from preflight.serve.state.jobs import Job, Store
+from preflight.serve.state.sessions import Sessions
+from preflight.serve.state.takes import Takes
+from preflight.serve.state.views import view
+from preflight.serve.work.callbacks import Sender, server_secret
+from preflight.serve.work.metrics import Metrics
+from preflight.serve.work.runner import Runner, janitor
 
 
 class Service:
@@ -26,7 +25,7 @@ class Service:
         config.data.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.config = config
         self.store = Store(config.data)
-        self.store.budget = uploads.Budget(self.store.spool, config.max_spool_bytes)
+        self.store.budget = Budget(self.store.spool, config.max_spool_bytes)
         self.secret = config.secret or server_secret(config.data, os.environ.get("PREFLIGHT_SERVE_SECRET"))
         self.sessions = Sessions(self.store, self.secret)
         self.takes = Takes(self.store)
@@ -36,7 +35,6 @@ class Service:
         self.sender: Sender | None = None
         self._guidance: IsolatedPool | None = None
         self._guidance_lock = threading.Lock()
-        self.guidance_streams = Streams()  # frames in hand, and each stream's last answer (the event loop's own)
         self._stop = threading.Event()
         self.recovered = (0, 0)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from preflight.serve.endpoints import Endpoint
+from preflight.serve.routes.endpoints import Endpoint
 
 if TYPE_CHECKING:
     from preflight.serve.service import Service
@@ -26,7 +26,7 @@ async def metrics(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    from preflight.serve.openapi import document
+    from preflight.serve.routes.openapi import document
 
     return JSONResponse(document(request.app.state.endpoints))
 

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from starlette.responses import Response
 
-from preflight.serve.bodies import error
+from preflight.serve.routes.bodies import error
 
 ASGI = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -17,12 +17,18 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from preflight.errors import BadUpload, BodyTooLarge, SpoolFull
 from preflight.judge.ruleset import builtin_names
 from preflight.model.report import Report
-from preflight.serve import uploads
-from preflight.serve.bodies import error, json_body
-from preflight.serve.callbacks import refusal
-from preflight.serve.endpoints import Endpoint, QueryParam, flag, options, unknown_rules
-from preflight.serve.store import Job, KeyReused
-from preflight.serve.views import failed_result, view
+from preflight.serve.routes import uploads
+from preflight.serve.routes.bodies import error, json_body
+from preflight.serve.routes.endpoints import (
+    Endpoint,
+    QueryParam,
+    flag,
+    options,
+    unknown_rules,
+)
+from preflight.serve.state.jobs import Job, KeyReused
+from preflight.serve.state.views import failed_result, view
+from preflight.serve.work.callbacks import refusal
 
 if TYPE_CHECKING:
     from preflight.serve.service import Service

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.model.report import FileResult, Report
-from preflight.serve.store import Job
+from preflight.serve.state.jobs import Job
 
 
 def view(job: Job) -> dict[str, Any]:

@@ -22,13 +22,24 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from preflight.errors import PreflightError
-from preflight.serve.bodies import error, json_body
-from preflight.serve.callbacks import refusal
-from preflight.serve.endpoints import Endpoint, QueryParam, options
-from preflight.serve.recorder import STATIC, not_video_rules, page_config, video_rulesets
-from preflight.serve.sessions import MAX_TAKES, PART_S, SUBMIT_KEYS, TTL_S, normal_origin
-from preflight.serve.store import KeyReused
-from preflight.serve.takes import default_rules, session_of, take_view
+from preflight.serve.routes.bodies import error, json_body
+from preflight.serve.routes.endpoints import Endpoint, QueryParam, options
+from preflight.serve.routes.page import (
+    STATIC,
+    not_video_rules,
+    page_config,
+    video_rulesets,
+)
+from preflight.serve.routes.takes import default_rules, session_of, take_view
+from preflight.serve.state.jobs import KeyReused
+from preflight.serve.state.sessions import (
+    MAX_TAKES,
+    PART_S,
+    SUBMIT_KEYS,
+    TTL_S,
+    normal_origin,
+)
+from preflight.serve.work.callbacks import refusal
 
 if TYPE_CHECKING:
     from preflight.serve.service import Service

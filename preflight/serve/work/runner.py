@@ -25,9 +25,9 @@ from typing import Any
 from preflight.errors import PreflightError
 from preflight.run.environment import SubmitSetup
 from preflight.run.pool import Crashed, IsolatedPool
-from preflight.serve import work
 from preflight.serve.config import ServeConfig
-from preflight.serve.store import Job, Store
+from preflight.serve.state.jobs import Job, Store
+from preflight.serve.work import tasks as work
 
 Finished = Callable[[Job], None]  # called with each finished job (callbacks, metrics)
 

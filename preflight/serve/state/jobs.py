@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from preflight.serve.uploads import Budget
+    from preflight.serve.blobs.spool import Budget
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

@@ -17,8 +17,6 @@ from typing import Any
 from preflight.run.pool import already_isolated
 
 
-
-
 def warm_up() -> int:
     """Check a tiny picture and a tiny clip once per worker process, at start-up, so that what an
     analysis loads on first use (PyAV, OpenCV, the face detectors and landmark models, the rule sets)
@@ -68,9 +66,9 @@ TAKE_EXTRA_S = 300.0  # a take's fix (an encode) on top of its check
 
 
 def run_check(source: str, remote: bool, name: str, params: dict[str, Any], copies: str) -> dict[str, Any]:
+    from preflight.model.report import Report
     from preflight.render import html
     from preflight.render.options import RenderOptions
-    from preflight.model.report import Report
     from preflight.run.check_run import CheckOptions, build_report
 
     options = CheckOptions(rules=params.get("rules"), quick=bool(params.get("quick")), url_guard=_guard(params),
@@ -126,7 +124,7 @@ def run_take(source: str, params: dict[str, Any], api_key: str, api_url: str) ->
     """A recorded take: fixed into an H.264/AAC MP4 beside it, checked, and, when its capture session
     allows a submit, sent through the submit pipeline (the outcome in ``submitted``): the pipeline
     checks the fixed take again and stops there when it fails, so nothing failing is uploaded."""
-    from preflight.serve.recorder import finish_take, submit_fixed
+    from preflight.serve.work.take import finish_take, submit_fixed
 
     with already_isolated():
         done = finish_take(Path(source), str(params["rules"]))

@@ -17,31 +17,10 @@ from typing import Any, BinaryIO
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from preflight.errors import BadUpload, BodyTooLarge, SpoolFull
+from preflight.serve.blobs.spool import Budget
 
 MAX_PART_HEADER_BYTES = 16 * 1024  # all header lines of one part
 MAX_PARTS = 16
-
-
-class Budget:
-    """The spool's bytes: what is on disk (read at start) plus what uploads reserve as they stream,
-    less what finished jobs release. ``reserve`` refuses (SpoolFull) past ``limit``."""
-
-    def __init__(self, folder: Path, limit: int) -> None:
-        import threading
-
-        self.limit = limit
-        self.used = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-        self._lock = threading.Lock()
-
-    def reserve(self, n: int) -> None:
-        with self._lock:
-            if self.used + n > self.limit:
-                raise SpoolFull
-            self.used += n
-
-    def release(self, n: int) -> None:
-        with self._lock:
-            self.used = max(0, self.used - n)
 
 
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")

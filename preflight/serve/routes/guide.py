@@ -18,9 +18,14 @@ from preflight.errors import PreflightError
 from preflight.judge.ruleset import builtin_names
 from preflight.run.guidance import GUIDANCE_LIMIT_S, MAX_FRAME_BYTES, judge_named
 from preflight.run.pool import Crashed
-from preflight.serve import uploads
-from preflight.serve.bodies import error, small_body
-from preflight.serve.endpoints import Endpoint, QueryParam, options, unknown_rules
+from preflight.serve.routes import uploads
+from preflight.serve.routes.bodies import error, small_body
+from preflight.serve.routes.endpoints import (
+    Endpoint,
+    QueryParam,
+    options,
+    unknown_rules,
+)
 
 if TYPE_CHECKING:
     from preflight.serve.service import Service
@@ -76,7 +81,7 @@ async def guidance(request: Request) -> Response:
     frame = await small_body(request, MAX_FRAME_BYTES)
     if frame is None:
         return error(413, "a guidance frame is at most 4 MiB")
-    streams = service.guidance_streams
+    streams: Streams = request.app.state.guidance_streams
     given = str(params.get("stream") or "")[:64]
     session = request.scope.get("state", {}).get("capture_session")
     stream = f"{session.id if session is not None else ''}:{given}" if given else ""  # a session's are its own

@@ -22,14 +22,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from preflight.judge.ruleset import max_upload_bytes
-from preflight.serve.bodies import error, json_body, small_body
-from preflight.serve.endpoints import Endpoint, QueryParam, flag, options
-from preflight.serve.recorder import EXTENSIONS, not_video_rules, page_config, submit_fixed
-from preflight.serve.take_store import Appended, TakeRow
+from preflight.serve.routes.bodies import error, json_body, small_body
+from preflight.serve.routes.endpoints import Endpoint, QueryParam, flag, options
+from preflight.serve.routes.page import EXTENSIONS, not_video_rules, page_config
+from preflight.serve.state.takes import Appended, TakeRow
+from preflight.serve.work.take import submit_fixed
 
 if TYPE_CHECKING:
     from preflight.serve.service import Service
-    from preflight.serve.sessions import CaptureSession
+    from preflight.serve.state.sessions import CaptureSession
 
 MAX_CHUNK_BYTES = 64 * 1024 * 1024  # MediaRecorder gives about a second at a time
 
@@ -153,7 +154,7 @@ def take_view(service: Service, take_id: str) -> dict[str, Any] | None:
     if job is None or job.status != "done":
         return out
     result = job.result or {}
-    from preflight.serve.views import report_of
+    from preflight.serve.state.views import report_of
 
     report = report_of(job)
     first = (report.get("results") or [{}])[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from preflight.serve.endpoints import Endpoint, QueryParam
+from preflight.serve.routes.endpoints import Endpoint, QueryParam
 from preflight.version import __version__
 
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from preflight.serve.store import Store, first_answer, remember_answer
+from preflight.serve.state.jobs import Store, first_answer, remember_answer
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS capture_sessions (

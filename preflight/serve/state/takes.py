@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from preflight.serve.store import Store, insert_job
+from preflight.serve.state.jobs import Store, insert_job
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS takes (

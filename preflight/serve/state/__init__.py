@@ -1,0 +1,1 @@
+"""What the service remembers: jobs, takes, capture sessions and idempotency keys."""
