@@ -308,6 +308,8 @@ Examples:
   curl --data-binary @take.mp4 'http://127.0.0.1:8000/v1/checks?name=take.mp4&wait=true'
   curl -H 'content-type: application/json' -d '{"url": "https://cdn.example.com/take.mp4"}' \\
        http://127.0.0.1:8000/v1/checks
+  PREFLIGHT_SERVE_SECRET=... PREFLIGHT_SERVE_TOKEN=... preflight serve --host 0.0.0.0 \\
+       --database postgresql://preflight@db:5432/preflight --blobs s3://media/preflight   # one of many nodes
 
 \b
 The API is described at /openapi.json; see the README's "As a service".
@@ -337,16 +339,36 @@ The API is described at /openapi.json; see the README's "As a service".
 @click.option("--max-spool-gb", default=20.0, show_default=True, type=click.FloatRange(min=0.001),
               help="Uploads waiting and arriving, together; beyond it new uploads get 507 with Retry-After.")
 @click.option("--stop-grace-s", default=30.0, show_default=True, type=click.FloatRange(min=0),
-              help="On SIGTERM, running jobs get this long to finish; the rest run again after the restart.")
+              help="On SIGTERM, running jobs get this long to finish; the rest are handed back to the queue.")
+@click.option("--drain-s", default=5.0, show_default=True, type=click.FloatRange(min=0),
+              envvar="PREFLIGHT_SERVE_DRAIN_S",
+              help="From SIGTERM, /readyz answers 503 for this long while requests are still served, so that a "
+                   "load balancer stops sending before the node stops listening.")
+@click.option("--database", metavar="URL", envvar="PREFLIGHT_DATABASE_URL",
+              help="Where the service keeps its state: sqlite:///PATH or postgresql://USER@HOST:PORT/DB (one "
+                   "database for all nodes; set PREFLIGHT_SERVE_SECRET too).  [default: SQLite under --data]")
+@click.option("--database-pool", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Connections this node keeps to PostgreSQL at most (nodes x pool <= max_connections).")
+@click.option("--blobs", metavar="s3://BUCKET/PREFIX", envvar="PREFLIGHT_BLOBS",
+              help="Where uploads, takes and reports are kept: an S3 bucket every node reads "
+                   "(PREFLIGHT_S3_ENDPOINT for one that is not AWS).  [default: under --data]")
+@click.option("--lease-s", default=30.0, show_default=True, type=click.FloatRange(min=1),
+              help="A running job's lease, renewed while it runs: a node silent this long loses its jobs to the "
+                   "others.")
+@click.option("--node", default="", envvar="PREFLIGHT_NODE", metavar="NAME",
+              help="This node's name in the database.  [default: the host's name and the data folder's]")
 def serve(host: str, port: int, data: Path | None, max_upload_mb: int, allow_private_urls: bool,
           scheduler: str | None, workers: int | None, max_queue: int, keep_hours: float,
           allow_hosts: tuple[str, ...], allow_s3_buckets: tuple[str, ...], max_spool_gb: float,
-          stop_grace_s: float) -> int:
+          stop_grace_s: float, drain_s: float, database: str | None, database_pool: int, blobs: str | None,
+          lease_s: float, node: str) -> int:
     """Serve the checks over HTTP for backends in any language (needs avatar-preflight[serve]).
 
     POST a file (or a JSON {"url": ...}) to /v1/checks and get the same report `preflight check
     --format json` gives. Authentication: PREFLIGHT_SERVE_TOKEN (Bearer); without it the service binds
-    only to loopback. Jobs survive a restart (SQLite under --data).
+    only to loopback. Jobs survive a restart (SQLite under --data). On many machines: every node with
+    the same --database postgresql://…, --blobs s3://… and PREFLIGHT_SERVE_SECRET (README: "Run on
+    many machines").
     """
     try:
         import starlette  # noqa: F401
@@ -361,7 +383,9 @@ def serve(host: str, port: int, data: Path | None, max_upload_mb: int, allow_pri
                          token=os.environ.get("PREFLIGHT_SERVE_TOKEN") or None, max_upload_mb=max_upload_mb,
                          allow_private_urls=allow_private_urls, scheduler=scheduler, workers=workers or 0,
                          max_queue=max_queue, keep_hours=keep_hours, allow_hosts=allow_hosts,
-                         allow_s3_buckets=allow_s3_buckets, max_spool_gb=max_spool_gb, stop_grace_s=stop_grace_s)
+                         allow_s3_buckets=allow_s3_buckets, max_spool_gb=max_spool_gb, stop_grace_s=stop_grace_s,
+                         drain_s=drain_s, database=database or None, database_pool=database_pool, blobs=blobs or None,
+                         lease_s=lease_s, node=node)
     return serve_cmd.run(config, lambda s: click.echo(s, nl=False))
 
 

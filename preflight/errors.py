@@ -65,6 +65,15 @@ class SpoolFull(PreflightError):
     """The service's spool (uploads waiting and in progress) is at --max-spool-gb."""
 
 
+class DatabaseUnavailable(PreflightError):
+    """The service's database cannot be reached (restarting, unreachable, out of connections): the
+    request gets 503 and Retry-After, the node's own loops try again."""
+
+
+class BlobsUnavailable(PreflightError):
+    """The service's bytes cannot be reached (its S3 bucket refused or did not answer): 503 to a caller."""
+
+
 class BadUpload(PreflightError):
     """A request body the service cannot take: a multipart body without a ``file`` part, say (400)."""
 

@@ -107,6 +107,41 @@ def s3(tmp_path_factory: pytest.TempPathFactory):
         yield server
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (Debian's package) on 127.0.0.1 for the whole session, in a temporary folder."""
+    from tests.support.postgres import Postgres, pg_bin
+
+    if pg_bin() is None:
+        pytest.skip("no PostgreSQL: apt-get install postgresql (.ci/run does)")
+    with Postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def service_database(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The database every ``preflight serve`` of the module's tests keeps its state in: SQLite in its data
+    folder (the default), then PostgreSQL, where each data folder gets a database of its own (so a
+    server started again on the same folder finds its jobs). One fixture, so every test runs on both."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server = request.getfixturevalue("postgres")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFLIGHT_TEST_POSTGRES", server.url())
+        yield server
+
+
+@pytest.fixture
+def database(tmp_path: Path, service_database) -> str:  # type: ignore[no-untyped-def]
+    """A fresh, empty database URL of the module's kind, for tests that use the state directly."""
+    if service_database is None:
+        return f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    import hashlib
+
+    return service_database.create_database("unit_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:16])
+
+
 @pytest.fixture
 def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Checks and fixes run in this process instead of the crash-isolation pool's workers, so

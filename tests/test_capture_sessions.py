@@ -14,14 +14,18 @@ import httpx
 import pytest
 
 from tests.support.media_factory import VideoSpec, make_video
-from tests.support.serve_process import Server
+from tests.support.serve_process import Server, state_rows
+
+# Every test here runs on both databases: SQLite (the default) and PostgreSQL.
+pytestmark = pytest.mark.usefixtures("service_database")
+
 
 TOKEN = "server-token-for-capture-tests"
 ORIGIN = "http://127.0.0.2:8123"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def server(tmp_path_factory: pytest.TempPathFactory, service_database):  # type: ignore[no-untyped-def]
     with Server(tmp_path_factory.mktemp("capture") / "data", token=TOKEN) as running:
         yield running
 
@@ -205,30 +209,31 @@ def test_a_callback_for_a_session_take_is_signed(tmp_path: Path) -> None:
     assert str(tmp_path) not in body.decode()
 
 
-def test_a_services_old_takes_are_swept_and_records_takes_never(tmp_path: Path) -> None:
-    from preflight.serve.state.jobs import Store
-    from preflight.serve.state.takes import Takes
-    from preflight.serve.work.runner import sweep
+def test_a_services_old_takes_are_swept_and_records_takes_never(tmp_path: Path, database: str) -> None:
+    from tests.support.state import janitor, node
 
-    store = Store(tmp_path / "data")
-    takes = Takes(store)
-    (tmp_path / "data" / "takes").mkdir()
-    (tmp_path / "out").mkdir()
-    kept = {}
-    for name, folder in (("served", tmp_path / "data" / "takes"), ("recorded", tmp_path / "out")):
-        recording = folder / f"take-{name}.webm"
-        takes.add(f"take-{name}", None, "phoenix-4", "video/webm", recording)
-        (folder / f"take-{name}.fixed.mp4").write_bytes(b"mp4")
-        take = takes.get(f"take-{name}")
+    served = node(database, tmp_path / "data")
+    recorded = node(database, tmp_path / "data", takes=tmp_path / "out")
+    abandoned = served.recording.start(None, "phoenix-4", "video/webm", ".webm")
+    for at, name in ((served, "served"), (recorded, "recorded")):
+        take = at.recording.start(None, "phoenix-4", "video/webm", ".webm")
         assert take is not None
-        job_id = takes.finish(take, f"job-{name}", {"rules": "phoenix-4"}, None)
-        store.finish(job_id, "pass", {"report": {}}, None)
-        kept[name] = folder
-    assert sweep(store, keep_s=3600) == 0
+        at.recording.append(take.id, 0, b"webm")
+        (at.places.takes.root / f"{take.id}.fixed.mp4").write_bytes(b"mp4")  # type: ignore[attr-defined]
+        job_id = at.recording.takes.finish(take, f"job-{name}", {"rules": "phoenix-4"}, None)
+        assert at.jobs.claim("node-a", 30) is not None
+        assert at.jobs.finish(job_id, "node-a", "pass", {"report": {}}, None)
+    assert janitor(served, keep_s=3600).sweep() == 0
     time.sleep(0.05)
-    assert sweep(store, keep_s=0.01) == 2
-    assert list(kept["served"].iterdir()) == [] and takes.get("take-served") is None
-    assert sorted(p.name for p in kept["recorded"].iterdir()) == ["take-recorded.fixed.mp4", "take-recorded.webm"]
+    recorded_take = recorded.recording.takes.of_job("job-recorded")
+    assert recorded_take is not None
+    assert janitor(recorded, keep_s=0.01, takes_too=False).sweep() == 0  # record's takes: the user's files
+    assert recorded.recording.takes.get(recorded_take.id) is not None
+    assert janitor(served, keep_s=0.01).sweep() == 2
+    assert list((tmp_path / "data" / "takes").iterdir()) == []  # the finished take and the abandoned one
+    assert abandoned is not None and served.recording.takes.get(abandoned.id) is None
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{recorded_take.id}.fixed.mp4",
+                                                                    f"{recorded_take.id}.webm"]
 
 
 def test_every_route_refuses_a_foreign_host_no_token_and_a_foreign_origin(server: Server) -> None:
@@ -305,7 +310,5 @@ def test_two_finishes_at_once_make_one_check_and_a_server_killed_mid_check_check
 
 
 def job_rows(tmp_path: Path) -> list[tuple[str, int]]:
-    import sqlite3
-
-    with sqlite3.connect(tmp_path / "data" / "jobs.sqlite3") as db:
-        return [(str(r[0]), int(r[1])) for r in db.execute("SELECT status, attempts FROM jobs WHERE kind = 'take'")]
+    return [(str(r[0]), int(r[1])) for r in state_rows(tmp_path / "data", "SELECT status, attempts FROM jobs WHERE "
+                                                                          "kind = 'take'")]

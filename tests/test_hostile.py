@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -24,7 +23,11 @@ from tests.conftest import REPO, face_frame
 from tests.support.http_media import serving
 from tests.support.media_factory import VideoSpec, make_video
 from tests.support.raw_http import megabytes, peak_rss_mb, send_until_answered
-from tests.support.serve_process import Server, free_port
+from tests.support.serve_process import Server, state_rows, free_port
+
+# Every test here runs on both databases: SQLite (the default) and PostgreSQL.
+pytestmark = pytest.mark.usefixtures("service_database")
+
 
 EVIL = "https://evil.example"
 
@@ -39,8 +42,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def jobs_in(data: Path) -> int:
-    with sqlite3.connect(data / "jobs.sqlite3") as db:
-        (n,) = db.execute("SELECT COUNT(*) FROM jobs").fetchone()
+    ((n,),) = state_rows(data, "SELECT COUNT(*) FROM jobs")
     return int(n)
 
 

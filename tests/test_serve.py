@@ -23,6 +23,10 @@ from tests.support.media_factory import VideoSpec, make_video
 from tests.support.serve_process import Server
 
 
+# Every test here runs on both databases: SQLite (the default) and PostgreSQL.
+pytestmark = pytest.mark.usefixtures("service_database")
+
+
 def cli_result(capsys: pytest.CaptureFixture[str], path: Path | str) -> dict:
     main(["check", "--format", "json", str(path)])
     (result,) = json.loads(capsys.readouterr().out)["results"]
@@ -50,7 +54,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def server(tmp_path_factory: pytest.TempPathFactory, service_database):  # type: ignore[no-untyped-def]
     with Server(tmp_path_factory.mktemp("serve") / "data", "--allow-private-urls") as running:
         yield running
 
@@ -117,7 +121,7 @@ def test_openapi_documents_every_route_and_metrics_count_jobs(server: Server) ->
     with server.client() as http:
         doc = http.get("/openapi.json").json()
         assert doc["openapi"].startswith("3.") and set(doc["paths"]) == {
-            "/healthz", "/metrics", "/openapi.json", "/v1/checks", "/v1/checks/{job_id}",
+            "/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/checks", "/v1/checks/{job_id}",
             "/v1/checks/{job_id}/report.html", "/v1/faces", "/v1/faces/{job_id}", "/v1/guidance",
             "/v1/takes", "/v1/takes/{take_id}", "/v1/takes/{take_id}/chunks", "/v1/takes/{take_id}/finish",
             "/v1/takes/{take_id}/report.html", "/v1/takes/{take_id}/media", "/v1/takes/{take_id}/submit",
@@ -375,23 +379,23 @@ def test_a_face_is_made_through_the_submit_pipeline(tmp_path: Path, media: Path,
     assert tavus.state.fetched == [clip.read_bytes()]
 
 
-def test_finished_jobs_and_their_files_are_removed_after_the_retention_time(tmp_path: Path) -> None:
-    from preflight.serve.state.jobs import Store
-    from preflight.serve.work.runner import sweep
+def test_finished_jobs_and_their_files_are_removed_after_the_retention_time(tmp_path: Path, database: str) -> None:
+    from tests.support.state import janitor, node
 
-    store = Store(tmp_path / "data")
-    upload = store.spool / "a.mp4"
+    at = node(database, tmp_path / "data")
+    upload = at.spool / "a.mp4"
     upload.write_bytes(b"x")
-    (store.spool / "a.links").mkdir()
-    store.add("a", "check", "a.mp4", str(upload), False, {}, None)
-    store.add("b", "check", "b.mp4", str(store.spool / "b.mp4"), False, {}, None)
-    assert sweep(store, 0) == 0  # queued jobs are never removed
-    store.finish("a", "pass", {"report": {}}, None)
-    assert sweep(store, 3600) == 0 and store.get("a") is not None  # finished, but not old enough
+    (at.spool / "a.links").mkdir()
+    at.jobs.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
+    at.jobs.add("b", "check", "b.mp4", "b.mp4", False, {}, None)
+    assert janitor(at, 0).sweep() == 0  # queued jobs are never removed
+    claimed = at.jobs.claim(at.name, 30)
+    assert claimed is not None and claimed.id == "a" and at.jobs.finish("a", at.name, "pass", {"report": {}}, None)
+    assert janitor(at, 3600).sweep() == 0 and at.jobs.get("a") is not None  # finished, but not old enough
     time.sleep(0.01)
-    assert sweep(store, 0.001) == 1
-    assert store.get("a") is None and store.get("b") is not None
-    assert not upload.exists() and not (store.spool / "a.links").exists()
+    assert janitor(at, 0.001).sweep() == 1
+    assert at.jobs.get("a") is None and at.jobs.get("b") is not None
+    assert not upload.exists() and not (at.spool / "a.links").exists()
 
 
 def test_a_real_server_removes_finished_jobs_after_keep_hours(tmp_path: Path, media: Path) -> None:
@@ -406,29 +410,59 @@ def test_a_real_server_removes_finished_jobs_after_keep_hours(tmp_path: Path, me
     assert list((tmp_path / "data" / "spool").iterdir()) == []
 
 
-def test_a_job_running_when_the_server_died_twice_is_finished_with_the_reason(tmp_path: Path) -> None:
-    from preflight.serve.state.jobs import Store
+def test_a_job_whose_node_died_twice_is_finished_with_the_reason(tmp_path: Path, database: str) -> None:
+    from tests.support.state import node
 
-    store = Store(tmp_path / "data")
-    store.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
-    assert store.claim() is not None
-    assert store.recover() == (1, 0) and store.get("a").status == "queued"  # type: ignore[union-attr]
-    assert store.claim() is not None  # running a second time
-    assert store.recover() == (0, 1)
-    job = store.get("a")
+    jobs = node(database, tmp_path / "data").jobs
+    jobs.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
+    assert jobs.claim("node-a", 0.05) is not None
+    assert jobs.claim("node-b", 30) is None  # node-a's lease holds
+    time.sleep(0.1)  # node-a died: its lease runs out
+    again = jobs.claim("node-b", 0.05)
+    assert again is not None and again.attempts == 2 and again.owner == "node-b"
+    assert not jobs.finish("a", "node-a", "pass", {}, None)  # node-a came back: the job is not its own any more
+    time.sleep(0.1)  # node-b died too
+    assert jobs.claim("node-c", 30) is None
+    job = jobs.get("a")
     assert job is not None and job.status == "done" and job.verdict == "error" and "stopped twice" in (job.error or "")
 
 
-def test_a_graceful_stop_queues_a_job_again_without_counting_the_attempt(tmp_path: Path) -> None:
-    from preflight.serve.state.jobs import Store
+def test_a_node_keeps_its_jobs_while_it_renews_and_hands_them_back_uncounted(tmp_path: Path, database: str) -> None:
+    from tests.support.state import node
 
-    store = Store(tmp_path / "data")
-    store.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
+    jobs = node(database, tmp_path / "data").jobs
+    jobs.add("a", "check", "a.mp4", "a.mp4", False, {}, None)
     for _ in range(3):  # three deploys while it runs
-        assert store.claim() is not None
-        store.requeue("a", counted=False)
-    assert store.get("a").attempts == 0  # type: ignore[union-attr]
-    assert store.claim() is not None and store.recover() == (1, 0)  # a real death still counts
+        assert jobs.claim("node-a", 30) is not None
+        assert jobs.hand_back("a", "node-a")
+    assert jobs.get("a").attempts == 0  # type: ignore[union-attr]
+    assert jobs.claim("node-a", 0.3) is not None
+    for _ in range(3):
+        time.sleep(0.15)
+        assert jobs.renew("node-a", 0.3) == 1
+        assert jobs.claim("node-b", 30) is None  # renewed: still node-a's
+    assert not jobs.hand_back("a", "node-b") and jobs.release("node-a") == 1  # node-a restarted: claimable now
+    taken = jobs.claim("node-b", 30)
+    assert taken is not None and taken.attempts == 2  # a real death still counts
+    assert jobs.finish("a", "node-b", "pass", {"report": {}}, None)
+
+
+def test_two_nodes_claiming_at_once_never_get_the_same_job(tmp_path: Path, database: str) -> None:
+    from tests.support.state import node
+
+    a, b = node(database, tmp_path / "a", "node-a"), node(database, tmp_path / "b", "node-b")
+    for i in range(40):
+        a.jobs.add(f"job-{i:02d}", "check", "x.mp4", "x.mp4", False, {}, None)
+    claimed: dict[str, list[str]] = {"node-a": [], "node-b": []}
+
+    def claim_all(at) -> None:  # type: ignore[no-untyped-def]
+        while (job := at.jobs.claim(at.name, 30)) is not None:
+            claimed[at.name].append(job.id)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(claim_all, [a, b, a, b]))
+    every = claimed["node-a"] + claimed["node-b"]
+    assert sorted(every) == [f"job-{i:02d}" for i in range(40)]  # each job once, none lost
 
 
 def test_jobs_run_on_a_dask_cluster_with_the_same_reports(tmp_path: Path, media: Path,
@@ -477,10 +511,12 @@ def test_a_callback_due_when_the_server_died_is_sent_after_the_restart(tmp_path:
     assert json.loads(got[-1][1])["id"] == job_id and json.loads(got[-1][1])["status"] == "done"
 
 
-def test_callbacks_are_sent_by_a_fixed_number_of_senders() -> None:
-    """Twelve callbacks due at once to a slow receiver: at most four are in flight, and every one
-    arrives, signed (before, each callback had a thread of its own)."""
+def test_callbacks_are_sent_by_a_fixed_number_of_senders_once_each_across_nodes(tmp_path: Path,
+                                                                                 database: str) -> None:
+    """Twelve callbacks due at once to a slow receiver, two nodes sending: at most four are in flight
+    per node, and every one arrives once, signed."""
     from preflight.serve.work.callbacks import SENDERS, Sender, verify
+    from tests.support.state import node
 
     lock, now, most, got = threading.Lock(), [0], [0], []
 
@@ -503,20 +539,26 @@ def test_callbacks_are_sent_by_a_fixed_number_of_senders() -> None:
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-    done: list[str] = []
-    sender = Sender(lambda job_id: (url, {"id": job_id}), done.append, b"s3cret", allow=("127.0.0.0/8",),
-                    attempts=1, backoff_s=0.1)
+    a, b = node(database, tmp_path / "a", "node-a"), node(database, tmp_path / "b", "node-b")
+    for i in range(12):
+        a.jobs.add(f"job-{i:02d}", "check", "x.mp4", "x.mp4", False, {}, url)
+        assert a.jobs.claim("node-a", 30) is not None and a.jobs.finish(f"job-{i:02d}", "node-a", "pass", {}, None)
+    senders = [Sender(at.jobs, lambda job: {"id": job.id}, b"s3cret", at.name, allow=("127.0.0.0/8",), attempts=1,
+                      backoff_s=0.1) for at in (a, b)]
     try:
-        for i in range(12):
-            sender.send(f"job-{i}")
+        for sender in senders:
+            sender.start()
         deadline = time.monotonic() + 30
-        while len(done) < 12:
-            assert time.monotonic() < deadline, done
+        while any(a.jobs.get(f"job-{i:02d}").callback_attempts == 0 for i in range(12)):  # type: ignore[union-attr]
+            assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
-        sender.stop()
+        for sender in senders:
+            sender.stop()
         receiver.shutdown()
-    assert sorted(done) == sorted(f"job-{i}" for i in range(12)) and 1 < most[0] <= SENDERS == 4
+    ids = sorted(json.loads(body)["id"] for _, body in got)
+    assert ids == [f"job-{i:02d}" for i in range(12)]  # each once
+    assert 1 < most[0] <= 2 * SENDERS and SENDERS == 4
     assert all(verify(b"s3cret", body, signature) for signature, body in got)
 
 

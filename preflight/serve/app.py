@@ -16,9 +16,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from preflight.errors import BlobsUnavailable, DatabaseUnavailable
 
 from preflight.serve.config import RecorderConfig, ServeConfig
 from preflight.serve.routes import capture, guide, jobs, ops, takes
+from preflight.serve.routes.bodies import error
 from preflight.serve.routes.endpoints import Endpoint
 from preflight.serve.routes.gate import Gate, HostPolicy, routes
 from preflight.serve.service import Service
@@ -31,10 +36,15 @@ def endpoints(recorder: RecorderConfig | None) -> tuple[Endpoint, ...]:
     return (*found, *capture.RECORDER) if recorder is not None else found
 
 
+async def unavailable(request: Request, exc: Exception) -> Response:
+    """The database or the blobs are away (restarting, say): 503, and try again in a moment."""
+    return error(503, f"{exc}; try again in a moment", {"Retry-After": "1"})
+
+
 def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> Any:
     """The service's application, behind its gate; with ``recorder``, ``preflight record``'s page and
     take routes too."""
-    service = Service(config)
+    service = Service(config, recorder=recorder)
     declared = endpoints(recorder)
 
     @asynccontextmanager
@@ -45,10 +55,9 @@ def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> A
         finally:
             service.stop()
 
-    app = Starlette(routes=[e.route() for e in declared], lifespan=lifespan)
+    app = Starlette(routes=[e.route() for e in declared], lifespan=lifespan,
+                    exception_handlers={DatabaseUnavailable: unavailable, BlobsUnavailable: unavailable})
     app.state.service, app.state.endpoints, app.state.recorder = service, declared, recorder
     app.state.guidance_streams = guide.Streams()  # frames in hand, each stream's last answer: the event loop's own
-    app.state.takes_dir = recorder.out if recorder is not None else config.data / "takes"
-    app.state.takes_dir.mkdir(parents=True, exist_ok=True)
     return Gate(app, hosts=HostPolicy(config.host, config.allow_hosts), token=config.token, routes=routes(declared),
                 sessions=service.sessions)

@@ -25,6 +25,27 @@ class ServeConfig:
     allow_s3_buckets: tuple[str, ...] = ()  # --allow-s3-bucket: buckets an s3:// address from a caller may name
     max_spool_gb: float = 20.0  # uploads kept and in progress, together; beyond: 507 with Retry-After
     stop_grace_s: float = 30.0  # on SIGTERM, running jobs get this long to finish before they are queued again
+    database: str | None = field(default=None, repr=False)  # None: sqlite:///DATA/jobs.sqlite3; or postgresql://…
+    database_pool: int = 8  # connections this node keeps to PostgreSQL at most
+    blobs: str | None = None  # None: the data folder; or s3://BUCKET/PREFIX
+    lease_s: float = 30.0  # a running job's lease: renewed while it runs; a node silent this long loses its jobs
+    drain_s: float = 0.0  # from SIGTERM, /readyz answers 503 for this long before the node stops taking requests
+    node: str = ""  # this node's name in the database ("": the host's name and its data folder's)
+
+    @property
+    def database_url(self) -> str:
+        return self.database or f"sqlite:///{self.data / 'jobs.sqlite3'}"
+
+    @property
+    def node_name(self) -> str:
+        """This node's name: who holds a job's lease. A node started again under the same name (on the
+        same host with the same data folder) takes back its own jobs at once instead of waiting for
+        their leases to run out."""
+        import hashlib
+        import socket
+
+        folder = hashlib.sha256(str(self.data.resolve()).encode()).hexdigest()[:8]
+        return self.node or f"{socket.gethostname()}-{folder}"
 
     @property
     def max_spool_bytes(self) -> int:

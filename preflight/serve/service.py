@@ -1,42 +1,81 @@
-"""The state behind the routes: the job store, the runner and its crash-isolation pool, the guidance
-frames' own pool, the metrics, the callback senders, and what the environment says of Tavus."""
+"""The parts behind the routes, wired together: the database's stores (jobs, takes, capture sessions,
+leases), the blobs, the runner and its crash-isolation pool, the guidance frames' own pool, the
+callback senders, the janitor, the metrics, and what the environment says of Tavus.
+
+A node is ready (``/readyz``) from its start until it is told to stop: then it drains (claims no
+more work, answers 503 on ``/readyz`` so that a load balancer stops sending), and stops.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any
 
+from preflight.errors import UsageError
 from preflight.run.environment import SubmitSetup, from_environment
 from preflight.run.pool import IsolatedPool
+from preflight.serve.blobs.places import open_blobs
 from preflight.serve.blobs.spool import Budget
-from preflight.serve.config import ServeConfig
-from preflight.serve.state.jobs import Job, Store
+from preflight.serve.config import RecorderConfig, ServeConfig
+from preflight.serve.state.connect import open_database
+from preflight.serve.state.jobs import Job, Jobs
+from preflight.serve.state.leases import Leases
 from preflight.serve.state.sessions import Sessions
 from preflight.serve.state.takes import Takes
 from preflight.serve.state.views import view
 from preflight.serve.work.callbacks import Sender, server_secret
+from preflight.serve.work.janitor import Janitor
 from preflight.serve.work.metrics import Metrics
-from preflight.serve.work.runner import Runner, janitor
+from preflight.serve.work.recording import Recording
+from preflight.serve.work.runner import Node, Runner
 
 
 class Service:
-    def __init__(self, config: ServeConfig, setup: SubmitSetup | None = None) -> None:
+    def __init__(self, config: ServeConfig, setup: SubmitSetup | None = None,
+                 recorder: RecorderConfig | None = None) -> None:
         config.data.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.config = config
-        self.store = Store(config.data)
-        self.store.budget = Budget(self.store.spool, config.max_spool_bytes)
-        self.secret = config.secret or server_secret(config.data, os.environ.get("PREFLIGHT_SERVE_SECRET"))
-        self.sessions = Sessions(self.store, self.secret)
-        self.takes = Takes(self.store)
-        self.metrics = Metrics(self.store)
+        self.database = open_database(config.database_url, pool=config.database_pool)
+        self.places = open_blobs(config.blobs, config.data, recorder.out if recorder is not None else None)
+        self.secret = self._secret(config)
+        self.jobs = Jobs(self.database)
+        self.sessions = Sessions(self.database, self.secret)
+        self.leases = Leases(self.database)
+        spool, scratch = config.data / "spool", config.data / "scratch"
+        for folder in (spool, scratch):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.budget = Budget(spool, config.max_spool_bytes)
+        self.node = Node(config.node_name, self.jobs, self.places, Recording(Takes(self.database), self.places.takes),
+                         spool, scratch, self.budget)
+        self.metrics = Metrics(self.jobs)
         self.setup = setup or from_environment()
-        self.runner = Runner(config, self.store, self._finished, self.setup)
-        self.sender: Sender | None = None
+        self.runner = Runner(config, self.node, self._finished, self.setup)
+        self.sender = Sender(self.jobs, view, self.secret, self.node.name, allow=config.guard_allow,
+                             attempts=config.callback_attempts, backoff_s=config.callback_backoff_s)
+        self.janitor = Janitor(self.node, self.leases, self.sessions, config.keep_hours * 3600,
+                               takes_too=recorder is None)
         self._guidance: IsolatedPool | None = None
         self._guidance_lock = threading.Lock()
         self._stop = threading.Event()
-        self.recovered = (0, 0)
+        self.ready = threading.Event()
+
+    @staticmethod
+    def _secret(config: ServeConfig) -> bytes:
+        """The secret every node signs with (callbacks, capture-session tokens, guidance state): from
+        PREFLIGHT_SERVE_SECRET, or with one node only, made once and kept in the data folder."""
+        given = config.secret or os.environ.get("PREFLIGHT_SERVE_SECRET", "").encode()
+        if not given and (config.database is not None and not config.database.startswith("sqlite:")):
+            raise UsageError("with --database postgresql://… every node signs with the same secret: set "
+                             "PREFLIGHT_SERVE_SECRET (e.g. to `openssl rand -hex 32`) on every node")
+        return given or server_secret(config.data, None)
+
+    @property
+    def recording(self) -> Recording:
+        return self.node.recording
+
+    @property
+    def takes(self) -> Takes:
+        return self.node.recording.takes
 
     @property
     def guidance(self) -> IsolatedPool:
@@ -49,38 +88,43 @@ class Service:
             return self._guidance
 
     def start(self) -> None:
-        self.recovered = self.store.recover()
-        self.sender = Sender(self._due, self.store.callback_done, self.secret, allow=self.config.guard_allow,
-                             attempts=self.config.callback_attempts, backoff_s=self.config.callback_backoff_s)
-        for job in self.store.callbacks_due():  # due when a server stopped: delivered now
-            self.sender.send(job.id)
+        # this node's jobs from before its restart are claimable now (any running job, on a database of its own)
+        self.jobs.release(self.node.name if self.database.shared else None)
+        if not self.database.shared:
+            self.database.run("UPDATE jobs SET callback_lease = NULL WHERE callback_sent = 0")
+        self.sender.start()
         self.runner.start()
         keep_s = self.config.keep_hours * 3600
         # swept a few times per retention time, at most once a minute: nothing outlives it by much
-        threading.Thread(target=janitor, args=(self.store, keep_s, self._stop, max(1.0, min(60.0, keep_s / 4))),
+        threading.Thread(target=self.janitor.run, args=(self._stop, max(1.0, min(60.0, keep_s / 4))),
                          name="preflight-janitor", daemon=True).start()
+        self.ready.set()
+
+    def drain(self) -> None:
+        """Told to stop: not ready any more (a load balancer stops sending), and no more jobs claimed."""
+        self.ready.clear()
+        self.runner.drain()
 
     def stop(self) -> None:
-        """A graceful stop: running jobs finish within --stop-grace-s, or are queued again uncounted."""
+        """A graceful stop: running jobs finish within --stop-grace-s, or are handed back uncounted."""
+        self.drain()
         self._stop.set()
-        if self.sender is not None:
-            self.sender.stop()
+        self.sender.stop()
         self.runner.stop(self.config.stop_grace_s)
         if self._guidance is not None:
             self._guidance.stop()
+        self.database.close()
 
     def retry_after(self) -> int:
         """Seconds until the queue has room again, about: for Retry-After."""
-        queued = max(1, self.store.queued())
+        queued = max(1, self.jobs.queued())
         return max(1, int(self.metrics.typical_seconds() * queued / self.runner.workers))
+
+    def accepted(self) -> None:
+        """A job was accepted here: this node's runner looks for it at once."""
+        self.runner.wake()
 
     def _finished(self, job: Job) -> None:
         self.metrics.finished(job)
-        if job.callback_url and self.sender is not None:
-            self.sender.send(job.id)
-
-    def _due(self, job_id: str) -> tuple[str, dict[str, Any]] | None:
-        job = self.store.get(job_id)
-        if job is None or not job.callback_url:
-            return None
-        return job.callback_url, view(job)
+        if job.callback_url:
+            self.sender.wake()

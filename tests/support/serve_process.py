@@ -21,6 +21,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def folder_database(base: str, data: Path) -> str:
+    """The tests' PostgreSQL database of a server's data folder."""
+    import hashlib
+
+    return base.rsplit("/", 1)[0] + "/serve_" + hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:16]
+
+
+def state_rows(data: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the database a server on ``data`` keeps its state in (SQLite in the folder, or the tests'
+    PostgreSQL): for tests that look at what the service remembers."""
+    base = os.environ.get("PREFLIGHT_TEST_POSTGRES")
+    if base:
+        import psycopg
+
+        with psycopg.connect(folder_database(base, data)) as conn:
+            return [tuple(r) for r in conn.execute(sql).fetchall()]
+    import sqlite3
+
+    with sqlite3.connect(data / "jobs.sqlite3") as db:
+        return [tuple(r) for r in db.execute(sql).fetchall()]
+
+
 class Server:
     def __init__(self, data: Path, *args: str, env: dict[str, str] | None = None, token: str | None = None) -> None:
         self.data, self.args, self.token = data, list(args), token
@@ -32,6 +54,26 @@ class Server:
             self.env["PREFLIGHT_SERVE_TOKEN"] = token
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data.parent / f"serve-{self.port}.log"
+        self.database = self._database(data)
+        self.env.setdefault("PREFLIGHT_SERVE_DRAIN_S", "0")  # a test's server stops at once unless it says so
+
+    def _database(self, data: Path) -> str | None:
+        """With the tests' PostgreSQL (the ``service_database`` fixture): a database of its own per data
+        folder (made once: a server started again on the folder finds its jobs), and the secret every
+        node of a shared database must be given."""
+        base = self.env.get("PREFLIGHT_TEST_POSTGRES")
+        if not base or "PREFLIGHT_DATABASE_URL" in self.env or "--database" in self.args:
+            return None
+        import psycopg
+
+        url = folder_database(base, data)
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(base, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        self.env["PREFLIGHT_DATABASE_URL"] = url
+        self.env.setdefault("PREFLIGHT_SERVE_SECRET", "preflight-tests-shared-secret")
+        return url
 
     def start(self, timeout: float = 30.0) -> Server:
         self.data.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from preflight.serve.routes.page import (
     video_rulesets,
 )
 from preflight.serve.routes.takes import default_rules, session_of, take_view
-from preflight.serve.state.jobs import KeyReused
+from preflight.serve.state.keys import KeyReused
 from preflight.serve.state.sessions import (
     MAX_TAKES,
     PART_S,
@@ -106,7 +106,7 @@ async def create_session(request: Request) -> Response:
     if key:
         idempotency = (f"session:{key[:255]}", hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest())
     try:
-        session = service.sessions.create(fields, idempotency)
+        session = await run_in_threadpool(service.sessions.create, fields, idempotency)
     except KeyReused:
         return error(422, "this Idempotency-Key was used within 24 h for a different session; use a new key")
     token = service.sessions.token(session.id)
@@ -133,7 +133,7 @@ async def get_session(request: Request) -> Response:
     session = _own_session(request)
     if session is None:
         return error(404, "no such capture session")
-    takes = [take_view(service, t.id) for t in service.takes.of_session(session.id)]
+    takes = await run_in_threadpool(lambda: [take_view(service, t.id) for t in service.takes.of_session(session.id)])
     return JSONResponse({**session.shown(), "takes": takes, "takes_left": max(0, session.max_takes - len(takes))})
 
 

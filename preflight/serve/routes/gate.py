@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from starlette.responses import Response
 
+from preflight.errors import PreflightError
 from preflight.serve.routes.bodies import error
 
 ASGI = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -109,7 +110,10 @@ class Gate:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        answer, cors = self.decide(scope, headers)
+        try:
+            answer, cors = self.decide(scope, headers)
+        except PreflightError as err:  # a session token looked up while the database is away
+            answer, cors = error(503, f"{err}; try again in a moment", {"Retry-After": "1"}), None
         if cors is not None:
             send = _with_cors(send, cors)
         await (answer or self.app)(scope, receive, send)

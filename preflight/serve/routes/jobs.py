@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from preflight.errors import BadUpload, BodyTooLarge, SpoolFull
+from preflight.errors import BadUpload, BodyTooLarge, PreflightError, SpoolFull
 from preflight.judge.ruleset import builtin_names
 from preflight.model.report import Report
 from preflight.serve.routes import uploads
@@ -26,7 +26,8 @@ from preflight.serve.routes.endpoints import (
     options,
     unknown_rules,
 )
-from preflight.serve.state.jobs import Job, KeyReused
+from preflight.serve.state.jobs import Job
+from preflight.serve.state.keys import KeyReused
 from preflight.serve.state.views import failed_result, view
 from preflight.serve.work.callbacks import refusal
 
@@ -100,7 +101,7 @@ async def accept(request: Request, kind: str) -> Response:
     """Take the job: its options, then its source (a link, or the body saved to the spool), then the
     store (where an Idempotency-Key seen before answers with its first job)."""
     service: Service = request.app.state.service
-    if service.store.queued() >= service.config.max_queue:
+    if await run_in_threadpool(service.jobs.queued) >= service.config.max_queue:
         return error(429, f"the queue is full ({service.config.max_queue} jobs waiting); try again later",
                      {"Retry-After": str(service.retry_after())})
     key = request.headers.get("idempotency-key")
@@ -161,26 +162,26 @@ async def _link(service: Service, url: str) -> Source | Response:
         why = s3_refusal(url, service.config.allow_s3_buckets)
         if why is not None:
             return error(403, why)
-    return Source(service.store.new_id(), redact.url(url), url, True, hashlib.sha256(url.encode()).hexdigest())
+    return Source(service.jobs.new_id(), redact.url(url), url, True, hashlib.sha256(url.encode()).hexdigest())
 
 
 async def _upload(request: Request, service: Service, name: str) -> Source | Response:
-    config, job_id = service.config, service.store.new_id()
+    config, job_id = service.config, service.jobs.new_id()
     if uploads.declared_too_large(dict(request.headers), config.max_upload_bytes):
         return error(413, f"the body is larger than {config.max_upload_shown} (--max-upload-mb)")
     ctype = request.headers.get("content-type", "")
     try:
         if ctype.split(";")[0].strip().lower() == "multipart/form-data":
-            tmp = service.store.spool / f"{job_id}.part"
+            tmp = service.node.spool / f"{job_id}.part"
             _, filename, digest = await uploads.save_multipart(request.stream(), ctype, tmp, config.max_upload_bytes,
-                                                               service.store.budget)
+                                                               service.budget)
             name = name or filename or "upload"
-            dest = service.store.spool / uploads.spool_name(job_id, name)
+            dest = service.node.spool / uploads.spool_name(job_id, name)
             tmp.rename(dest)
         else:
             name = name or "upload"
-            dest = service.store.spool / uploads.spool_name(job_id, name)
-            size, digest = await uploads.save_raw(request.stream(), dest, config.max_upload_bytes, service.store.budget)
+            dest = service.node.spool / uploads.spool_name(job_id, name)
+            size, digest = await uploads.save_raw(request.stream(), dest, config.max_upload_bytes, service.budget)
             if size == 0:
                 uploads.remove(dest)
                 return error(400, "the body is empty: send the media file as the body (?name=FILE.mp4), as a "
@@ -194,7 +195,22 @@ async def _upload(request: Request, service: Service, name: str) -> Source | Res
         return error(400, str(err))
     except Exception as err:  # noqa: BLE001 - a malformed multipart body, a dropped connection
         return error(400, f"the upload could not be read ({type(err).__name__})")
-    return Source(job_id, name, str(dest), False, digest)
+    return await run_in_threadpool(_kept, service, Source(job_id, name, dest.name, False, digest), dest)
+
+
+def _kept(service: Service, source: Source, landed: Path) -> Source:
+    """The landed body kept among the uploads' blobs (in S3: uploaded, and the node's spool has its
+    bytes back)."""
+    size = landed.stat().st_size
+    try:
+        moved = service.places.uploads.keep(source.where, landed)
+    except PreflightError:  # the blobs are away: nothing is kept, the caller hears 503
+        uploads.remove(landed)
+        service.budget.release(size)
+        raise
+    if moved:
+        service.budget.release(size)
+    return source
 
 
 async def _enqueue(request: Request, service: Service, kind: str, params: dict[str, Any], source: Source,
@@ -202,18 +218,19 @@ async def _enqueue(request: Request, service: Service, kind: str, params: dict[s
     job_id, where, remote = source.job_id, source.where, source.remote
     idempotency = (f"{kind}:{key}", _fingerprint(kind, params, source.digest)) if key is not None else None
     try:
-        answering = service.store.add(job_id, kind, source.name, where, remote, _job_params(kind, params, service),
-                                      params.get("callback_url"), idempotency)
+        answering = await run_in_threadpool(service.jobs.add, job_id, kind, source.name, where, remote,
+                                            _job_params(kind, params, service), params.get("callback_url"),
+                                            idempotency)
     except KeyReused:
-        _discard(service, where, remote)
+        await run_in_threadpool(_discard, service, where, remote)
         return error(422, "this Idempotency-Key was used within 24 h for a different request; use a new key")
     headers = {"Location": f"/v1/{kind}s/{answering}"}
     if answering != job_id:  # a retry: the first request's job answers, nothing more is done
-        _discard(service, where, remote)
+        await run_in_threadpool(_discard, service, where, remote)
         headers["Idempotent-Replayed"] = "true"
     else:
         service.metrics.accepted(kind)
-        service.runner.wake()
+        service.accepted()
     if not flag(params.get("wait")):
         return JSONResponse({"id": answering, "status": "queued"}, status_code=202, headers=headers)
     job = await _until_done(service, answering, request)
@@ -225,11 +242,10 @@ async def _enqueue(request: Request, service: Service, kind: str, params: dict[s
 def _discard(service: Service, source: str, remote: bool) -> None:
     """A request that made no job: its upload goes, and its bytes go back to the spool's budget."""
     if not remote:
-        upload = Path(source)
-        size = upload.stat().st_size if upload.exists() else 0
-        uploads.remove(upload)
-        if service.store.budget is not None:
-            service.store.budget.release(size)
+        landed = service.places.uploads.path(source)
+        size = landed.stat().st_size if landed is not None else 0
+        service.places.uploads.delete(source)
+        service.budget.release(size)
 
 
 def _fingerprint(kind: str, params: dict[str, Any], digest: str) -> str:
@@ -261,7 +277,7 @@ def _job_params(kind: str, params: dict[str, Any], service: Service) -> dict[str
 async def _until_done(service: Service, job_id: str, request: Request) -> Job | None:
     delay = 0.05
     while True:
-        job = service.store.get(job_id)
+        job = await run_in_threadpool(service.jobs.get, job_id)
         if job is not None and job.status == "done":
             return job
         if await request.is_disconnected():
@@ -272,7 +288,7 @@ async def _until_done(service: Service, job_id: str, request: Request) -> Job | 
 
 async def get_job(request: Request) -> Response:
     service: Service = request.app.state.service
-    job = service.store.get(request.path_params["job_id"])
+    job = await run_in_threadpool(service.jobs.get, request.path_params["job_id"])
     if job is None:
         return error(404, "no such job (finished jobs are kept for --keep-hours)")
     return JSONResponse(view(job))
@@ -280,13 +296,18 @@ async def get_job(request: Request) -> Response:
 
 async def get_html(request: Request) -> Response:
     service: Service = request.app.state.service
-    job = service.store.get(request.path_params["job_id"])
+    job = await run_in_threadpool(service.jobs.get, request.path_params["job_id"])
     if job is None or job.kind != "check":
         return error(404, "no such check job")
     if job.status != "done":
         return error(409, f"the job is {job.status}; the report comes when it is done")
-    if job.result is not None and isinstance(job.result.get("html"), str):
-        return HTMLResponse(job.result["html"])
+    result = job.result or {}
+    if isinstance(result.get("html_blob"), str):
+        kept = await run_in_threadpool(service.places.reports.read, result["html_blob"])
+        if kept is not None:
+            return HTMLResponse(kept)
+    if isinstance(result.get("html"), str):  # a job finished by an older version kept it in its row
+        return HTMLResponse(result["html"])
     from preflight.render import html
     from preflight.render.options import RenderOptions
 

@@ -1,5 +1,6 @@
-"""Operations: liveness, Prometheus metrics, and the OpenAPI document made from the routes' own
-declarations."""
+"""Operations: liveness (``/healthz``: the process answers), readiness (``/readyz``: the node takes work;
+503 from the moment it is told to stop, so a load balancer sends elsewhere before it stops), Prometheus
+metrics, and the OpenAPI document made from the routes' own declarations."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from preflight.serve.routes.bodies import error
 from preflight.serve.routes.endpoints import Endpoint
 
 if TYPE_CHECKING:
@@ -17,6 +19,14 @@ if TYPE_CHECKING:
 async def healthz(request: Request) -> Response:
     service: Service = request.app.state.service
     return JSONResponse({"status": "ok", "workers": service.runner.workers})
+
+
+async def readyz(request: Request) -> Response:
+    service: Service = request.app.state.service
+    if not service.ready.is_set():
+        return error(503, "this node is stopping (or not started yet): send requests to another node",
+                     {"Retry-After": "5"})
+    return JSONResponse({"status": "ready"})
 
 
 async def metrics(request: Request) -> Response:
@@ -33,6 +43,8 @@ async def openapi(request: Request) -> Response:
 
 ENDPOINTS = (
     Endpoint("GET", "/healthz", healthz, "Liveness", responses={"200": "The server is up"}, open=True),
+    Endpoint("GET", "/readyz", readyz, "Readiness: the node takes work (a load balancer's check)",
+             responses={"200": "Ready", "503": "Stopping: send requests to another node"}, open=True),
     Endpoint("GET", "/metrics", metrics, "Prometheus metrics: jobs by verdict, queue length, durations",
              responses={"200": "Text exposition format"}),
     Endpoint("GET", "/openapi.json", openapi, "This document", responses={"200": "OpenAPI 3.1"}, open=True),

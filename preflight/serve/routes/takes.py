@@ -12,20 +12,19 @@ body is bounded as it streams.
 from __future__ import annotations
 
 import asyncio
-import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from preflight.judge.ruleset import max_upload_bytes
 from preflight.serve.routes.bodies import error, json_body, small_body
 from preflight.serve.routes.endpoints import Endpoint, QueryParam, flag, options
 from preflight.serve.routes.page import EXTENSIONS, not_video_rules, page_config
-from preflight.serve.state.takes import Appended, TakeRow
+from preflight.serve.state.takes import TakeRow
+from preflight.serve.work.recording import Appended
 from preflight.serve.work.take import submit_fixed
 
 if TYPE_CHECKING:
@@ -46,9 +45,9 @@ def session_of(request: Request) -> CaptureSession | None:
     return session
 
 
-def _take(request: Request) -> TakeRow | None:
+async def _take(request: Request) -> TakeRow | None:
     """The take the path names, when the caller may see it (a session sees its own takes only)."""
-    take = _service(request).takes.get(request.path_params["take_id"])
+    take = await run_in_threadpool(_service(request).takes.get, request.path_params["take_id"])
     session = session_of(request)
     if take is None or (session is not None and take.session_id != session.id):
         return None
@@ -76,20 +75,17 @@ async def start_take(request: Request) -> Response:
     problem = not_video_rules(rules)
     if problem:
         return error(400, problem)
-    take_id = f"take-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(4).hex()}"
-    folder: Path = request.app.state.takes_dir
-    recording = folder / f"{take_id}{EXTENSIONS.get(mime, '.webm')}"
-    added = _service(request).takes.add(take_id, session.id if session else None, rules, mime, recording,
-                                        session.max_takes if session else None)
-    if not added:
+    take = await run_in_threadpool(_service(request).recording.start, session.id if session else None, rules, mime,
+                                   EXTENSIONS.get(mime, ".webm"))
+    if take is None:
         assert session is not None
         return error(403, f"this capture session allows {session.max_takes} takes, all used; ask the product's "
                           "server for a new session")
-    return JSONResponse({"id": take_id, "recording": recording.name, "next_seq": 0}, status_code=201)
+    return JSONResponse({"id": take.id, "recording": take.recording, "next_seq": 0}, status_code=201)
 
 
 async def chunk(request: Request) -> Response:
-    take = _take(request)
+    take = await _take(request)
     if take is None:
         return error(404, "no such take")
     params = options(request, CHUNKS)
@@ -105,9 +101,9 @@ async def chunk(request: Request) -> Response:
     if data is None:
         return error(413, f"the take is over {limit // 1_000_000} MB" if room < MAX_CHUNK_BYTES else
                      f"a chunk is at most {MAX_CHUNK_BYTES // 2**20} MiB")
-    done, size = await run_in_threadpool(_service(request).takes.append, take.id, seq, data)
+    done, size = await run_in_threadpool(_service(request).recording.append, take.id, seq, data)
     if done == Appended.GAP:
-        fresh = _service(request).takes.get(take.id)
+        fresh = await run_in_threadpool(_service(request).takes.get, take.id)
         expected = fresh.next_seq if fresh else 0
         return JSONResponse({"error": f"chunk {seq} is not the next one ({expected}), or the take is finished",
                              "next_seq": expected}, status_code=409)
@@ -115,7 +111,7 @@ async def chunk(request: Request) -> Response:
 
 
 async def finish(request: Request) -> Response:
-    take = _take(request)
+    take = await _take(request)
     if take is None:
         return error(404, "no such take")
     if take.size == 0:
@@ -123,22 +119,23 @@ async def finish(request: Request) -> Response:
     service = _service(request)
     session = session_of(request) or (service.sessions.get(take.session_id) if take.session_id else None)
     params = {"rules": take.rules, "take_id": take.id, "submit": session.submit if session else None}
-    service.takes.finish(take, service.store.new_id(), params, session.callback_url if session else None)
-    service.runner.wake()
+    await run_in_threadpool(service.takes.finish, take, service.jobs.new_id(), params,
+                            session.callback_url if session else None)
+    service.accepted()
     if flag(request.query_params.get("wait")):
-        while (shown := take_view(service, take.id)) is not None and shown["status"] != "done":
+        while (shown := await run_in_threadpool(take_view, service, take.id)) is not None and shown["status"] != "done":
             if await request.is_disconnected():
                 return error(499, "the client went away")
             await asyncio.sleep(0.2)
         return JSONResponse(shown)
-    return JSONResponse(take_view(service, take.id), status_code=202)
+    return JSONResponse(await run_in_threadpool(take_view, service, take.id), status_code=202)
 
 
 async def get_take(request: Request) -> Response:
-    take = _take(request)
+    take = await _take(request)
     if take is None:
         return error(404, "no such take")
-    return JSONResponse(take_view(_service(request), take.id))
+    return JSONResponse(await run_in_threadpool(take_view, _service(request), take.id))
 
 
 def take_view(service: Service, take_id: str) -> dict[str, Any] | None:
@@ -147,10 +144,10 @@ def take_view(service: Service, take_id: str) -> dict[str, Any] | None:
     take = service.takes.get(take_id)
     if take is None:
         return None
-    job = service.store.get(take.job_id) if take.job_id else None
+    job = service.jobs.get(take.job_id) if take.job_id else None
     out: dict[str, Any] = {"id": take.id, "session": take.session_id, "rules": take.rules,
                            "status": "done" if job is not None and job.status == "done" else take.status,
-                           "next_seq": take.next_seq, "bytes": take.size, "recording": take.recording.name}
+                           "next_seq": take.next_seq, "bytes": take.size, "recording": take.recording}
     if job is None or job.status != "done":
         return out
     result = job.result or {}
@@ -171,33 +168,45 @@ def _named(report: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-def _finished(request: Request) -> tuple[TakeRow, dict[str, Any]] | None:
-    take = _take(request)
+async def _finished(request: Request) -> tuple[TakeRow, dict[str, Any]] | None:
+    take = await _take(request)
     if take is None or not take.job_id:
         return None
-    job = _service(request).store.get(take.job_id)
+    job = await run_in_threadpool(_service(request).jobs.get, take.job_id)
     if job is None or job.status != "done" or job.result is None:
         return None
     return take, job.result
 
 
 async def take_report(request: Request) -> Response:
-    found = _finished(request)
-    if found is None or not found[1].get("report_html"):
+    found = await _finished(request)
+    html = None
+    if found is not None and found[1].get("report_html"):
+        html = await run_in_threadpool(_service(request).places.takes.read, Path(found[1]["report_html"]).name)
+    if html is None:
         return error(404, "no checked take")
-    return HTMLResponse(Path(found[1]["report_html"]).read_text(encoding="utf-8"))
+    return HTMLResponse(html)
 
 
 async def take_media(request: Request) -> Response:
-    found = _finished(request)
+    found = await _finished(request)
     if found is None or not found[1].get("fixed"):
         return error(404, "no fixed take (not checked yet, or the fixer could not make one: see its note)")
     take, result = found
-    return FileResponse(result["fixed"], media_type="video/mp4", filename=f"{take.id}.mp4")
+    blobs, name = _service(request).places.takes, Path(result["fixed"]).name
+    local = blobs.path(name)
+    if local is not None:  # a file on this machine: served as one (ranges, sendfile)
+        return FileResponse(local, media_type="video/mp4", filename=f"{take.id}.mp4")
+    streamed = await run_in_threadpool(blobs.stream, name)
+    if streamed is None:
+        return error(404, "the fixed take is gone (removed after --keep-hours)")
+    size, pieces = streamed
+    return StreamingResponse(iterate_in_threadpool(pieces), media_type="video/mp4", headers={
+        "content-length": str(size), "content-disposition": f'attachment; filename="{take.id}.mp4"'})
 
 
 async def submit_take(request: Request) -> Response:
-    found = _finished(request)
+    found = await _finished(request)
     if found is None or not found[1].get("fixed"):
         return error(409, "finish the take first")
     take, result = found
@@ -206,8 +215,9 @@ async def submit_take(request: Request) -> Response:
     body = await _json(request)
     if isinstance(body, Response):
         return body
-    outcome = await run_in_threadpool(submit_fixed, Path(result["fixed"]), take.rules,
-                                      {"name": str(body.get("name") or "") or None})
+    service = _service(request)
+    fixed = await run_in_threadpool(service.places.takes.local, Path(result["fixed"]).name, service.node.scratch / take.id)
+    outcome = await run_in_threadpool(submit_fixed, fixed, take.rules, {"name": str(body.get("name") or "") or None})
     return JSONResponse(outcome)
 
 

@@ -1,88 +1,32 @@
-"""Jobs and their state, in SQLite under the data folder, beside the spooled uploads.
+"""Jobs: what was accepted, who runs it, and what came of it, in the service's database; a queue that
+any number of nodes share.
 
-A job is ``queued`` when accepted, ``running`` while a worker has it, ``done`` with its report (or its
-error). Nothing accepted is lost: at start-up a job left ``running`` by a server that died is queued
-again, once; one that was running twice when a server died is finished with an error that says so.
-A graceful stop queues its running jobs again without counting the attempt: only a death counts.
-(A worker's crash is the crash-isolation pool's to judge, inside one server's life.) Finished jobs
-and their files are removed after the retention time.
+A job is ``queued`` when accepted, ``running`` while a node holds its lease, ``done`` with its
+report (or its error). A node claims the oldest claimable job (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL: nodes claiming at once each get another) and renews the lease while the job runs. A job
+whose node stopped renewing (killed, cut off) is claimable by any node once the lease has run out,
+and that claim counts an attempt; a job claimed a third time had its node die under it twice and is
+finished with an error that says so instead. A node that stops on purpose hands its jobs back
+without counting the attempt: only a death counts. Only the job's holder can finish it or hand it
+back, so a job ends once even when a cut-off node comes back.
+
+A finished job's callback is due at once: any node claims it for one attempt (its own lease), and
+records the outcome; a failed attempt is due again after a backoff, until the attempts run out.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from preflight.serve.blobs.spool import Budget
+from preflight.serve.state.database import Database, Row, Tx
+from preflight.serve.state.keys import answer_for, forget_old
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,              -- check | face | take (a recorded take's fix and check)
-    status TEXT NOT NULL,            -- queued | running | done
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    name TEXT NOT NULL,              -- the file's name as the caller gave it, or the URL as shown
-    source TEXT NOT NULL,            -- the spooled file, or the URL
-    remote INTEGER NOT NULL,         -- 1: source is a URL
-    params TEXT NOT NULL,            -- JSON: rules, quick, submit options
-    callback_url TEXT,
-    callback_sent INTEGER,            -- NULL: none due; 0: due (kept across a restart); 1: delivered or given up
-    attempts INTEGER NOT NULL DEFAULT 0,
-    alone INTEGER NOT NULL DEFAULT 0, -- unused since the crash-isolation pool (kept: older data folders)
-    verdict TEXT,
-    result TEXT,                     -- JSON: the report, or the face
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
-CREATE TABLE IF NOT EXISTS idempotency (
-    key TEXT PRIMARY KEY,            -- the route's kind and the caller's Idempotency-Key
-    fingerprint TEXT NOT NULL,       -- SHA-256 of the request: its options and its body (or link)
-    job_id TEXT NOT NULL,
-    created REAL NOT NULL
-);
-"""
-
-IDEMPOTENCY_S = 24 * 3600  # a key names its first job for this long
-
-
-def insert_job(db: sqlite3.Connection, job_id: str, kind: str, name: str, source: str, remote: bool,
-               params: dict[str, Any], callback_url: str | None) -> None:
-    """A queued job, inside the caller's transaction."""
-    db.execute("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, callback_url)"
-               " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-               (job_id, kind, time.time(), name, source, int(remote), json.dumps(params), callback_url))
-
-
-class KeyReused(Exception):
-    """An Idempotency-Key sent again with a different request (422)."""
-
-
-def first_answer(db: sqlite3.Connection, key: str, fingerprint: str) -> str | None:
-    """What answered ``key`` within 24 h (a job's or a capture session's id), inside the caller's
-    transaction; KeyReused when that was another request."""
-    row = db.execute("SELECT fingerprint, job_id FROM idempotency WHERE key = ? AND created > ?",
-                     (key, time.time() - IDEMPOTENCY_S)).fetchone()
-    if row is None:
-        return None
-    if row["fingerprint"] != fingerprint:
-        raise KeyReused
-    return str(row["job_id"])
-
-
-def remember_answer(db: sqlite3.Connection, key: str, fingerprint: str, answer: str) -> None:
-    db.execute("INSERT OR REPLACE INTO idempotency (key, fingerprint, job_id, created) VALUES (?, ?, ?, ?)",
-               (key, fingerprint, answer, time.time()))
+DIED_TWICE = ("the server stopped twice while this file was being checked (the analysis may have taken it down); "
+              "it was not checked. Please report it")
 
 
 @dataclass(frozen=True)
@@ -102,167 +46,152 @@ class Job:
     verdict: str | None
     result: dict[str, Any] | None
     error: str | None
+    owner: str | None = None
+    callback_attempts: int = 0
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
+    def from_row(cls, row: Row) -> Job:
         return cls(row["id"], row["kind"], row["status"], row["created"], row["started"], row["finished"],
                    row["name"], row["source"], bool(row["remote"]), json.loads(row["params"]),
-                   row["callback_url"], row["attempts"], row["verdict"],
-                   json.loads(row["result"]) if row["result"] else None, row["error"])
+                   row["callback_url"], int(row["attempts"]), row["verdict"],
+                   json.loads(row["result"]) if row["result"] else None, row["error"], row.get("owner"),
+                   int(row.get("callback_attempts") or 0))
 
 
-class Store:
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.spool = data / "spool"
-        self.spool.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(data / "jobs.sqlite3", check_same_thread=False, isolation_level=None,
-                                   timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
-        self.budget: Budget | None = None  # the spool's bytes (set by the service: --max-spool-gb)
+def insert_job(tx: Tx, job_id: str, kind: str, name: str, source: str, remote: bool, params: dict[str, Any],
+               callback_url: str | None) -> None:
+    """A queued job, inside the caller's transaction."""
+    tx.run("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, callback_url) "
+           "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+           (job_id, kind, time.time(), name, source, int(remote), json.dumps(params), callback_url))
 
-    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        """One statement on the service's database (the capture sessions' and takes' tables use it too)."""
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
 
-    def schema(self, script: str) -> None:
-        with self._lock:
-            self._db.executescript(script)
+class Jobs:
+    def __init__(self, database: Database) -> None:
+        self.db = database
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE): what happens inside happens whole or not at all."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def new_id(self) -> str:
+    @staticmethod
+    def new_id() -> str:
         return uuid.uuid4().hex
 
     def add(self, job_id: str, kind: str, name: str, source: str, remote: bool, params: dict[str, Any],
             callback_url: str | None, idempotency: tuple[str, str] | None = None) -> str:
         """Add a queued job; the id of the job that now answers the request. With ``idempotency`` (key,
-        fingerprint): a key seen within 24 h with the same fingerprint answers with its first job (nothing
-        is added), with another fingerprint raises KeyReused. One transaction: two requests with the
-        same key at once make one job."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if idempotency is not None:
-                    first = self._first(*idempotency)
-                    if first is not None:
-                        self._db.execute("COMMIT")
-                        return first
-                self._insert(job_id, kind, name, source, remote, params, callback_url)
-                if idempotency is not None:
-                    remember_answer(self._db, *idempotency, job_id)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        fingerprint): a key seen within 24 h with the same fingerprint answers with its first job
+        (nothing is added), with another fingerprint raises KeyReused; two requests with the same key
+        at once, on any nodes, make one job."""
+        with self.db.transaction() as tx:
+            if idempotency is not None:
+                first = answer_for(tx, *idempotency, job_id)
+                if first != job_id:
+                    return first
+            insert_job(tx, job_id, kind, name, source, remote, params, callback_url)
         return job_id
 
-    def _first(self, key: str, fingerprint: str) -> str | None:
-        return first_answer(self._db, key, fingerprint)
-
-    def _insert(self, job_id: str, kind: str, name: str, source: str, remote: bool, params: dict[str, Any],
-                callback_url: str | None) -> None:
-        insert_job(self._db, job_id, kind, name, source, remote, params, callback_url)
-
     def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self.db.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return Job.from_row(row) if row is not None else None
 
     def queued(self) -> int:
-        with self._lock:
-            (n,) = self._db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()
-        return int(n)
+        """Jobs waiting for a node: the cluster's queue."""
+        row = self.db.one("SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'")
+        return int(row["n"]) if row else 0
 
-    def claim(self) -> Job | None:
-        """The oldest queued job, now running (one more attempt)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY created LIMIT 1").fetchone()
-                if row is None:
-                    self._db.execute("COMMIT")
-                    return None
-                self._db.execute("UPDATE jobs SET status = 'running', started = ?, attempts = attempts + 1 "
-                                 "WHERE id = ?", (time.time(), row["id"]))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        job = self.get(row["id"])
-        assert job is not None
-        return job
+    def counts(self) -> dict[str, int]:
+        return {r["status"]: int(r["n"]) for r in self.db.rows("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")}
 
-    def finish(self, job_id: str, verdict: str | None, result: dict[str, Any] | None, error: str | None) -> None:
-        """The job is done; its callback, if it has one, is now due (in the same write: a server that
-        stops before it is delivered delivers it after the restart)."""
-        with self._lock:
-            self._db.execute("UPDATE jobs SET status = 'done', finished = ?, verdict = ?, result = ?, error = ?, "
-                             "callback_sent = CASE WHEN callback_url IS NULL THEN NULL ELSE 0 END WHERE id = ?",
-                             (time.time(), verdict, json.dumps(result) if result is not None else None, error, job_id))
+    # --- leases -----------------------------------------------------------------------------------
 
-    def callback_done(self, job_id: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE jobs SET callback_sent = 1 WHERE id = ?", (job_id,))
+    def claim(self, owner: str, lease_s: float) -> Job | None:
+        """The oldest job that is queued, or whose lease ran out, now ``owner``'s for ``lease_s``
+        seconds (one more attempt); None when there is none. One whose node died under it twice is
+        finished with DIED_TWICE on the way."""
+        while True:
+            now = time.time()
+            with self.db.transaction() as tx:
+                row = tx.one("UPDATE jobs SET status = 'running', owner = ?, lease_until = ?, started = ?, "
+                             "attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE status = 'queued' "
+                             "OR (status = 'running' AND lease_until < ?) ORDER BY created LIMIT 1"
+                             f"{self.db.skip_locked}) RETURNING *", (owner, now + lease_s, now, now))
+            if row is None:
+                return None
+            job = Job.from_row(row)
+            if job.attempts < 3:
+                return job
+            self.finish(job.id, owner, "error", None, DIED_TWICE)
 
-    def callbacks_due(self) -> list[Job]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM jobs WHERE status = 'done' AND callback_sent = 0").fetchall()
-        return [Job.from_row(r) for r in rows]
+    def renew(self, owner: str, lease_s: float) -> int:
+        """Every job ``owner`` runs keeps its lease ``lease_s`` more seconds; how many it holds."""
+        return self.db.run("UPDATE jobs SET lease_until = ? WHERE owner = ? AND status = 'running'",
+                           (time.time() + lease_s, owner))
 
-    def requeue(self, job_id: str, *, counted: bool = True) -> None:
-        """Queued again; ``counted=False`` (a graceful stop) takes back the attempt its claim counted."""
-        with self._lock:
-            self._db.execute("UPDATE jobs SET status = 'queued', attempts = MAX(0, attempts - ?) WHERE id = ? "
-                             "AND status = 'running'", (0 if counted else 1, job_id))
+    def release(self, owner: str | None) -> int:
+        """At a node's start: the jobs it held before it stopped (``owner`` None: every running job, for
+        a database no other node uses) are claimable now, not when their leases run out; their next
+        claim counts the attempt."""
+        if owner is None:
+            return self.db.run("UPDATE jobs SET lease_until = 0 WHERE status = 'running'")
+        return self.db.run("UPDATE jobs SET lease_until = 0 WHERE status = 'running' AND owner = ?", (owner,))
 
-    def recover(self) -> tuple[int, int]:
-        """After a restart: jobs left running are queued again, or finished with an error when they were
-        already running twice when a server stopped. (queued again, failed)."""
-        with self._lock:
-            rows = self._db.execute("SELECT id, attempts FROM jobs WHERE status = 'running'").fetchall()
-        again = failed = 0
-        for row in rows:
-            if row["attempts"] >= 2:
-                self.finish(row["id"], "error", None, "the server stopped twice while this file was being checked "
-                            "(the analysis may have taken it down); it was not checked. Please report it")
-                failed += 1
-            else:
-                self.requeue(row["id"])
-                again += 1
-        return again, failed
+    def hand_back(self, job_id: str, owner: str) -> bool:
+        """Queued again without counting the attempt (a node stopping on purpose)."""
+        return self.db.run("UPDATE jobs SET status = 'queued', owner = NULL, lease_until = NULL, "
+                           "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
+                           "WHERE id = ? AND owner = ? AND status = 'running'", (job_id, owner)) == 1
+
+    def finish(self, job_id: str, owner: str | None, verdict: str | None, result: dict[str, Any] | None,
+               error: str | None) -> bool:
+        """The job is done, when ``owner`` still holds it (None: whoever does); its callback, if it has
+        one, is due now (in the same write: one due when a node stops is sent by another). False when
+        the job was no longer ``owner``'s (its lease ran out and another node took it)."""
+        now = time.time()
+        held = "" if owner is None else " AND owner = ?"
+        return self.db.run(
+            "UPDATE jobs SET status = 'done', finished = ?, verdict = ?, result = ?, error = ?, lease_until = NULL, "
+            "callback_sent = CASE WHEN callback_url IS NULL THEN NULL ELSE 0 END, callback_due = ?, "
+            f"callback_attempts = 0 WHERE id = ? AND status = 'running'{held}",
+            (now, verdict, json.dumps(result) if result is not None else None, error, now, job_id,
+             *(() if owner is None else (owner,)))) == 1
+
+    # --- callbacks --------------------------------------------------------------------------------
+
+    def claim_callback(self, owner: str, lease_s: float) -> Job | None:
+        """A due callback no node is sending, now ``owner``'s for one attempt of at most ``lease_s`` s."""
+        now = time.time()
+        with self.db.transaction() as tx:
+            row = tx.one("UPDATE jobs SET callback_lease = ? WHERE id = (SELECT id FROM jobs WHERE callback_sent = 0 "
+                         "AND callback_due <= ? AND (callback_lease IS NULL OR callback_lease < ?) "
+                         f"ORDER BY callback_due LIMIT 1{self.db.skip_locked}) RETURNING *", (now + lease_s, now, now))
+        return Job.from_row(row) if row is not None else None
+
+    def callback_attempted(self, job_id: str, delivered: bool, attempts: int, backoff_s: float) -> None:
+        """One attempt's outcome: delivered, given up after ``attempts``, or due again after
+        ``backoff_s * 4**n`` seconds (n: the attempts so far)."""
+        job = self.get(job_id)
+        if job is None:
+            return
+        tried = job.callback_attempts + 1
+        if delivered or tried >= attempts:
+            self.db.run("UPDATE jobs SET callback_sent = 1, callback_attempts = ?, callback_lease = NULL "
+                        "WHERE id = ?", (tried, job_id))
+        else:
+            self.db.run("UPDATE jobs SET callback_attempts = ?, callback_due = ?, callback_lease = NULL WHERE id = ?",
+                        (tried, time.time() + backoff_s * 4 ** (tried - 1), job_id))
+
+    def next_callback_at(self) -> float | None:
+        """When the next callback falls due (now or later), or None when none is waiting."""
+        row = self.db.one("SELECT MIN(CASE WHEN callback_lease IS NULL OR callback_lease < callback_due "
+                          "THEN callback_due ELSE callback_lease END) AS t FROM jobs WHERE callback_sent = 0")
+        return float(row["t"]) if row is not None and row["t"] is not None else None
+
+    # --- retention --------------------------------------------------------------------------------
 
     def expired(self, older_than_s: float) -> list[Job]:
-        with self._lock:
-            self._db.execute("DELETE FROM idempotency WHERE created < ?", (time.time() - IDEMPOTENCY_S,))
-            rows = self._db.execute("SELECT * FROM jobs WHERE status = 'done' AND finished < ?",
-                                    (time.time() - older_than_s,)).fetchall()
+        with self.db.transaction() as tx:
+            forget_old(tx)
+            rows = tx.rows("SELECT * FROM jobs WHERE status = 'done' AND finished < ? AND "
+                           "(callback_sent IS NULL OR callback_sent = 1)", (time.time() - older_than_s,))
         return [Job.from_row(r) for r in rows]
 
     def delete(self, job_id: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
-        return {r[0]: int(r[1]) for r in rows}
+        self.db.run("DELETE FROM jobs WHERE id = ?", (job_id,))

@@ -14,34 +14,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from preflight.serve.state.jobs import Store, first_answer, remember_answer
+from preflight.serve.state.database import Database, Row
+from preflight.serve.state.keys import answer_for
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS capture_sessions (
-    id TEXT PRIMARY KEY,
-    origin TEXT NOT NULL,            -- the product's origin: scheme://host[:port]
-    rules TEXT NOT NULL,
-    created REAL NOT NULL,
-    expires REAL NOT NULL,
-    max_takes INTEGER NOT NULL,
-    speak_s REAL,                    -- NULL: the rule set's own durations
-    listen_s REAL,
-    callback_url TEXT,
-    submit TEXT                      -- JSON: the submit options the backend allowed, or NULL
-);
-CREATE INDEX IF NOT EXISTS capture_sessions_origin ON capture_sessions (origin, expires);
-"""
 PREFIX = "pfcs_"
 TTL_S = (5, 24 * 3600, 900)  # least, most, default (seconds)
 MAX_TAKES = (1, 20, 3)
 PART_S = (1.0, 600.0)  # a speak_s or listen_s a backend may set
 SUBMIT_KEYS = ("name", "voice_name", "dry_run", "prefix", "expires", "tavus_callback_url")
+KNOWN_KEPT = 4096  # sessions a node keeps read (the gate reads one on every call with a session token)
 
 
 @dataclass(frozen=True)
@@ -84,9 +72,10 @@ def normal_origin(value: object) -> str | None:
 
 
 class Sessions:
-    def __init__(self, store: Store, secret: bytes) -> None:
-        self.store, self._secret = store, secret
-        store.schema(_SCHEMA)
+    def __init__(self, database: Database, secret: bytes) -> None:
+        self.db, self._secret = database, secret
+        self._known: dict[str, CaptureSession] = {}  # a session's row never changes: read once per node
+        self._lock = threading.Lock()
 
     def token(self, session_id: str) -> str:
         mac = hmac.new(self._secret, f"capture-session:{session_id}".encode(), hashlib.sha256).hexdigest()[:40]
@@ -98,31 +87,31 @@ class Sessions:
         request)."""
         session_id = uuid.uuid4().hex
         now = time.time()
-        with self.store.transaction() as db:
-            first = first_answer(db, *idempotency) if idempotency is not None else None
-            if first is not None:
-                session_id = first
-            else:
-                db.execute("INSERT INTO capture_sessions (id, origin, rules, created, expires, max_takes, speak_s, "
-                           "listen_s, callback_url, submit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           (session_id, fields["origin"], fields["rules"], now, now + fields["ttl_s"],
-                            fields["max_takes"], fields.get("speak_s"), fields.get("listen_s"),
-                            fields.get("callback_url"),
-                            json.dumps(fields["submit"]) if fields.get("submit") is not None else None))
-                if idempotency is not None:
-                    remember_answer(db, *idempotency, session_id)
-        found = self.get(session_id)
+        with self.db.transaction() as tx:
+            first = answer_for(tx, *idempotency, session_id) if idempotency is not None else session_id
+            if first == session_id:
+                tx.run("INSERT INTO capture_sessions (id, origin, rules, created, expires, max_takes, speak_s, "
+                       "listen_s, callback_url, submit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (session_id, fields["origin"], fields["rules"], now, now + fields["ttl_s"],
+                        fields["max_takes"], fields.get("speak_s"), fields.get("listen_s"), fields.get("callback_url"),
+                        json.dumps(fields["submit"]) if fields.get("submit") is not None else None))
+        found = self.get(first)
         assert found is not None
         return found
 
     def get(self, session_id: str) -> CaptureSession | None:
-        rows = self.store.rows("SELECT * FROM capture_sessions WHERE id = ?", (session_id,))
-        if not rows:
+        known = self._known.get(session_id)
+        if known is not None:
+            return known
+        row = self.db.one("SELECT * FROM capture_sessions WHERE id = ?", (session_id,))
+        if row is None:
             return None
-        r = rows[0]
-        return CaptureSession(r["id"], r["origin"], r["rules"], r["created"], r["expires"], r["max_takes"],
-                              r["speak_s"], r["listen_s"], r["callback_url"],
-                              json.loads(r["submit"]) if r["submit"] else None)
+        session = _session(row)
+        with self._lock:
+            if len(self._known) >= KNOWN_KEPT:
+                self._known.pop(next(iter(self._known)))  # the oldest read
+            self._known[session_id] = session
+        return session
 
     def by_token(self, token: str) -> CaptureSession | None:
         """The session ``token`` was made for (expired ones too: the gate says so), or None."""
@@ -137,5 +126,18 @@ class Sessions:
         """A session of ``origin`` is live, or expired within a day: a CORS pre-flight (which carries no
         token) is answered for such an origin only, so that a page holding an expired token reads
         "expired" (401) rather than a network error; the request itself still needs a live token."""
-        return bool(self.store.rows("SELECT 1 FROM capture_sessions WHERE origin = ? AND expires > ? LIMIT 1",
-                                    (origin, time.time() - 24 * 3600)))
+        return self.db.one("SELECT 1 AS live FROM capture_sessions WHERE origin = ? AND expires > ? LIMIT 1",
+                           (origin, time.time() - 24 * 3600)) is not None
+
+    def forget(self, older_than_s: float) -> int:
+        """Sessions expired longer than ``older_than_s`` ago whose takes are gone, removed."""
+        cutoff = time.time() - older_than_s
+        with self._lock:
+            self._known = {k: v for k, v in self._known.items() if v.expires >= cutoff}
+        return self.db.run("DELETE FROM capture_sessions WHERE expires < ? AND NOT EXISTS "
+                           "(SELECT 1 FROM takes WHERE takes.session_id = capture_sessions.id)", (cutoff,))
+
+
+def _session(r: Row) -> CaptureSession:
+    return CaptureSession(r["id"], r["origin"], r["rules"], r["created"], r["expires"], int(r["max_takes"]),
+                          r["speak_s"], r["listen_s"], r["callback_url"], json.loads(r["submit"]) if r["submit"] else None)

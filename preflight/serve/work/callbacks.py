@@ -13,24 +13,26 @@ callback cannot be replayed later:
 
 ``X-Preflight-Job`` names the job. A callback URL goes through the same URL guard as a link to check:
 a private one is refused when the job is submitted (400), and every attempt is checked again before
-connecting. Delivery is at least once: a callback still due when the server stops is sent after the
-restart, so a receiver must accept the same job twice.
+connecting. Delivery is at least once: a callback still due when its node stops is sent by another
+node, or by the same one after its restart, so a receiver must accept the same job twice.
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import hmac
-import itertools
 import json
 import os
 import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from preflight.serve.state.jobs import Job, Jobs
 
 SIGNATURE_HEADER = "X-Preflight-Signature"
 SENDERS = 4  # callbacks in flight at once, however many are due
@@ -101,58 +103,69 @@ def deliver_once(url: str, payload: dict[str, Any], secret: bytes, *, allow: tup
         return False
 
 
-Due = Callable[[str], tuple[str, dict[str, Any]] | None]  # a job id -> (callback URL, payload), None: gone
+Payload = Callable[["Job"], dict[str, Any]]  # a finished job -> the callback's body
 
 
 class Sender:
-    """``SENDERS`` threads deliver the due callbacks: attempt n+1 comes ``backoff_s * 4**n`` seconds after
-    attempt n, for at most ``attempts`` attempts; a waiting callback holds no thread. ``done(job_id)`` is
-    called when one is delivered or given up."""
+    """Delivers the due callbacks of the whole cluster, ``senders`` at a time from this node. A callback
+    is due in the job's row (``state/jobs.py``): a node claims one for one attempt (a lease of
+    ``LEASE_S``), sends it, and records the outcome; a failed attempt n is due again ``backoff_s * 4**n``
+    seconds later, for at most ``attempts`` attempts. So each attempt is made by one node, and one
+    due when its node stopped (or died mid-attempt, once the lease runs out) is sent by another.
+    A finished job on this node wakes its sender at once; otherwise the database is asked at least
+    once a second (a waiting retry holds no thread)."""
 
-    def __init__(self, due: Due, done: Callable[[str], None], secret: bytes, *, allow: tuple[str, ...],
+    LEASE_S = 30.0  # one attempt's longest time (10 s to connect and answer) with room to spare
+
+    def __init__(self, jobs: Jobs, payload: Payload, secret: bytes, node: str, *, allow: tuple[str, ...],
                  attempts: int, backoff_s: float, senders: int = SENDERS) -> None:
-        self.due, self.done, self.secret, self.allow = due, done, secret, allow
+        self.jobs, self.payload, self.secret, self.node, self.allow = jobs, payload, secret, node, allow
         self.attempts, self.backoff_s = attempts, backoff_s
-        self._heap: list[tuple[float, int, str, int]] = []
-        self._order = itertools.count()
-        self._cv = threading.Condition()
-        self._stop = False
-        self._threads = [threading.Thread(target=self._work, name=f"preflight-callback-{i}", daemon=True)
-                         for i in range(senders)]
-        for thread in self._threads:
-            thread.start()
+        self._free = threading.Semaphore(senders)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(senders, thread_name_prefix="preflight-callback")
+        self._thread = threading.Thread(target=self._loop, name="preflight-callbacks", daemon=True)
 
-    def send(self, job_id: str) -> None:
-        self._push(time.monotonic(), job_id, 0)
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
 
     def stop(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify_all()
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _push(self, at: float, job_id: str, attempt: int) -> None:
-        with self._cv:
-            heapq.heappush(self._heap, (at, next(self._order), job_id, attempt))
-            self._cv.notify()
+    def _loop(self) -> None:
+        from preflight.errors import PreflightError
 
-    def _next(self) -> tuple[str, int] | None:
-        with self._cv:
-            while not self._stop:
-                if self._heap and self._heap[0][0] <= time.monotonic():
-                    _, _, job_id, attempt = heapq.heappop(self._heap)
-                    return job_id, attempt
-                self._cv.wait(timeout=(self._heap[0][0] - time.monotonic()) if self._heap else None)
-            return None
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                while not self._stop.is_set() and self._free.acquire(timeout=0.5):
+                    job = self.jobs.claim_callback(self.node, self.LEASE_S)
+                    if job is None:
+                        self._free.release()
+                        break
+                    self._pool.submit(self._attempt, job)
+                due = self.jobs.next_callback_at()
+            except PreflightError:  # the database is away: ask again in a moment
+                due = None
+            wait = 1.0 if due is None else min(1.0, max(0.02, due - time.time()))
+            self._wake.wait(wait)
 
-    def _work(self) -> None:
-        while (item := self._next()) is not None:
-            job_id, attempt = item
-            found = self.due(job_id)
-            if found is None:
-                continue
-            url, payload = found
-            if deliver_once(url, payload, self.secret, allow=self.allow) or attempt + 1 >= self.attempts:
-                if not self._stop:  # a stop in the middle leaves it due: sent after the restart
-                    self.done(job_id)
-                continue
-            self._push(time.monotonic() + self.backoff_s * 4 ** attempt, job_id, attempt + 1)
+    def _attempt(self, job: Job) -> None:
+        try:
+            if self._stop.is_set():
+                return  # left to its lease: sent again by whichever node claims it next
+            delivered = deliver_once(str(job.callback_url), self.payload(job), self.secret, allow=self.allow)
+            if not self._stop.is_set():
+                self.jobs.callback_attempted(job.id, delivered, self.attempts, self.backoff_s)
+        except Exception:  # noqa: BLE001 - the database is away: the lease runs out, the attempt is made again
+            pass
+        finally:
+            self._free.release()
+            self._wake.set()

@@ -15,13 +15,13 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 if TYPE_CHECKING:
-    from preflight.serve.state.jobs import Job, Store
+    from preflight.serve.state.jobs import Job, Jobs
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300, 600)
 
 
 class Metrics:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, jobs: Jobs) -> None:
         self.registry = CollectorRegistry()
         self.accepted_total = Counter("preflight_jobs_accepted_total", "Jobs accepted", ["kind"],
                                       registry=self.registry)
@@ -31,10 +31,10 @@ class Metrics:
                                   ["kind"], buckets=DURATION_BUCKETS, registry=self.registry)
         self.waiting = Histogram("preflight_job_queue_seconds", "From acceptance to start", ["kind"],
                                  buckets=DURATION_BUCKETS, registry=self.registry)
-        queued = Gauge("preflight_queue_length", "Jobs waiting for a worker", registry=self.registry)
-        queued.set_function(lambda: store.counts().get("queued", 0))
-        running = Gauge("preflight_jobs_running", "Jobs a worker has", registry=self.registry)
-        running.set_function(lambda: store.counts().get("running", 0))
+        queued = Gauge("preflight_queue_length", "Jobs waiting for a node (the cluster's queue)", registry=self.registry)
+        queued.set_function(lambda: _count(jobs, "queued"))
+        running = Gauge("preflight_jobs_running", "Jobs a node runs (all nodes)", registry=self.registry)
+        running.set_function(lambda: _count(jobs, "running"))
         self._recent: list[float] = []
 
     def accepted(self, kind: str) -> None:
@@ -57,3 +57,12 @@ class Metrics:
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def _count(jobs: Jobs, status: str) -> float:
+    from preflight.errors import PreflightError
+
+    try:
+        return float(jobs.counts().get(status, 0))
+    except PreflightError:  # the database is away: no figure rather than a failed scrape
+        return float("nan")
