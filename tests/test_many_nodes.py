@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import REPO, face_frame
 from tests.support.hooks import Hooks
 from tests.support.media_factory import VideoSpec, make_video
-from tests.support.nodes import TOKEN, Nodes
+from tests.support.nodes import Nodes, slow, slow_env
 from tests.support.serve_process import Server
 
 ORIGIN = "http://127.0.0.2:8123"
@@ -45,8 +45,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory, postgres, s3):  # type: ignore[no-untyped-def]
     """Three nodes, one worker each, a 3 s lease (a dead node's jobs move on quickly), started at once."""
-    with Nodes(tmp_path_factory.mktemp("nodes"), postgres, s3, 3, "--workers", "1", "--lease-s", "3",
-               "--allow-private-urls", "--stop-grace-s", "1") as running:
+    root = tmp_path_factory.mktemp("nodes")
+    with Nodes(root, postgres, s3, 3, "--workers", "1", "--lease-s", "3", "--allow-private-urls", "--stop-grace-s", "1",
+               env={**slow_env(root), "PREFLIGHT_SERVE_DRAIN_S": "1"}) as running:
         yield running
 
 
@@ -106,9 +107,10 @@ def test_three_nodes_migrate_once_and_any_node_answers_any_request(nodes: Nodes,
 
 
 def test_a_node_killed_with_jobs_running_loses_none_of_them(nodes: Nodes, media: Path) -> None:
+    data = (media / "long.mp4").read_bytes()
     with nodes.servers[0].client() as http:
-        ids = [http.post("/v1/checks", params={"name": f"long{i}.mp4"}, content=(media / "long.mp4").read_bytes())
-               .json()["id"] for i in range(3)]
+        ids = [http.post("/v1/checks", params={"name": f"long{i}.mp4"}, content=slow(data)).json()["id"]
+               for i in range(3)]
     deadline = time.monotonic() + 30
     while not (running := nodes.rows("SELECT id, owner FROM jobs WHERE status = 'running' AND id = ANY(%s)", (ids,))):
         assert time.monotonic() < deadline, "no job ever ran"
@@ -116,6 +118,7 @@ def test_a_node_killed_with_jobs_running_loses_none_of_them(nodes: Nodes, media:
     killed = running[0][1]
     victim = next(n for n in nodes.servers if killed.endswith(node_suffix(n)))
     lost = [r[0] for r in nodes.rows("SELECT id FROM jobs WHERE status = 'running' AND owner = %s", (killed,))]
+    assert lost  # a job of the victim's is under way as it dies
     victim.kill()  # kill -9: the node and its workers, mid-job
     try:
         survivor = next(n for n in nodes.servers if n is not victim)
@@ -241,39 +244,53 @@ def test_one_guidance_stream_over_three_nodes_answers_as_one_node_at_its_cost(no
     one = guide(nodes.servers[:1], pictures, "alone")
     spread = guide(nodes.servers, pictures, "spread")
 
-    def seen(answer: dict) -> tuple:
-        return (answer["scan"], [(f["rule"], f["outcome"]) for f in answer["findings"]],
-                [tuple(round(v, 2) for v in box.values()) for box in answer["faces"]])
+    def verdicts(answers: list[dict]) -> list[list[tuple[str, str]]]:
+        return [[(f["rule"], f["outcome"]) for f in a["findings"]] for a in answers]
 
-    assert [seen(a) for a in spread] == [seen(a) for a in one]
-    assert {a["scan"] for a in spread[1:]} >= {"tracked"}  # followed from the frame before, whichever node had it
+    assert verdicts(spread) == verdicts(one)  # the same answer for every frame
+    for a, b in zip(spread, one):
+        assert len(a["faces"]) == len(b["faces"]) == 1
+        assert all(abs(a["faces"][0][k] - b["faces"][0][k]) < 0.03 for k in "xywh"), (a["faces"], b["faces"])
+    # followed from the frame before, whichever node had it: as many frames followed as on one node (which
+    # frames get the once-a-second whole-frame search depends on when they arrive)
+    followed = [sum(a["scan"] == "tracked" for a in answers) for answers in (one, spread)]
+    assert followed[0] >= 20 and followed[1] >= followed[0] - 2, followed
     alone_ms = statistics.median(a["took_ms"] for a in one[1:])
     spread_ms = statistics.median(a["took_ms"] for a in spread[1:])
     assert spread_ms <= alone_ms * 1.3 + 2.0, (alone_ms, spread_ms)
 
 
 def test_a_rolling_restart_ends_every_job_with_its_verdict(nodes: Nodes, media: Path) -> None:
+    data = (media / "long.mp4").read_bytes()
     sent = []
-    for i in range(6):
+    for i in range(9):  # about 40 s of work for the three workers: each stop comes while one is under way
         with nodes.next().client() as http:
-            sent.append(http.post("/v1/checks", params={"name": f"long{i}.mp4"},
-                                  content=(media / "long.mp4").read_bytes()).json()["id"])
-    for node in nodes.servers:
+            sent.append(http.post("/v1/checks", params={"name": f"long{i}.mp4"}, content=slow(data)).json()["id"])
+    stopped_mid_job = 0
+    for node in nodes.servers:  # one at a time, as a deploy does
         assert node.proc is not None
+        name = "%" + node_suffix(node)
+        deadline = time.monotonic() + 30
+        while not nodes.rows("SELECT 1 FROM jobs WHERE status = 'running' AND owner LIKE %s", (name,)):
+            if time.monotonic() > deadline or not nodes.rows("SELECT 1 FROM jobs WHERE status <> 'done'"):
+                break
+            time.sleep(0.05)
+        stopped_mid_job += bool(nodes.rows("SELECT 1 FROM jobs WHERE status = 'running' AND owner LIKE %s", (name,)))
         seen: list[int | str] = []
         os.killpg(node.proc.pid, signal.SIGTERM)
-        while node.proc.poll() is None:  # draining, then stopping: never ready again
+        while node.proc.poll() is None:  # draining (1 s), then stopping: never ready again
             try:
                 seen.append(httpx.get(f"{node.url}/readyz", timeout=1).status_code)
             except httpx.HTTPError:
                 seen.append("closed")
             time.sleep(0.05)
-        assert 200 not in seen and seen, seen
+        assert 200 not in seen and seen.count(503) >= 5, seen  # 503 while it drained, still answering
         node.start(60)
         assert httpx.get(f"{node.url}/readyz").status_code == 200
+    assert stopped_mid_job == 3  # each stop really cut a job short
     for job_id in sent:
         job = wait_job(nodes.servers[0], job_id, 180)
-        assert job["report"]["results"][0]["verdict"] in ("pass", "fail"), job
+        assert job["report"]["results"][0]["verdict"] in ("pass", "fail"), job  # never "stopped twice"
 
 
 def test_postgres_restarted_under_the_nodes_and_every_node_checks_again(nodes: Nodes, media: Path, postgres) -> None:  # type: ignore[no-untyped-def]
@@ -289,10 +306,10 @@ def test_postgres_restarted_under_the_nodes_and_every_node_checks_again(nodes: N
 
 
 def test_the_queue_limit_counts_the_whole_clusters_queue(tmp_path: Path, media: Path, postgres, s3) -> None:  # type: ignore[no-untyped-def]
-    with Nodes(tmp_path, postgres, s3, 2, "--workers", "1", "--max-queue", "2") as pair:
+    with Nodes(tmp_path, postgres, s3, 2, "--workers", "1", "--max-queue", "2", env=slow_env(tmp_path)) as pair:
         for node in pair.servers:  # both nodes' workers busy, so what comes next waits
             with node.client() as http:
-                http.post("/v1/checks", params={"name": "long.mp4"}, content=(media / "long.mp4").read_bytes())
+                http.post("/v1/checks", params={"name": "long.mp4"}, content=slow((media / "long.mp4").read_bytes()))
         deadline = time.monotonic() + 30
         while pair.rows("SELECT COUNT(*) FROM jobs WHERE status = 'running'")[0][0] < 2:
             assert time.monotonic() < deadline

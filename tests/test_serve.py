@@ -563,23 +563,35 @@ def test_callbacks_are_sent_by_a_fixed_number_of_senders_once_each_across_nodes(
 
 
 def test_guidance_sheds_load_fairly_and_never_for_a_starving_recorder(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Over its share a frame is shed (429) unless its recorder has waited STARVING_S for an answer;
-    a frame that names no stream, or one beyond the pool's hard cap, is always shed then."""
+    """Over its share a frame is shed (429) unless its recorder has waited STARVING_S for an answer
+    (when it was answered comes with its follow state); a frame that names no stream, or one beyond
+    the pool's hard cap, is always shed then."""
     from preflight.serve.routes import guide
 
     clock = [1000.0]
-    monkeypatch.setattr(guide.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(guide.time, "time", lambda: clock[0])
     streams = guide.Streams()
-    streams.answered("a", {"main": None})
-    assert streams.follow("a") == {"main": None} and streams.follow("") is None
     streams.in_hand = guide.SHED_AT * 2 - 1
-    assert not streams.shed("", 2) and not streams.shed("a", 2)  # under the share: everyone goes in
+    assert not streams.shed("", 2, None) and not streams.shed("a", 2, clock[0])  # under the share: all go in
     streams.in_hand = guide.SHED_AT * 2
-    assert streams.shed("", 2) and streams.shed("a", 2)  # over it: no stream, or answered just now
-    clock[0] += guide.STARVING_S
-    assert not streams.shed("a", 2) and not streams.shed("new", 2)  # waited long enough (or never answered)
+    assert streams.shed("", 2, None) and streams.shed("a", 2, clock[0])  # over it: no stream, or answered just now
+    assert not streams.shed("a", 2, clock[0] - guide.STARVING_S) and not streams.shed("new", 2, None)  # waited
     streams.in_hand = guide.HARD_AT * 2
-    assert streams.shed("a", 2)  # the pool is full: made-up stream ids cannot flood it
-    for i in range(guide.STREAMS_KEPT + 10):
-        streams.answered(f"s{i}", None)
-    assert streams.follow("a") is None and len(streams._last) == guide.STREAMS_KEPT  # the oldest forgotten
+    assert streams.shed("a", 2, None)  # the pool is full: made-up stream ids cannot flood it
+
+
+def test_a_follow_state_is_followed_only_signed_for_its_own_stream_and_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.serve.routes import guide
+
+    follow = guide.Follow(b"the-servers-secret")
+    state = {"main": {"x": 0.4, "y": 0.3, "w": 0.2, "h": 0.3}, "next_full": 1.0}
+    token = follow.dump("s1:a", state)
+    loaded, answered = follow.load(token, "s1:a")
+    assert loaded == state and answered is not None and abs(answered - time.time()) < 5
+    assert follow.load(token, "s2:a") == (None, None)  # another stream's (another session's)
+    assert guide.Follow(b"another-secret").load(token, "s1:a") == (None, None)  # not signed by this cluster
+    tampered = token.replace(token.split(".")[0], token.split(".")[0][:-2] + "AA")
+    assert follow.load(tampered, "s1:a") == (None, None) and follow.load("x" * 9000, "s1:a") == (None, None)
+    later = time.time() + guide.FOLLOW_S + 1
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    assert follow.load(token, "s1:a") == (None, None)  # too old: the frame is searched afresh

@@ -58,6 +58,7 @@ def create_app(config: ServeConfig, recorder: RecorderConfig | None = None) -> A
     app = Starlette(routes=[e.route() for e in declared], lifespan=lifespan,
                     exception_handlers={DatabaseUnavailable: unavailable, BlobsUnavailable: unavailable})
     app.state.service, app.state.endpoints, app.state.recorder = service, declared, recorder
-    app.state.guidance_streams = guide.Streams()  # frames in hand, each stream's last answer: the event loop's own
+    app.state.guidance_streams = guide.Streams()  # frames in hand on this node: the event loop's own
+    app.state.guidance_follow = guide.Follow(service.secret)
     return Gate(app, hosts=HostPolicy(config.host, config.allow_hosts), token=config.token, routes=routes(declared),
                 sessions=service.sessions)

@@ -17,6 +17,46 @@ TOKEN = "server-token-for-many-nodes"
 SECRET = "one-secret-for-every-node"
 
 
+SLOW = b"slow-me"  # a file whose bytes end so takes SLOW_S longer to analyse on nodes started with slow_env
+SLOW_S = 3.0
+_SLOW_HOOK = f"""\
+import os
+import time
+
+import preflight.media.analyze
+
+real_analyze = preflight.media.analyze.analyze
+
+
+def analyze(path, *args, **kwargs):
+    if {SLOW!r} in open(str(path), "rb").read()[-64:]:
+        time.sleep({SLOW_S})  # a long recording's analysis, so a job is surely running when its node goes
+    return real_analyze(path, *args, **kwargs)
+
+
+preflight.media.analyze.analyze = analyze
+"""
+
+
+def slow(data: bytes) -> bytes:
+    """``data`` made slow to analyse, and unlike any other (so no result cache answers for it)."""
+    import os
+
+    return data + SLOW + os.urandom(8).hex().encode()
+
+
+def slow_env(root: Path) -> dict[str, str]:
+    """Nodes whose workers take SLOW_S longer on a file that ends with SLOW (planted from outside)."""
+    import os
+
+    from tests.conftest import REPO
+
+    hooks = root / "slow-hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    (hooks / "sitecustomize.py").write_text(_SLOW_HOOK)
+    return {"PYTHONPATH": os.pathsep.join([str(hooks), str(REPO)])}
+
+
 def s3_env(s3: Any, root: Path) -> dict[str, str]:
     """What a node needs to reach the tests' SeaweedFS (and nothing of the machine's own AWS set-up)."""
     return {"PREFLIGHT_S3_ENDPOINT": s3.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,

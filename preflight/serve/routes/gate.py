@@ -176,7 +176,7 @@ class Gate:
         return Response(status_code=204, headers={
             "Access-Control-Allow-Origin": origin, "Vary": "Origin",
             "Access-Control-Allow-Methods": asked, "Access-Control-Max-Age": "600",
-            "Access-Control-Allow-Headers": "authorization, content-type"})
+            "Access-Control-Allow-Headers": "authorization, content-type, x-preflight-follow"})
 
 
 def _with_cors(send: Callable[[Any], Awaitable[None]], origin: str) -> Callable[[Any], Awaitable[None]]:

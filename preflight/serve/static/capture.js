@@ -312,6 +312,7 @@ export class PreflightCapture extends HTMLElement {
   async guideLoop() {
     const canvas = document.createElement("canvas");
     this._s.stream_id = crypto.getRandomValues(new Uint32Array(2)).join("");
+    this._s.follow = null;  // the last answer's follow state: any server node takes the next frame from there
     while (this._s.guiding && this.isConnected) {
       const started = performance.now();
       try {
@@ -341,8 +342,10 @@ export class PreflightCapture extends HTMLElement {
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     const frame = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.75));
     const query = `rules=${encodeURIComponent(this._s.config.rules)}&stream=${this._s.stream_id}`;
-    const found = await this.api(`v1/guidance?${query}`, { method: "POST", body: frame,
-                                                           headers: { "content-type": "image/jpeg" } });
+    const headers = { "content-type": "image/jpeg" };
+    if (this._s.follow) headers["x-preflight-follow"] = this._s.follow;
+    const found = await this.api(`v1/guidance?${query}`, { method: "POST", body: frame, headers });
+    this._s.follow = found.follow || null;
     this.drawOverlay(found);
     const hints = this.hints(found);
     this.showHints(hints);
