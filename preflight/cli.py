@@ -326,6 +326,8 @@ The API is described at /openapi.json; see the README's "As a service".
               help="Fetch links (and callbacks) to loopback and private networks: for a trusted network only.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the jobs on a Dask cluster (tcp://HOST:8786).")
 @click.option("--workers", type=click.IntRange(min=1), help="Analyses at once.  [default: one per core]")
+@click.option("--guidance-workers", type=click.IntRange(min=1),
+              help="Guidance frames analysed at once (a pool of their own).  [default: one per core]")
 @click.option("--max-queue", default=64, show_default=True, type=click.IntRange(min=1),
               help="Jobs waiting beyond this get 429 with Retry-After.")
 @click.option("--keep-hours", default=24.0, show_default=True, type=click.FloatRange(min=0),
@@ -361,7 +363,7 @@ def serve(host: str, port: int, data: Path | None, max_upload_mb: int, allow_pri
           scheduler: str | None, workers: int | None, max_queue: int, keep_hours: float,
           allow_hosts: tuple[str, ...], allow_s3_buckets: tuple[str, ...], max_spool_gb: float,
           stop_grace_s: float, drain_s: float, database: str | None, database_pool: int, blobs: str | None,
-          lease_s: float, node: str) -> int:
+          lease_s: float, node: str, guidance_workers: int | None) -> int:
     """Serve the checks over HTTP for backends in any language (needs avatar-preflight[serve]).
 
     POST a file (or a JSON {"url": ...}) to /v1/checks and get the same report `preflight check
@@ -385,7 +387,7 @@ def serve(host: str, port: int, data: Path | None, max_upload_mb: int, allow_pri
                          max_queue=max_queue, keep_hours=keep_hours, allow_hosts=allow_hosts,
                          allow_s3_buckets=allow_s3_buckets, max_spool_gb=max_spool_gb, stop_grace_s=stop_grace_s,
                          drain_s=drain_s, database=database or None, database_pool=database_pool, blobs=blobs or None,
-                         lease_s=lease_s, node=node)
+                         lease_s=lease_s, node=node, guidance_workers=guidance_workers or 0)
     return serve_cmd.run(config, lambda s: click.echo(s, nl=False))
 
 

@@ -129,7 +129,7 @@ def test_a_node_killed_with_jobs_running_loses_none_of_them(nodes: Nodes, media:
             ((owner, attempts),) = nodes.rows("SELECT owner, attempts FROM jobs WHERE id = %s", (job_id,))
             assert owner != killed and attempts == 2  # another node ran it; the death counted
     finally:
-        victim.start(60)
+        victim.start(60).wait_ready()
 
 
 def node_suffix(node: Server) -> str:
@@ -285,8 +285,7 @@ def test_a_rolling_restart_ends_every_job_with_its_verdict(nodes: Nodes, media: 
                 seen.append("closed")
             time.sleep(0.05)
         assert 200 not in seen and seen.count(503) >= 5, seen  # 503 while it drained, still answering
-        node.start(60)
-        assert httpx.get(f"{node.url}/readyz").status_code == 200
+        node.start(60).wait_ready()  # ready again once its workers are warm
     assert stopped_mid_job == 3  # each stop really cut a job short
     for job_id in sent:
         job = wait_job(nodes.servers[0], job_id, 180)

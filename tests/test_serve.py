@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -595,3 +596,52 @@ def test_a_follow_state_is_followed_only_signed_for_its_own_stream_and_fresh(mon
     later = time.time() + guide.FOLLOW_S + 1
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
     assert follow.load(token, "s1:a") == (None, None)  # too old: the frame is searched afresh
+
+
+def test_a_data_folder_from_before_the_migrations_is_migrated_with_its_jobs(tmp_path: Path) -> None:
+    """A single-node data folder kept before versions were recorded (version 1's tables, a job left running
+    by a server that died): opened, it gets version 2, and the job runs again, the death counted."""
+    import sqlite3
+
+    from preflight.serve.state.connect import open_database
+    from preflight.serve.state.jobs import Jobs
+    from preflight.serve.state.migrations import MIGRATIONS
+
+    path = tmp_path / "jobs.sqlite3"
+    with sqlite3.connect(path) as old:
+        for statement in MIGRATIONS[0][2]:
+            old.execute(statement)
+        old.execute("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, attempts) "
+                    "VALUES ('a', 'check', 'running', 1.0, 'a.mp4', '/old/spool/a.mp4', 0, '{}', 1)")
+    database = open_database(f"sqlite:///{path}")
+    assert [r["version"] for r in database.rows("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+    job = Jobs(database).claim("node-a", 30)
+    assert job is not None and job.id == "a" and job.attempts == 2 and job.source == "/old/spool/a.mp4"
+    assert open_database(f"sqlite:///{path}").rows("SELECT COUNT(*) AS n FROM schema_migrations")[0]["n"] == 2
+
+
+def test_a_node_tidies_its_copies_of_uploads_another_node_checked(tmp_path: Path, database: str, s3,  # type: ignore[no-untyped-def]
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the uploads in S3, the node that received one keeps its copy while the job waits (it runs it
+    first, with nothing to download); when another node ran it, the copy goes at the next tidy."""
+    from preflight.serve.blobs.places import open_blobs
+    from preflight.serve.work.runner import remove_inputs, tidy_spool
+    from tests.support.nodes import s3_env
+    from tests.support.seaweed import BUCKET
+    from tests.support.state import node
+
+    for name, value in s3_env(s3, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    a, b = node(database, tmp_path / "a", "node-a"), node(database, tmp_path / "b", "node-b")
+    shared = open_blobs(f"s3://{BUCKET}/tidy-{tmp_path.name}", tmp_path / "x")
+    a, b = replace(a, places=shared), replace(b, places=shared)
+    landed = a.spool / "job1.mp4"
+    landed.write_bytes(b"media" * 1000)
+    assert not shared.uploads.keep("job1.mp4", landed, leave=True) and landed.exists()
+    a.jobs.add("job1", "check", "take.mp4", "job1.mp4", False, {}, None, origin="node-a")
+    assert tidy_spool(a, older_than_s=0) == 0 and landed.exists()  # its job still waits
+    claimed = b.jobs.claim("node-b", 30)
+    assert claimed is not None and b.jobs.finish("job1", "node-b", "pass", {}, None)
+    remove_inputs(b, claimed)  # node-b ran it: the blob goes, node-a's copy is node-a's to tidy
+    assert shared.uploads.read("job1.mp4") is None and landed.exists()
+    assert tidy_spool(a, older_than_s=0) == 1 and not landed.exists()

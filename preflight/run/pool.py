@@ -250,12 +250,12 @@ class IsolatedPool:
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context, initializer=_start_worker,
                                    initargs=(self._progress_queue(), self._warm_up))
 
-    def prestart(self) -> None:
-        """Start every worker now (and warm it up), not on the first jobs."""
+    def prestart(self) -> list[Future[Any]]:
+        """Start every worker now (and warm it up), not on the first jobs; one future per worker, done
+        when it is warm."""
         with self._lock:
             executor = self._executor_now()
-            for _ in range(self.workers):
-                executor.submit(os.getpid)
+            return [executor.submit(os.getpid) for _ in range(self.workers)]
 
     def _executor_now(self) -> ProcessPoolExecutor:
         if self._executor is None:

@@ -17,6 +17,7 @@ class ServeConfig:
     allow_private_urls: bool = False
     scheduler: str | None = None  # a Dask scheduler: jobs run on its workers
     workers: int = 0  # 0: one per core
+    guidance_workers: int = 0  # guidance frames' own pool; 0: one per core
     max_queue: int = 64  # queued jobs beyond this: 429 with Retry-After
     keep_hours: float = 24.0  # finished jobs and their files are removed after this
     callback_attempts: int = 5
@@ -68,6 +69,12 @@ class ServeConfig:
         from preflight.run.batch import cores
 
         return self.workers if self.workers > 0 else max(1, cores())
+
+    @property
+    def guidance_worker_count(self) -> int:
+        from preflight.run.batch import cores
+
+        return self.guidance_workers if self.guidance_workers > 0 else max(1, cores())
 
     @property
     def guard_allow(self) -> tuple[str, ...]:

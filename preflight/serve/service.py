@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent import futures
+from typing import Any
 
 from preflight.errors import UsageError
 from preflight.run.environment import SubmitSetup, from_environment
@@ -57,7 +59,7 @@ class Service:
         self._guidance: IsolatedPool | None = None
         self._guidance_lock = threading.Lock()
         self._stop = threading.Event()
-        self.ready = threading.Event()
+        self.ready = threading.Event()  # set once the workers are warm; cleared from the stop on
 
     @staticmethod
     def _secret(config: ServeConfig) -> bytes:
@@ -84,7 +86,8 @@ class Service:
             if self._guidance is None:
                 from preflight.run.guidance import warm_up
 
-                self._guidance = IsolatedPool(self.config.worker_count, warm_up=warm_up, name="preflight-guidance")
+                self._guidance = IsolatedPool(self.config.guidance_worker_count, warm_up=warm_up,
+                                              name="preflight-guidance")
             return self._guidance
 
     def start(self) -> None:
@@ -93,12 +96,19 @@ class Service:
         if not self.database.shared:
             self.database.run("UPDATE jobs SET callback_lease = NULL WHERE callback_sent = 0")
         self.sender.start()
-        self.runner.start()
+        warming = self.runner.start()
         keep_s = self.config.keep_hours * 3600
         # swept a few times per retention time, at most once a minute: nothing outlives it by much
         threading.Thread(target=self.janitor.run, args=(self._stop, max(1.0, min(60.0, keep_s / 4))),
                          name="preflight-janitor", daemon=True).start()
-        self.ready.set()
+        threading.Thread(target=self._ready_when_warm, args=(warming,), name="preflight-ready", daemon=True).start()
+
+    def _ready_when_warm(self, warming: list[Any]) -> None:
+        """Ready (``/readyz`` 200) once the workers have loaded the analysis: a load balancer sends work
+        to a node that does it at full speed (jobs sent before wait in the queue, as they would)."""
+        futures.wait(warming, timeout=120)
+        if not self._stop.is_set():
+            self.ready.set()
 
     def drain(self) -> None:
         """Told to stop: not ready any more (a load balancer stops sending), and no more jobs claimed."""

@@ -76,9 +76,9 @@ class Nodes:
         self._turn = itertools.count()
 
     def start(self) -> Nodes:
-        """Every node at once (so they migrate the new database at the same moment)."""
+        """Every node at once (so they migrate the new database at the same moment), until all are ready."""
         with ThreadPoolExecutor(len(self.servers)) as pool:
-            list(pool.map(lambda s: s.start(60), self.servers))
+            list(pool.map(lambda s: s.start(60).wait_ready(), self.servers))
         return self
 
     def stop(self) -> None:

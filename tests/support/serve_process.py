@@ -92,6 +92,15 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError(f"preflight serve did not answer in {timeout} s: {self.log.read_text()}")
 
+    def wait_ready(self, timeout: float = 60.0) -> Server:
+        """Until ``/readyz`` says 200: the node's workers are warm."""
+        deadline = time.monotonic() + timeout
+        while httpx.get(f"{self.url}/readyz", timeout=5).status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"preflight serve was not ready in {timeout} s: {self.log.read_text()}")
+            time.sleep(0.1)
+        return self
+
     def client(self, **kw: Any) -> httpx.Client:
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=kw.pop("timeout", 120), **kw)

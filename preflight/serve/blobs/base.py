@@ -18,8 +18,9 @@ class Blobs(ABC):
     shown: str  # where, for messages
 
     @abstractmethod
-    def keep(self, key: str, path: Path) -> bool:
-        """The file at ``path`` becomes blob ``key``; True when the local file is gone (moved away)."""
+    def keep(self, key: str, path: Path, *, leave: bool = False) -> bool:
+        """The file at ``path`` becomes blob ``key``; True when the local file is gone (moved away).
+        With ``leave``, a copy elsewhere leaves the local file too (a node's own copy of an upload)."""
 
     @abstractmethod
     def put_bytes(self, key: str, data: bytes) -> None: ...

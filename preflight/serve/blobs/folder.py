@@ -31,7 +31,7 @@ class FolderBlobs(Blobs):
             raise ValueError(f"not a blob key: {key!r}")
         return self.root / key
 
-    def keep(self, key: str, path: Path) -> bool:
+    def keep(self, key: str, path: Path, *, leave: bool = False) -> bool:
         target = self._path(key)
         if path.resolve() != target.resolve():
             os.replace(path, target) if path.stat().st_dev == self.root.stat().st_dev else shutil.move(path, target)

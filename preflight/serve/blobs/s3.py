@@ -54,7 +54,7 @@ class S3Blobs(Blobs):
         except self._errors as err:
             raise self._failed(err) from None
 
-    def keep(self, key: str, path: Path) -> bool:
+    def keep(self, key: str, path: Path, *, leave: bool = False) -> bool:
         from boto3.s3.transfer import TransferConfig
 
         config = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART, max_concurrency=4)
@@ -63,6 +63,8 @@ class S3Blobs(Blobs):
                                 ExtraArgs={"ChecksumAlgorithm": "SHA256"})
         except self._errors as err:
             raise self._failed(err) from None
+        if leave:
+            return False
         path.unlink(missing_ok=True)
         return True
 

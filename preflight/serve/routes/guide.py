@@ -108,7 +108,7 @@ async def guidance(request: Request) -> Response:
     session = request.scope.get("state", {}).get("capture_session")
     stream = f"{session.id if session is not None else ''}:{given}" if given else ""  # a session's are its own
     follow, answered_at = tokens.load(request.headers.get(FOLLOW_HEADER), stream)
-    if streams.shed(stream, service.config.worker_count, answered_at):
+    if streams.shed(stream, service.config.guidance_worker_count, answered_at):
         return error(429, "guidance is busy: send the next frame a little later", {"Retry-After": "1"})
     started = time.perf_counter()
     streams.in_hand += 1

@@ -199,11 +199,12 @@ async def _upload(request: Request, service: Service, name: str) -> Source | Res
 
 
 def _kept(service: Service, source: Source, landed: Path) -> Source:
-    """The landed body kept among the uploads' blobs (in S3: uploaded, and the node's spool has its
-    bytes back)."""
+    """The landed body kept among the uploads' blobs (in S3: uploaded, where any node reads it; the
+    landed file stays in this node's spool while the job waits, so that when this node runs it, as
+    it does first, nothing is downloaded again)."""
     size = landed.stat().st_size
     try:
-        moved = service.places.uploads.keep(source.where, landed)
+        moved = service.places.uploads.keep(source.where, landed, leave=True)
     except PreflightError:  # the blobs are away: nothing is kept, the caller hears 503
         uploads.remove(landed)
         service.budget.release(size)
@@ -220,7 +221,7 @@ async def _enqueue(request: Request, service: Service, kind: str, params: dict[s
     try:
         answering = await run_in_threadpool(service.jobs.add, job_id, kind, source.name, where, remote,
                                             _job_params(kind, params, service), params.get("callback_url"),
-                                            idempotency)
+                                            idempotency, None if remote else service.node.name)
     except KeyReused:
         await run_in_threadpool(_discard, service, where, remote)
         return error(422, "this Idempotency-Key was used within 24 h for a different request; use a new key")
@@ -242,9 +243,10 @@ async def _enqueue(request: Request, service: Service, kind: str, params: dict[s
 def _discard(service: Service, source: str, remote: bool) -> None:
     """A request that made no job: its upload goes, and its bytes go back to the spool's budget."""
     if not remote:
-        landed = service.places.uploads.path(source)
-        size = landed.stat().st_size if landed is not None else 0
+        landed = service.node.spool / source
+        size = landed.stat().st_size if landed.exists() else 0
         service.places.uploads.delete(source)
+        uploads.remove(landed)
         service.budget.release(size)
 
 

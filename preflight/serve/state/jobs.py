@@ -59,11 +59,11 @@ class Job:
 
 
 def insert_job(tx: Tx, job_id: str, kind: str, name: str, source: str, remote: bool, params: dict[str, Any],
-               callback_url: str | None) -> None:
-    """A queued job, inside the caller's transaction."""
-    tx.run("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, callback_url) "
-           "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-           (job_id, kind, time.time(), name, source, int(remote), json.dumps(params), callback_url))
+               callback_url: str | None, origin: str | None = None) -> None:
+    """A queued job, inside the caller's transaction (``origin``: the node that holds its upload)."""
+    tx.run("INSERT INTO jobs (id, kind, status, created, name, source, remote, params, callback_url, origin) "
+           "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+           (job_id, kind, time.time(), name, source, int(remote), json.dumps(params), callback_url, origin))
 
 
 class Jobs:
@@ -75,7 +75,7 @@ class Jobs:
         return uuid.uuid4().hex
 
     def add(self, job_id: str, kind: str, name: str, source: str, remote: bool, params: dict[str, Any],
-            callback_url: str | None, idempotency: tuple[str, str] | None = None) -> str:
+            callback_url: str | None, idempotency: tuple[str, str] | None = None, origin: str | None = None) -> str:
         """Add a queued job; the id of the job that now answers the request. With ``idempotency`` (key,
         fingerprint): a key seen within 24 h with the same fingerprint answers with its first job
         (nothing is added), with another fingerprint raises KeyReused; two requests with the same key
@@ -85,7 +85,7 @@ class Jobs:
                 first = answer_for(tx, *idempotency, job_id)
                 if first != job_id:
                     return first
-            insert_job(tx, job_id, kind, name, source, remote, params, callback_url)
+            insert_job(tx, job_id, kind, name, source, remote, params, callback_url, origin)
         return job_id
 
     def get(self, job_id: str) -> Job | None:
@@ -104,15 +104,17 @@ class Jobs:
 
     def claim(self, owner: str, lease_s: float) -> Job | None:
         """The oldest job that is queued, or whose lease ran out, now ``owner``'s for ``lease_s``
-        seconds (one more attempt); None when there is none. One whose node died under it twice is
-        finished with DIED_TWICE on the way."""
+        seconds (one more attempt), the ones ``owner`` received first (their uploads are on its disk);
+        None when there is none. One whose node died under it twice is finished with DIED_TWICE on the
+        way."""
         while True:
             now = time.time()
             with self.db.transaction() as tx:
                 row = tx.one("UPDATE jobs SET status = 'running', owner = ?, lease_until = ?, started = ?, "
                              "attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE status = 'queued' "
-                             "OR (status = 'running' AND lease_until < ?) ORDER BY created LIMIT 1"
-                             f"{self.db.skip_locked}) RETURNING *", (owner, now + lease_s, now, now))
+                             "OR (status = 'running' AND lease_until < ?) ORDER BY CASE WHEN origin = ? THEN 0 "
+                             f"ELSE 1 END, created LIMIT 1{self.db.skip_locked}) RETURNING *",
+                             (owner, now + lease_s, now, now, owner))
             if row is None:
                 return None
             job = Job.from_row(row)
@@ -192,6 +194,13 @@ class Jobs:
             rows = tx.rows("SELECT * FROM jobs WHERE status = 'done' AND finished < ? AND "
                            "(callback_sent IS NULL OR callback_sent = 1)", (time.time() - older_than_s,))
         return [Job.from_row(r) for r in rows]
+
+    def unfinished(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` are jobs not done yet."""
+        if not ids:
+            return set()
+        marks = ", ".join("?" for _ in ids)
+        return {r["id"] for r in self.db.rows(f"SELECT id FROM jobs WHERE status <> 'done' AND id IN ({marks})", ids)}
 
     def delete(self, job_id: str) -> None:
         self.db.run("DELETE FROM jobs WHERE id = ?", (job_id,))

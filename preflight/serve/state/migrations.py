@@ -67,6 +67,7 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
     )),
     (2, "many nodes: job leases, callbacks scheduled in the database, take chunks and counts, named leases", (
         "ALTER TABLE jobs ADD COLUMN owner TEXT",                        # the node that claimed it
+        "ALTER TABLE jobs ADD COLUMN origin TEXT",                       # the node that received it (its upload)
         "ALTER TABLE jobs ADD COLUMN lease_until DOUBLE PRECISION",      # renewed while it runs; then anyone's
         "ALTER TABLE jobs ADD COLUMN callback_due DOUBLE PRECISION",     # the next attempt's time
         "ALTER TABLE jobs ADD COLUMN callback_attempts BIGINT NOT NULL DEFAULT 0",

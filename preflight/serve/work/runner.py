@@ -76,7 +76,10 @@ class Runner:
         self._claiming.set()
         self._pool: IsolatedPool | None = None
         self._dask: Any = None
-        self._prepare = ThreadPoolExecutor(self.workers, thread_name_prefix="preflight-inputs")
+        # inputs made local, and results kept, off the pool's own thread (an S3 transfer or a database
+        # write there would hold up every other worker's next job)
+        self._inputs = ThreadPoolExecutor(self.workers, thread_name_prefix="preflight-inputs")
+        self._results = ThreadPoolExecutor(self.workers, thread_name_prefix="preflight-results")
         self._thread = threading.Thread(target=self._loop, name="preflight-dispatch", daemon=True)
         self._renewer = threading.Thread(target=self._renew, name="preflight-leases", daemon=True)
 
@@ -90,15 +93,19 @@ class Runner:
                 self._pool = IsolatedPool(self.workers, warm_up=work.warm_up, name="preflight-jobs")
             return self._pool
 
-    def start(self) -> None:
+    def start(self) -> list[Future[Any]]:
+        """Claiming starts; the futures of the workers warming up (each loads the analysis at once, so
+        that the first jobs do not wait), done when the node is ready to work at full speed."""
+        warming: list[Future[Any]] = []
         if self.config.scheduler:
             from preflight.run.cluster import connect
 
             self._dask = connect(self.config.scheduler)
         else:
-            self.pool.prestart()  # each worker loads the analysis at once, so the first jobs do not wait
+            warming = self.pool.prestart()
         self._thread.start()
         self._renewer.start()
+        return warming
 
     def drain(self) -> None:
         """Claim nothing more (a stop is coming): the other nodes take the queue."""
@@ -122,7 +129,8 @@ class Runner:
                 self._done(job, future, stopping=False)  # it finished within the grace period
             else:
                 self._quietly(self.jobs.hand_back, job.id, self.node.name)
-        self._prepare.shutdown(wait=False, cancel_futures=True)
+        self._inputs.shutdown(wait=False, cancel_futures=True)
+        self._results.shutdown(wait=True)  # results that came in are recorded before the node goes
         if self._dask is not None:
             self._dask.close()
 
@@ -158,13 +166,20 @@ class Runner:
             future = self._submit(job)
             with self._lock:
                 self._in_flight[job.id] = (job, future)
-            future.add_done_callback(functools.partial(self._done, job))
+            future.add_done_callback(functools.partial(self._result, job))
 
     def _renew(self) -> None:
-        """Every job this node runs keeps its lease, renewed three times per lease."""
-        while not self._stop.wait(max(0.2, self.config.lease_s / 3)):
+        """Every job this node runs keeps its lease, renewed three times per lease; and once a minute
+        this node's spool is tidied."""
+        every = max(0.2, self.config.lease_s / 3)
+        tidied = 0.0
+        while not self._stop.wait(every):
             if self.running:
                 self._quietly(self.jobs.renew, self.node.name, self.config.lease_s)
+            tidied += every
+            if tidied >= 60.0:
+                tidied = 0.0
+                self._quietly(tidy_spool, self.node)
 
     def _submit(self, job: Job) -> Future[dict[str, Any]]:
         """The job running: its input made local (in a thread: an S3 download may take a while), then
@@ -187,7 +202,7 @@ class Runner:
                 inner = self.pool.submit(*args, limit_s=work.time_limit(job.kind, str(args[1]), job.remote))
             inner.add_done_callback(forward)
 
-        self._prepare.submit(prepare)
+        self._inputs.submit(prepare)
         return outer
 
     def _scratch(self, job: Job) -> Path:
@@ -213,19 +228,35 @@ class Runner:
         return (work.run_check, source, job.remote, job.name, job.params, str(copies))
 
     def _input(self, job: Job) -> Path:
-        """The job's upload as a local file (an older version's job names its spooled file's path)."""
+        """The job's upload as a local file: this node's own copy when it received it, else from the
+        blobs (an older version's job names its spooled file's path)."""
         if Path(job.source).is_absolute():
             return Path(job.source)
+        landed = self.node.spool / job.source
+        if landed.is_file():
+            return landed
         return self.node.places.uploads.local(job.source, self._scratch(job))
+
+    def _result(self, job: Job, future: Future[dict[str, Any]]) -> None:
+        """A job's work is over: its worker takes the next job at once; the result is kept and recorded
+        in a thread of its own."""
+        if future.cancelled():
+            return
+        with self._lock:  # (the stop takes the same lock: a result is either handed over here, or left to it)
+            if self._stop.is_set() or self._in_flight.pop(job.id, None) is None:
+                return  # stop() decides: finished, or handed back uncounted
+            self._results.submit(self._done, job, future, False)
+        self.wake()
 
     def _done(self, job: Job, future: Future[dict[str, Any]], stopping: bool = True) -> None:
         if stopping and self._stop.is_set():
             return  # stop() decides: finished, or handed back uncounted
         if future.cancelled():
             return
-        with self._lock:
-            if self._in_flight.pop(job.id, None) is None and stopping:
-                return
+        if stopping:
+            with self._lock:
+                if self._in_flight.pop(job.id, None) is None:
+                    return
         try:
             result = future.result()
         except Stopped:
@@ -306,22 +337,44 @@ class Runner:
 
 
 def remove_inputs(node: Node, job: Job) -> None:
-    """The job's upload (its bytes given back to the spool's budget when they were on this node's disk)
-    and its link copies. A take's recording is kept with its fixed file until the take is swept."""
+    """The job's upload, with this node's own copy (its bytes given back to the spool's budget), and its
+    link copies. A take's recording is kept with its fixed file until the take is swept."""
     if job.kind == "take":
         return
     if not job.remote:
-        if Path(job.source).is_absolute():  # an older version's job: its spooled file's path
-            upload: Path | None = Path(job.source)
-        else:
-            upload = node.places.uploads.path(job.source)
-        size = upload.stat().st_size if upload is not None and upload.exists() else 0
         try:
-            if upload is not None and Path(job.source).is_absolute():
-                upload.unlink(missing_ok=True)
+            if Path(job.source).is_absolute():  # an older version's job: its spooled file's path
+                release_copy(node, Path(job.source))
             else:
+                release_copy(node, node.spool / job.source)  # first: in a folder, it is the blob itself
                 node.places.uploads.delete(job.source)
         except (OSError, PreflightError) as err:
             log.warning("the upload of job %s could not be removed: %s", job.id, err)
-        node.budget.release(size)
     shutil.rmtree(node.spool / f"{job.id}.links", ignore_errors=True)
+
+
+def release_copy(node: Node, path: Path) -> None:
+    """A file of this node's spool removed, its bytes given back to the budget."""
+    try:
+        size = path.stat().st_size
+        path.unlink()
+    except OSError:
+        return
+    node.budget.release(size)
+
+
+def tidy_spool(node: Node, older_than_s: float = 60.0) -> int:
+    """This node's copies of uploads whose jobs another node finished (or that made no job), removed;
+    how many. Only where the uploads live elsewhere (S3): in a folder, the spool is the uploads."""
+    import time
+
+    if not node.places.shared:
+        return 0
+    cutoff = time.time() - older_than_s
+    found = {p.stem: p for p in node.spool.iterdir() if p.is_file() and p.suffix != ".part"
+             and p.stat().st_mtime < cutoff}
+    waiting = node.jobs.unfinished(list(found))
+    for job_id, path in found.items():
+        if job_id not in waiting:
+            release_copy(node, path)
+    return len(found) - len(waiting)
