@@ -179,13 +179,12 @@ def test_a_product_page_on_another_origin_records_a_rehearsal_take(stack, tmp_pa
 
 
 def read_qr(png: bytes) -> str:
-    """The text of the QR code in a screenshot, as a phone's camera would read it: OpenCV's detector,
-    on the picture with a quiet zone, and enlarged (module edges kept sharp) when it misses at 1:1."""
+    """The text of the QR code in a screenshot, as a phone's camera would read it (OpenCV's detectors)."""
     picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    for scale in (1, 2, 3):
-        sized = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-        decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.copyMakeBorder(
-            sized, 40 * scale, 40 * scale, 40 * scale, 40 * scale, cv2.BORDER_CONSTANT, value=255))
+    framed = cv2.copyMakeBorder(picture, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+    # OpenCV's ArUco-based detector first: the classic one missed 4 of 300 perfect renders of such URLs
+    for detector in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector()):
+        decoded, _, _ = detector.detectAndDecode(framed)
         if decoded:
             return str(decoded)
     return ""

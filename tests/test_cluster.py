@@ -96,7 +96,10 @@ def test_a_worker_killed_mid_run_costs_only_time(cluster: Cluster, tmp_path: Pat
         [(r["path"], r["verdict"], r.get("error")) for r in results]
 
 
-def test_no_scheduler_there_is_one_line_and_exit_2(capsys, tmp_path: Path) -> None:
+def test_no_scheduler_there_is_one_line_and_exit_2(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.run import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2)  # a closed port is tried again until the timeout: 10 s
     clip = make_video(tmp_path / "a.mp4", VideoSpec(seconds=1))
     code = main(["check", "--no-cache", "--scheduler", f"tcp://127.0.0.1:{free_port()}", str(clip)])
     err = capsys.readouterr().err
