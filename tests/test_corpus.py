@@ -120,3 +120,25 @@ def test_real_speech_passes_articulation(tmp_path: Path, name: str) -> None:
     found = {f.rule: f for f in judge(facts, load(str(Path(__file__).parent / "data" / "short-structure.toml")))}
     assert found["segments.structure"].outcome == "pass", found["segments.structure"].message
     assert found["speaking.articulation"].outcome == "pass", found["speaking.articulation"].message
+
+
+@pytest.mark.parametrize("row", cases(VIDEOS))
+def test_every_corpus_video_is_fixed_or_left_alone_saying_why(corpus: Path, row: dict[str, str], tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``preflight fix`` on every real video: a decodable H.264/AAC MP4 where a fix applies, or nothing
+    written and the reason said, and never an FFmpeg error (exit 2)."""
+    import av
+
+    out = tmp_path / "fixed.mp4"
+    code = main(["fix", str(corpus / row["file"]), "-o", str(out)])
+    printed = capsys.readouterr()
+    assert code in (0, 1), printed.err
+    assert "ffmpeg" not in printed.err.lower() and "Traceback" not in printed.err
+    if out.exists():
+        facts = analyze(out)
+        assert isinstance(facts, VideoFacts) and (facts.container, facts.video_codec) == ("mp4", "h264")
+        assert facts.audio_codec == ("aac" if row["has_audio"] == "yes" else None)
+        with av.open(str(out)) as container:
+            assert sum(1 for _ in container.decode(video=0)) > 0
+    else:
+        assert "fix plan" in printed.out or "nothing" in printed.out.lower(), printed.out

@@ -68,6 +68,58 @@ def test_video_fixes(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: s
     assert outcomes(out, SHORT)[rule] == "pass"
 
 
+# Every recording a person can make, as the project can build it: what the fixer must turn into a
+# decodable H.264/AAC MP4 (or leave alone, saying why), never an FFmpeg error.
+SHAPES = [
+    ("muted-microphone.mp4", VideoSpec(codec="libx265", seconds=3, tone=0.0)),  # digital silence: -inf LUFS
+    ("blocked-microphone.mp4", VideoSpec(codec="libx265", seconds=3, tone=0.00002)),  # under loudnorm's floor
+    ("no-audio.mp4", VideoSpec(codec="libx265", seconds=3, audio=None)),
+    ("mono-22k.mp4", VideoSpec(codec="libx265", seconds=3, sample_rate=22050, tone=0.002)),
+    ("stereo-44k.mov", VideoSpec(codec="libx265", seconds=3, sample_rate=44100, layout="stereo", tone=0.002)),
+    ("odd-size.mkv", VideoSpec(width=321, height=241, codec="ffv1", audio="flac", seconds=3)),
+    ("sideways.mp4", VideoSpec(codec="libx265", rotation=270, seconds=3, tone=0.95)),
+    ("vfr-quiet.mp4", VideoSpec(frame_times=tuple([i * 0.033 for i in range(45)] + [1.5 + i * 0.04 for i in range(40)]),
+                                tone=0.002)),
+    ("browser.webm", VideoSpec(codec="libvpx-vp9", audio="libopus", seconds=3, tone=0.0)),
+    ("safari.mp4", VideoSpec(seconds=3)),  # iOS Safari's MediaRecorder: H.264/AAC MP4 already
+]
+
+
+@pytest.mark.parametrize(("name", "spec"), SHAPES, ids=[n.split(".")[0] for n, _ in SHAPES])
+def test_every_recording_a_person_can_make_is_fixed(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+                                                    spec: VideoSpec) -> None:
+    import av
+
+    src = make_video(tmp_path / name, spec)
+    before = video_facts(src)
+    code, out = fix(src)
+    printed = capsys.readouterr()
+    assert code in (0, 1), printed.err  # never 2: nothing ends in an FFmpeg error
+    assert "ffmpeg" not in printed.err.lower() and "Traceback" not in printed.err
+    if not out.exists():  # nothing a fix covers: said so, and nothing written
+        assert (before.container, before.video_codec, before.audio_codec) == ("mp4", "h264", "aac"), printed.out
+        return
+    after = video_facts(out)
+    assert (after.container, after.video_codec, after.audio_codec) == ("mp4", "h264", "aac" if before.has_audio else None)
+    assert after.rotation == 0 and after.width % 2 == 0 and after.height % 2 == 0 and after.vfr is False
+    with av.open(str(out)) as container:  # every frame decodes
+        assert sum(1 for _ in container.decode(video=0)) >= int((before.video_duration_s or 1) * 20)
+    if spec.tone < 0.0001 and spec.audio:
+        assert "the sound is silent or almost" in printed.out and "left as recorded" in printed.out
+        assert after.audio is not None and (after.audio.loudness_lufs is None or after.audio.loudness_lufs < -70)
+
+
+def test_a_takes_muted_microphone_still_gives_a_fixed_mp4(tmp_path: Path) -> None:
+    """A take recorded with the microphone muted is fixed (its silence left as recorded) and checked, so
+    the service has its /media and a submit can go on."""
+    from preflight.serve.work.take import finish_take
+
+    take = make_video(tmp_path / "take.webm", VideoSpec(codec="libvpx-vp9", audio="libopus", seconds=3, tone=0.0))
+    done = finish_take(take, "phoenix-4")
+    assert done["fixed"] and Path(done["fixed"]).exists() and "silent" in (done["note"] or "")
+    assert video_facts(Path(done["fixed"])).video_codec == "h264"
+
+
 def test_size_limit_is_met_by_choosing_a_bitrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rules = tmp_path / "tiny.toml"
     rules.write_text(f'[ruleset]\nextends = "{SHORT}"\n[rules."file.size"]\nmax_bytes = 150000\n')

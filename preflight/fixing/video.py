@@ -7,6 +7,7 @@ in MP4 with the index at the front, optional two-pass loudness normalisation.
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import tempfile
@@ -24,6 +25,10 @@ from preflight.media.probe import ffmpeg_url
 
 LOUDNESS = {"I": -16.0, "TP": -1.5, "LRA": 11.0}
 AUDIO_BPS = 192_000
+QUIETEST_LUFS = -70.0  # loudnorm's own floor: below it (digital silence is -inf) there is no level to set
+# the ranges loudnorm takes its first pass's measurements in (a hot file can measure above 0 LUFS)
+MEASURED_RANGES = {"input_i": (-99.0, 0.0), "input_tp": (-99.0, 99.0), "input_lra": (0.0, 99.0),
+                   "input_thresh": (-99.0, 0.0), "target_offset": (-99.0, 99.0)}
 
 
 def ffmpeg_exe() -> str:
@@ -45,6 +50,23 @@ def measure_loudness(src: Path, duration_s: float | None) -> dict[str, Any]:
     if not found:
         raise FixFailed("measuring the loudness failed: ffmpeg printed no measurement")
     return dict(json.loads(found.group(0)))
+
+
+def usable_loudness(measured: dict[str, Any]) -> dict[str, float] | None:
+    """The first pass's measurements as the second pass takes them (each within loudnorm's range), or
+    None when the sound is silent or almost (integrated loudness under QUIETEST_LUFS, or -inf): its
+    level is then left as recorded, since raising silence to speech level only raises its noise."""
+    try:
+        values = {k: float(measured[k]) for k in MEASURED_RANGES}
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not math.isfinite(values["input_i"]) or values["input_i"] < QUIETEST_LUFS:
+        return None
+    clamped = {}
+    for key, (low, high) in MEASURED_RANGES.items():
+        value = values[key]
+        clamped[key] = min(high, max(low, value if math.isfinite(value) else (low if value < 0 else high)))
+    return clamped
 
 
 def video_bitrate(facts: VideoFacts, max_bytes: int | None) -> int | None:
@@ -75,12 +97,16 @@ def downscaled_size(facts: VideoFacts, fps: int, bitrate: int | None) -> tuple[i
 
 
 def reencode(src: Path, dst: Path, facts: VideoFacts, *, fps: int, loudnorm: bool, max_bytes: int | None,
-             progress: Callable[[float], None] | None = None) -> None:
+             progress: Callable[[float], None] | None = None) -> list[str]:
+    """Write ``dst``; what the user should know of it (notes)."""
+    notes: list[str] = []
     source = ffmpeg.input(ffmpeg_url(src))
     video = source.video.filter("fps", fps=fps)
     smaller = downscaled_size(facts, fps, video_bitrate(facts, max_bytes))
     if smaller is not None:
         video = video.filter("scale", smaller[0], smaller[1])
+    elif facts.width % 2 or facts.height % 2:  # H.264 in 4:2:0 needs even sides: one row or column goes
+        video = video.filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
     streams = [video]
     kwargs: dict[str, Any] = {"vcodec": "libx264", "pix_fmt": "yuv420p", "preset": "medium",
                               "movflags": "+faststart", "f": "mp4", "map_metadata": -1}
@@ -92,15 +118,21 @@ def reencode(src: Path, dst: Path, facts: VideoFacts, *, fps: int, loudnorm: boo
     if facts.has_audio:
         audio = source.audio
         if loudnorm:
-            m = measure_loudness(src, facts.duration_s)
-            audio = audio.filter("loudnorm", linear="true", measured_I=m["input_i"], measured_TP=m["input_tp"],
-                                 measured_LRA=m["input_lra"], measured_thresh=m["input_thresh"],
-                                 offset=m["target_offset"], **LOUDNESS)
+            measured = measure_loudness(src, facts.duration_s)
+            m = usable_loudness(measured)
+            if m is None:
+                notes.append(f"the sound is silent or almost (integrated loudness {measured.get('input_i')} LUFS): "
+                             "its level was left as recorded; check that the microphone was on and not muted")
+            else:
+                audio = audio.filter("loudnorm", linear="true", measured_I=m["input_i"], measured_TP=m["input_tp"],
+                                     measured_LRA=m["input_lra"], measured_thresh=m["input_thresh"],
+                                     offset=m["target_offset"], **LOUDNESS)
         streams.append(audio)
         kwargs.update({"acodec": "aac", "audio_bitrate": AUDIO_BPS, "ar": 48000})
     out = ffmpeg.output(*streams, ffmpeg_url(dst), **kwargs).overwrite_output()
     cmd = out.global_args("-nostdin", "-hide_banner", "-v", "error", "-progress", "pipe:1").compile(cmd=ffmpeg_exe())
     _run(cmd, progress, time_limit(facts.duration_s), "ffmpeg")
+    return notes
 
 
 def _run(cmd: list[str], progress: Callable[[float], None] | None, limit_s: float, what: str) -> str:

@@ -142,9 +142,9 @@ def _apply(src: Path, dst: Path, facts: VideoFacts | ImageFacts, plan: Plan, opt
             max_bytes = _max_bytes(ruleset) if "file.size" in plan.fixes else None
             bar = options.progress(f"encoding {dst.name}") if options.progress is not None else None
             try:
-                video_fix.reencode(src, tmp, facts, fps=output_fps(facts), loudnorm=plan.normalise_loudness,
-                                   max_bytes=max_bytes,
-                                   progress=(lambda t: bar(t, facts.duration_s)) if bar is not None else None)
+                notes += video_fix.reencode(src, tmp, facts, fps=output_fps(facts), loudnorm=plan.normalise_loudness,
+                                            max_bytes=max_bytes,
+                                            progress=(lambda t: bar(t, facts.duration_s)) if bar is not None else None)
             finally:
                 if bar is not None:
                     bar.close()

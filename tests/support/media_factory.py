@@ -27,6 +27,8 @@ class VideoSpec:
     # Frame times in seconds; overrides fps/seconds for variable frame rate tests.
     frame_times: tuple[float, ...] | None = None
     tone: float = 0.1  # amplitude of the 220 Hz test tone
+    sample_rate: int = 48000
+    layout: str = "mono"  # or "stereo": the same tone on both channels
 
 
 def make_video(path: Path, spec: VideoSpec = VideoSpec()) -> Path:
@@ -45,10 +47,10 @@ def make_video(path: Path, spec: VideoSpec = VideoSpec()) -> Path:
         if spec.frame_times is not None:
             vs.codec_context.time_base = Fraction(1, 1000)
             vs.time_base = Fraction(1, 1000)
-        audio = _audio_stream(out, spec.audio) if spec.audio else None
+        audio = _audio_stream(out, spec.audio, spec.sample_rate, spec.layout) if spec.audio else None
         _encode_video(out, vs, times, spec)
         if audio is not None:
-            _encode_audio(out, audio, times[-1] + 1 / spec.fps, spec.tone)
+            _encode_audio(out, audio, times[-1] + 1 / spec.fps, spec.tone, spec.sample_rate, spec.layout)
     return path
 
 
@@ -71,22 +73,26 @@ def _encode_video(out: av.container.OutputContainer, vs: av.VideoStream, times: 
 AUDIO_RATE = 48000
 
 
-def _audio_stream(out: av.container.OutputContainer, codec: str) -> av.AudioStream:
-    stream = out.add_stream(codec, rate=AUDIO_RATE)
-    stream.layout = "mono"
+def _audio_stream(out: av.container.OutputContainer, codec: str, rate: int = AUDIO_RATE,
+                  layout: str = "mono") -> av.AudioStream:
+    stream = out.add_stream(codec, rate=rate)
+    stream.layout = layout
     return stream
 
 
 def _encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, seconds: float,
-                  amplitude: float = 0.1) -> None:
-    rate = AUDIO_RATE
+                  amplitude: float = 0.1, rate: int = AUDIO_RATE, layout: str = "mono") -> None:
     fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
+    channels = 2 if layout == "stereo" else 1
+    planar = fmt.endswith("p")
     n = int(seconds * rate)
     tone = amplitude * np.sin(2 * np.pi * 220 * np.arange(n) / rate)
     samples = (tone * 32767).astype(np.int16) if fmt.startswith("s16") else tone.astype(np.float32)
     size = stream.codec_context.frame_size or 1024
     for start in range(0, n - size + 1, size):
-        frame = av.AudioFrame.from_ndarray(samples[start:start + size].reshape(1, -1), format=fmt, layout="mono")
+        piece = samples[start:start + size]
+        shaped = np.tile(piece, (channels, 1)) if planar else np.repeat(piece, channels).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(shaped, format=fmt, layout=layout)
         frame.sample_rate, frame.pts = rate, start
         for packet in stream.encode(frame):
             out.mux(packet)

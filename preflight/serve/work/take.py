@@ -27,6 +27,7 @@ def finish_take(recording: Path, rules: str) -> dict[str, Any]:
         # not checked again by the fixer: the full check below does that once, with the report's pictures
         done = fix_file(recording, FixOptions(output=fixed_path, rules=rules, recheck=False))
         fixed = done.written or recording  # nothing to fix (an H.264/AAC MP4 already): the take as recorded
+        note = "; ".join(done.notes) or None  # e.g. a muted microphone's silence, left as recorded
     except PreflightError as err:
         fixed, note = None, str(err)
     except Exception as err:  # noqa: BLE001 - a bug in the fixer: the take is still checked as recorded
