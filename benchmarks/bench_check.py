@@ -26,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -69,19 +70,29 @@ def make_clip(seconds: int, size: str, fps: int, codec: str = "h264", face: bool
 
 def once(cmd: list[str], ok_codes: tuple[int, ...] = (0, 1)) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one run of ``cmd``: the largest peak (VmHWM) of any process in
-    its session, read while they live (preflight analyses in worker processes that are not its own
-    children, so the waited child's rusage would miss them)."""
+    its session, read by a thread while they live (preflight analyses in worker processes that are not
+    its own children, so the waited child's rusage would miss them). The wall time is taken when the
+    process ends, not at the sampler's next reading (which rounded it up to the next 0.2 s)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, session_peak_mb(proc.pid))
-        time.sleep(0.2)  # VmHWM is a high-water mark: any reading before a process ends catches its peak
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while True:  # VmHWM is a high-water mark: any reading before a process ends catches its peak
+            peak[0] = max(peak[0], session_peak_mb(proc.pid))
+            if done.wait(0.1):
+                return
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = proc.wait()
     elapsed = time.perf_counter() - start
-    code = proc.returncode
+    done.set()
+    sampler.join()
     if code not in ok_codes:
         raise SystemExit(f"{' '.join(cmd)} exited {code}")
-    return elapsed, peak
+    return elapsed, peak[0]
 
 
 def session_peak_mb(session: int) -> float:

@@ -510,6 +510,10 @@ class _ProgressBar:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the command line itself: one command, then this process exits
+        from preflight.run import mode
+
+        mode.ONE_COMMAND = True
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="preflight", standalone_mode=False)
         return int(code or 0)

@@ -106,3 +106,77 @@ def test_worker_count_is_bounded_by_files_cores_and_memory(monkeypatch: pytest.M
     assert batch.worker_count(None, 100) == 3
     monkeypatch.setattr(batch, "available_memory", lambda: 100)
     assert batch.worker_count(None, 100) == 1
+
+
+ALONE = """
+import json, os, signal, sys, threading, time
+
+from preflight.run import mode, pool
+
+mode.ONE_COMMAND = True  # as the command line sets it
+
+
+def work(n):
+    if n == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)  # a decoder's native crash
+    if n == "hang":
+        time.sleep(30)
+    if n == "raise":
+        raise ValueError("a bug in the work")
+    bars = pool.relay_bars()
+    bar = bars("decoding")
+    for i in range(3):
+        bar(i + 1, 3)
+        time.sleep(0.15)
+    bar.close()
+    return {"child": os.getpid(), "parent": os.getppid(), "threads": threading.active_count()}
+
+
+class Bar:
+    def __init__(self, label):
+        drawn.append(["open", label])
+
+    def __call__(self, now, total):
+        drawn.append(["update", now, total])
+
+    def close(self):
+        drawn.append(["close"])
+
+
+out = {"forks_alone": pool.forks_alone()}
+drawn = []
+out["result"] = pool.run_one(work, "ok", limit_s=10, bars=lambda label: Bar(label))
+out["drawn"] = drawn
+for case, limit in (("crash", 10), ("hang", 1), ("raise", 10)):
+    started = time.monotonic()
+    try:
+        pool.run_one(work, case, limit_s=limit)
+        out[case] = "returned"
+    except pool.Crashed:
+        out[case] = "Crashed"
+    except ValueError as err:
+        out[case] = f"ValueError: {err}"
+    out[case + "_s"] = round(time.monotonic() - started, 1)
+out["me"] = os.getpid()
+out["pools"] = len(pool._shared)
+print(json.dumps(out))
+"""
+
+
+def test_one_job_of_the_command_line_runs_in_a_forked_child_and_a_crash_is_only_its_own() -> None:
+    """On the command line (one command, no other thread), a single job runs in a child forked from the
+    process itself (no fork server and no pool started): its result and its progress come back, a
+    native crash or a hang past its limit is Crashed, a bug in the work is that exception."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    done = subprocess.run([sys.executable, "-c", ALONE], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["forks_alone"] is True and out["pools"] == 0  # no pool was started for it
+    assert out["result"]["parent"] == out["me"] and out["result"]["child"] != out["me"]
+    assert out["drawn"][0] == ["open", "decoding"] and ["update", 3, 3] in out["drawn"] and out["drawn"][-1] == ["close"]
+    assert out["crash"] == "Crashed" and out["hang"] == "Crashed" and out["hang_s"] < 5
+    assert out["raise"] == "ValueError: a bug in the work"

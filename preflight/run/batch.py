@@ -14,7 +14,7 @@ from concurrent.futures import as_completed
 from pathlib import Path
 from typing import TypeVar
 
-from preflight.run.pool import BarFactory, isolated, shared, time_limit
+from preflight.run.pool import BarFactory, forks_alone, isolated, run_alone, shared, time_limit
 
 __all__ = ["run_parallel", "seconds_for", "time_limit", "worker_count"]
 
@@ -89,6 +89,13 @@ def run_parallel(work: Callable[[J], R], jobs: Sequence[J], workers: int, crashe
                 yield job, work(job)
             except Exception:  # noqa: BLE001 - as in the pool: the work raised, this job's result
                 yield job, crashed(job)
+        return
+    if len(jobs) == 1 and forks_alone():  # the command line's one file: a child forked from this process
+        (job,) = jobs
+        try:
+            yield job, run_alone(work, job, limit_s=limit(job), bars=bars(job))
+        except Exception:  # noqa: BLE001 - Crashed, or the work raised: this job's result
+            yield job, crashed(job)
         return
     pool = shared(workers)  # kept for the process's life: a second run (the library's) finds it warm
     futures = {pool.submit(work, job, limit_s=limit(job), bars=bars(job)): job for job in jobs}

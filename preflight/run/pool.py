@@ -437,11 +437,131 @@ class IsolatedPool:
 _STOP = object()
 
 
+# --- one job of a one-command process: a child forked from it --------------------------------------
+
+def forks_alone() -> bool:
+    """Whether a single job forks a child of this process: one command of the command line (``run/mode.py``;
+    a library caller keeps its warm pools) with no other thread (a thread's locks would be copied held
+    into the child), where fork exists."""
+    from preflight.run import mode
+
+    return (mode.ONE_COMMAND and not _isolated and threading.active_count() == 1
+            and "fork" in multiprocessing.get_all_start_methods())
+
+
+def run_alone(fn: Callable[..., Any], *args: Any, limit_s: float | None = None, bars: BarFactory | None = None) -> Any:
+    """``fn(*args)`` in a child forked from this process: its result, its exception, or ``Crashed``.
+
+    The child starts in milliseconds with everything this process has imported (a pool's worker comes
+    from a fork server that imports the analysis again first: measured, 0.3 s on a headshot's check),
+    and imports the rest itself, as this process would have. A native crash, an out-of-memory kill or
+    a hang past ``limit_s`` (faulthandler's watchdog, as in a pool's worker) ends the child only, and
+    is ``Crashed``; Ctrl-C here ends it too. Its progress is drawn here."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    events = context.SimpleQueue() if bars is not None else None
+    child = context.Process(target=_alone, args=(send, events, fn, args, limit_s), name="preflight-alone", daemon=True)
+    child.start()
+    send.close()  # the child's end: when the child is gone, reading here ends instead of waiting for ever
+    drawing = None
+    if events is not None and bars is not None:
+        drawing = threading.Thread(target=_draw_alone, args=(events, bars), name="preflight-alone-progress",
+                                   daemon=True)
+        drawing.start()
+    try:
+        try:
+            ok, value = receive.recv()
+        except EOFError:
+            ok, value = False, Crashed()
+        child.join()
+    except BaseException:  # Ctrl-C: the child stops now
+        child.kill()
+        child.join()
+        raise
+    finally:
+        receive.close()
+        if events is not None:
+            events.put(None)
+        if drawing is not None:
+            drawing.join(timeout=5)
+    if not ok:
+        raise value
+    return value
+
+
+class _AloneEvents:
+    """The child's side of the progress relay (what ``_Relay`` puts): a task id of 0, its events."""
+
+    def __init__(self, events: Any) -> None:
+        self.events = events
+
+    def put(self, item: Any) -> None:
+        self.events.put(item)
+
+
+def _alone(send: Any, events: Any, fn: Callable[..., Any], args: tuple[Any, ...], limit_s: float | None) -> None:
+    """In the forked child: the job, its outcome sent to the parent, and gone without the parent's exit
+    handlers (its pools and files are the parent's)."""
+    global _events, _isolated, _task_id
+    _isolated, _task_id = True, 0
+    _events = _AloneEvents(events) if events is not None else None
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends this child
+    try:
+        try:
+            if limit_s is None:
+                outcome: tuple[bool, Any] = (True, fn(*args))
+            else:
+                with time_limit(limit_s):
+                    outcome = (True, fn(*args))
+        except BaseException as err:  # noqa: BLE001 - the work raised: the caller's to judge
+            outcome = (False, err)
+        try:
+            send.send(outcome)
+        except Exception as err:  # noqa: BLE001 - an outcome that cannot be pickled: say so, as a bug
+            send.send((False, RuntimeError(f"the result could not be sent back: {type(err).__name__}: {err}")))
+        send.close()
+    finally:
+        os._exit(0)
+
+
+def _draw_alone(events: Any, bars: BarFactory) -> None:
+    """The parent's side: the child's progress events drawn on its bar, until None."""
+    bar: ProgressBar | None = None
+    while True:
+        try:
+            item = events.get()
+        except Exception:  # noqa: BLE001 - the queue is gone: nothing more to draw
+            break
+        if item is None:
+            break
+        _, what, value = item
+        try:
+            if what == "open":
+                if bar is not None:
+                    bar.close()
+                bar = bars(str(value))
+            elif what == "update" and bar is not None:
+                bar(*value)
+            elif what == "close" and bar is not None:
+                bar.close()
+                bar = None
+        except Exception:  # noqa: BLE001 - a bar that fails to draw never costs the job
+            pass
+    if bar is not None:
+        try:
+            bar.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def run_one(fn: Callable[..., Any], *args: Any, limit_s: float | None = None, bars: BarFactory | None = None) -> Any:
-    """``fn(*args)`` in a worker process (the shared pool of one): its result, its exception, or
-    ``Crashed``. Inside a worker already, it runs here."""
+    """``fn(*args)`` isolated from this process: its result, its exception, or ``Crashed``. In a
+    one-command process with no other thread, a child forked from it (``run_alone``); else a worker of
+    the shared pool of one, kept warm for the next call. Inside a worker already, it runs here."""
     if _isolated:
         return fn(*args)
+    if forks_alone():
+        return run_alone(fn, *args, limit_s=limit_s, bars=bars)
     pool = shared(1)
     try:
         return pool.submit(fn, *args, limit_s=limit_s, bars=bars).result()
