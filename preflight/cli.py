@@ -406,7 +406,9 @@ Open the address with ?speak_s=5&listen_s=5 for a short rehearsal take.
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
               help="Where each take lands: the recording, the fixed MP4 and its report JSON.")
 @click.option("--no-browser", is_flag=True, help="Only print the recorder's address.")
-def record(rules: str, port: int, out: Path, no_browser: bool) -> int:
+@click.option("--allow-private-urls", is_flag=True,
+              help="Let links to check and callbacks reach loopback and private hosts (as `serve` does).")
+def record(rules: str, port: int, out: Path, no_browser: bool, allow_private_urls: bool) -> int:
     """Record a training video in the browser, guided live against the rule set (needs
     avatar-preflight[serve]): framing and light hints while you frame and record, a teleprompter for
     the speaking part and a countdown for the silent part, then the fixed MP4 and its report.
@@ -420,7 +422,7 @@ def record(rules: str, port: int, out: Path, no_browser: bool) -> int:
         raise UsageError("preflight record needs its extra: pip install 'avatar-preflight[serve]'") from None
     from preflight.commands import record as record_cmd
 
-    return record_cmd.run(rules, port, out, not no_browser, lambda s: click.echo(s, nl=False))
+    return record_cmd.run(rules, port, out, not no_browser, lambda s: click.echo(s, nl=False), allow_private_urls)
 
 
 @cli.command("cache")

@@ -41,12 +41,12 @@ class Recorder(NamedTuple):
         return httpx.Client(base_url=self.url, timeout=120, headers={"authorization": f"Bearer {self.key}"})
 
 
-def start_recorder(tmp_path: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def start_recorder(tmp_path: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
     port = free_port()
     out = tmp_path / "takes"
     log = open(tmp_path / "record.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "preflight", "record", "--no-browser", "--port", str(port),
-                             "--out", str(out)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                             "--out", str(out), *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import preflight
 from preflight.cli import main
 from preflight.remote import link
 from preflight.model.report import FileResult
@@ -84,8 +85,14 @@ def test_each_link_problem_is_a_named_finding_with_a_fix(site, capsys, path: str
 def test_an_unreachable_link_skips_the_media_rules_with_the_reason(site, capsys) -> None:
     base, _, _ = site
     _, (result,), _ = run(capsys, f"{base}/private/clip.mp4")
-    media = next(f for f in result["findings"] if f["rule"] == "media")
+    media = next(f for f in result["findings"] if f["rule"] == "media.not_run")
     assert media["outcome"] == "skip" and "could not be fetched" in media["message"]
+    import jsonschema  # the finding keeps the report's documented form (its rule id was "media", which it refused)
+
+    schema = json.loads((Path(preflight.__file__).parent / "schemas" / "report-1.schema.json").read_text())
+    jsonschema.validate({"schema": "preflight.report/1", "tool": {"name": "preflight", "version": "x"},
+                         "fail_level": "error", "results": [result],
+                         "summary": {"files": 1, "passed": 0, "failed": 1, "errors": 0, "skipped": 0}}, schema)
     assert result["verdict"] == "fail" and not any(f["rule"].startswith("face.") for f in result["findings"])
 
 

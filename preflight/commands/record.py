@@ -27,7 +27,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(rules: str, port: int, out: Path, open_browser: bool, echo: Echo) -> int:
+def run(rules: str, port: int, out: Path, open_browser: bool, echo: Echo, allow_private_urls: bool = False) -> int:
     import uvicorn
 
     from preflight.serve.app import create_app
@@ -35,7 +35,8 @@ def run(rules: str, port: int, out: Path, open_browser: bool, echo: Echo) -> int
     port = port or free_port()
     key = secrets.token_urlsafe(24)  # this launch's secret: the page gets it in its URL, every API call needs it
     with tempfile.TemporaryDirectory(prefix="preflight-record-") as data:  # the service's own jobs: none kept
-        config = ServeConfig(data=Path(data), host="127.0.0.1", port=port, workers=1, token=key, stop_grace_s=3.0)
+        config = ServeConfig(data=Path(data), host="127.0.0.1", port=port, workers=1, token=key, stop_grace_s=3.0,
+                             allow_private_urls=allow_private_urls)
         app = create_app(config, RecorderConfig(out=out.resolve(), rules=rules))
         url = f"http://127.0.0.1:{port}/?key={key}"
         echo(f"{url}\n"

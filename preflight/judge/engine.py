@@ -18,7 +18,7 @@ def judge(facts: Facts | LinkOnlyFacts | TavusOnlyFacts, ruleset: RuleSet) -> li
     link = facts.link
     if isinstance(facts, LinkOnlyFacts):
         found = [finding(facts, c) for c in ruleset.rules if RULES[c.id].kind == "link"]
-        return found + [Finding(rule="media", severity="warning", outcome="skip",
+        return found + [Finding(rule="media.not_run", severity="warning", outcome="skip",
                                 message="the media rules did not run: the file could not be fetched (see url.*)",
                                 fix="", measured=None, expected=None, summary="the media rules")]
     return [finding(facts, config) for config in ruleset.rules

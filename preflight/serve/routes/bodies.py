@@ -27,6 +27,15 @@ async def small_body(request: Request, limit: int = JSON_LIMIT) -> bytes | None:
 
 
 async def json_body(request: Request) -> dict[str, Any] | Response:
+    """The request's JSON object body: as the route's declaration checked it (``endpoints.checked``), or
+    read here."""
+    checked = getattr(request.state, "json_body", None)
+    if isinstance(checked, dict):
+        return checked
+    return await read_json(request)
+
+
+async def read_json(request: Request) -> dict[str, Any] | Response:
     """A JSON object body, read at most JSON_LIMIT bytes (counted as it streams)."""
     raw = await small_body(request)
     if raw is None:

@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from preflight.errors import PreflightError
+from preflight.serve.routes import contract
 from preflight.serve.routes.bodies import error, json_body
-from preflight.serve.routes.endpoints import Endpoint, QueryParam, options
+from preflight.serve.routes.endpoints import Endpoint, QueryParam, is_json, options
 from preflight.serve.routes.page import (
     STATIC,
     not_video_rules,
@@ -88,6 +89,8 @@ def session_fields(body: dict[str, Any], service: Service) -> dict[str, Any]:
 
 async def create_session(request: Request) -> Response:
     service: Service = request.app.state.service
+    if not is_json(request):
+        return error(415, "a capture session is made with a JSON body (Content-Type: application/json)")
     body = await json_body(request)
     if isinstance(body, Response):
         return body
@@ -104,7 +107,7 @@ async def create_session(request: Request) -> Response:
     key = request.headers.get("idempotency-key")
     idempotency = None
     if key:
-        idempotency = (f"session:{key[:255]}", hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest())
+        idempotency = (f"session:{key}", hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest())
     try:
         session = await run_in_threadpool(service.sessions.create, fields, idempotency)
     except KeyReused:
@@ -154,8 +157,6 @@ async def session_qr(request: Request) -> Response:
 
 async def capture_config(request: Request) -> Response:
     params = options(request, CONFIG)
-    if isinstance(params, str):
-        return error(400, params)
     session = session_of(request)
     rules = session.rules if session is not None else str(params.get("rules") or default_rules(request))
     try:
@@ -190,34 +191,44 @@ SESSION_ID = QueryParam("session_id", "string", "The capture session's id", wher
 CONFIG = Endpoint("GET", "/v1/capture/config", capture_config, "What the capture element needs from the rule set "
                   "and the session", (QueryParam("rules", "string", "A video rule set (without a session)",
                                                  enum=video_rulesets),),
-                  responses={"200": "Camera, room and take settings", "400": "Not a video rule set"}, session=True)
+                  responses={"200": "Camera, room and take settings"}, session=True, answers={"200": "CaptureConfig"},
+                  name="getCaptureConfig")
+_SESSION_LINKS = {"Read": {"operationId": "getCaptureSession", "parameters": {"session_id": "$response.body#/id"}},
+                  "QrCode": {"operationId": "getCaptureSessionQr", "parameters": {"session_id": "$response.body#/id"}}}
 ENDPOINTS = (
-    Endpoint("POST", "/v1/capture-sessions", create_session, "Make a capture session for one browser (JSON: origin, "
-             "rules, ttl_s, max_takes, speak_s, listen_s, callback_url, submit)",
+    Endpoint("POST", "/v1/capture-sessions", create_session, "Make a capture session for one browser: its token "
+             "works from the product page's origin only, for its own takes, until it expires",
              (QueryParam("Idempotency-Key", "string", "The same key within 24 h answers with the same session",
-                         where="header"),),
-             {"required": True, "content": {"application/json": {}}},
-             {"201": "{id, token, expires_at, url, ...}", "400": "A field is wrong (the message says which)",
-              "503": "submit asked of a server with no Tavus key or bucket"}),
+                         where="header", max_length=contract.MAX_IDEMPOTENCY_KEY),),
+             {"required": True, "content": {}},
+             {"201": "The session, its token and its full-page capture's url",
+              "400": "A field is wrong, or a private or unresolvable callback_url (the message says which)",
+              "415": "Not a JSON body", "422": "An Idempotency-Key reused for a different session",
+              "503": "submit asked of a server with no Tavus key or bucket"},
+             json=lambda: contract.capture_session_request(video_rulesets()), answers={"201": "CaptureSession"},
+             links={"201": _SESSION_LINKS}, name="createCaptureSession"),
     Endpoint("GET", "/v1/capture-sessions/{session_id}", get_session, "A capture session and its takes", (SESSION_ID,),
-             responses={"200": "The session", "404": "No such session (or another session's)"}, session=True),
+             responses={"200": "The session", "404": "No such session (or another session's)"}, session=True,
+             answers={"200": "CaptureSession"}, name="getCaptureSession"),
     Endpoint("GET", "/v1/capture-sessions/{session_id}/qr", session_qr, "The session's capture URL as a QR code's "
              "rows of modules", (SESSION_ID,), responses={"200": "{url, rows}", "404": "No such session"},
-             session=True),
+             session=True, answers={"200": "QrCode"}, name="getCaptureSessionQr"),
     CONFIG,
     Endpoint("GET", "/v1/capture.js", asset, "The <preflight-capture> element (an ES module)",
-             responses={"200": "JavaScript"}, open=True),
-    Endpoint("GET", "/v1/capture.css", asset, "The element's style", responses={"200": "CSS"}, open=True),
+             responses={"200": "JavaScript"}, open=True, media={"200": "text/javascript"}, stateful=False,
+             name="getCaptureElement"),
+    Endpoint("GET", "/v1/capture.css", asset, "The element's style", responses={"200": "CSS"}, open=True,
+             media={"200": "text/css"}, stateful=False, name="getCaptureStyle"),
     Endpoint("GET", "/v1/capture-page.js", asset, "The full-page capture's script", responses={"200": "JavaScript"},
-             open=True),
+             open=True, media={"200": "text/javascript"}, stateful=False, name="getCapturePageScript"),
     Endpoint("GET", "/v1/capture-page.css", asset, "The full-page capture's style", responses={"200": "CSS"},
-             open=True),
+             open=True, media={"200": "text/css"}, stateful=False, name="getCapturePageStyle"),
     Endpoint("GET", "/v1/capture/i18n/{lang}.json", catalog, "The element's strings in one language",
-             (QueryParam("lang", "string", "en or de", where="path"),),
-             responses={"200": "JSON: key -> string", "404": "No such language"}, open=True),
+             (QueryParam("lang", "string", ", ".join(LANGUAGES), where="path"),),
+             responses={"200": "Key -> string", "404": "No such language"}, open=True, answers={"200": "Strings"},
+             stateful=False, name="getCaptureStrings"),
     Endpoint("GET", "/capture", page, "The full-page capture (the token in the address's fragment)",
-             responses={"200": "HTML"}, open=True),
+             responses={"200": "HTML"}, open=True, media={"200": "text/html"}, stateful=False, name="getCapturePage"),
 )
 RECORDER = (Endpoint("GET", "/", page, "preflight record's page (the key in ?key=)", responses={"200": "HTML"},
-                     open=True),)
-
+                     open=True, media={"200": "text/html"}, stateful=False, name="getRecorderPage"),)

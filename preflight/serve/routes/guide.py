@@ -90,8 +90,6 @@ class Follow:
 async def guidance(request: Request) -> Response:
     service: Service = request.app.state.service
     params = options(request, GUIDANCE)
-    if isinstance(params, str):
-        return error(400, params)
     recorder = getattr(request.app.state, "recorder", None)
     name = str(params.get("rules") or (recorder.rules if recorder is not None else "phoenix-4"))
     problem = unknown_rules(name)
@@ -131,13 +129,15 @@ GUIDANCE = Endpoint(
     "POST", "/v1/guidance", guidance, "The check's face rules on one camera frame (the recorder's live guidance)",
     (QueryParam("rules", "string", "A built-in rule set; default: the recorder's, else phoenix-4", enum=builtin_names),
      QueryParam("stream", "string", "The sender's own id for its sequence of frames (a face found in one is "
-                "followed into the next)"),
+                "followed into the next)", max_length=64),
      QueryParam(FOLLOW_HEADER, "string", "The previous answer's follow (signed): what this frame of the stream "
-                "takes over, on whichever node it arrives", where="header")),
-    {"required": True, "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+                "takes over, on whichever node it arrives", where="header", max_length=MAX_FOLLOW_BYTES)),
+    {"required": True, "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary", "minLength": 1,
+                                                             "description": "A camera frame: a JPEG (or PNG)"}}}},
     {"200": "findings (rule, outcome, message), faces (boxes, 0..1), lips, lips_closed, took_ms, follow (send it "
             "back with the stream's next frame)",
      "400": "Not a JPEG, an unknown rule set or parameter", "413": "Over 4 MiB",
      "422": "The analysis crashed or took over 5 s on this frame",
-     "429": "Busy: send the next frame later (Retry-After)"}, session=True)
+     "429": "Busy: send the next frame later (Retry-After)"}, session=True, answers={"200": "Guidance"},
+    name="judgeFrame")
 ENDPOINTS = (GUIDANCE,)

@@ -17,12 +17,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from preflight.errors import BadUpload, BodyTooLarge, PreflightError, SpoolFull
 from preflight.judge.ruleset import builtin_names
 from preflight.model.report import Report
-from preflight.serve.routes import uploads
+from preflight.serve.routes import contract, uploads
 from preflight.serve.routes.bodies import error, json_body
 from preflight.serve.routes.endpoints import (
     Endpoint,
     QueryParam,
     flag,
+    is_json,
     options,
     unknown_rules,
 )
@@ -33,9 +34,6 @@ from preflight.serve.work.callbacks import refusal
 
 if TYPE_CHECKING:
     from preflight.serve.service import Service
-
-MAX_IDEMPOTENCY_KEY = 255
-
 
 def _models() -> list[str]:
     from preflight.judge.ruleset import models
@@ -50,9 +48,11 @@ CHECK_PARAMS = (
     QueryParam("quick", "boolean", "Metadata and key frames only"),
     QueryParam("wait", "boolean", "Answer when the job is done (200) instead of at once (202)"),
     QueryParam("callback_url", "string", "POST the finished job here, signed (X-Preflight-Signature: t=UNIX,v1=HMAC-"
-          "SHA256 of \"{t}.{body}\"); a private or unresolvable host is refused with 400"),
+          "SHA256 of \"{t}.{body}\"); a private or unresolvable host is refused with 400",
+               pattern=contract.CALLBACK_PATTERN, max_length=2048),
     QueryParam("Idempotency-Key", "string", "The same key within 24 h answers with the first job "
-          "(Idempotent-Replayed: true); with a different request, 422", where="header"),
+          "(Idempotent-Replayed: true); with a different request, 422", where="header",
+               max_length=contract.MAX_IDEMPOTENCY_KEY),
 )
 # the face's own options: each is a submit option (SubmitOptions) of the same name, but where noted
 SUBMIT_PARAMS = (
@@ -65,21 +65,18 @@ SUBMIT_PARAMS = (
     QueryParam("dry_run", "boolean", "Check and stage, but create no face"),
     QueryParam("expires", "string", "How long the presigned URL lives (24h to 7d)"),
     QueryParam("prefix", "string", "The S3 key prefix of the upload"),
-    QueryParam("tavus_callback_url", "string", "Tavus's own training callback (callback_url is preflight's)"),
+    QueryParam("tavus_callback_url", "string", "Tavus's own training callback (callback_url is preflight's)",
+               pattern=contract.CALLBACK_PATTERN, max_length=2048),
     QueryParam("skip_tavus_validation", "boolean", "Skip Tavus's own image check before the upload"),
 )
+_BINARY = {"type": "string", "format": "binary", "minLength": 1}
 _BODY = {"required": True, "content": {
-    "application/octet-stream": {"schema": {"type": "string", "format": "binary"},
-                                 "description": "The media file itself (any media type but JSON and multipart)"},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
-                                                                                  "format": "binary"}},
-                                       "required": ["file"]}},
-    "application/json": {"schema": {"type": "object", "required": ["url"], "properties": {"url": {
-        "type": "string", "description": "https://… (public hosts only unless the server allows private ones) or "
-                                         "s3://BUCKET/KEY of a bucket the server allows"}},
-        "additionalProperties": {"description": "any of the query parameters"}}}}}
+    "application/octet-stream": {"schema": {**_BINARY, "description": "The media file itself (any media type "
+                                                                      "but JSON and multipart)"}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": _BINARY}, "required": ["file"]}}}}
 _ANSWERS = {"202": "Accepted: {id, status: queued}", "200": "Done (with wait=true): the job",
-            "400": "A malformed request or an unknown parameter", "401": "No or a wrong Bearer token",
+            "400": "A malformed request, an unknown parameter, an empty body, or a private or unresolvable "
+                   "callback_url",
             "403": "A foreign Host or Origin, or an s3:// bucket the server does not allow",
             "413": "Over --max-upload-mb", "422": "An Idempotency-Key reused for a different request",
             "429": "The queue is full; see Retry-After", "507": "The spool is full (--max-spool-gb); see Retry-After"}
@@ -104,9 +101,7 @@ async def accept(request: Request, kind: str) -> Response:
     if await run_in_threadpool(service.jobs.queued) >= service.config.max_queue:
         return error(429, f"the queue is full ({service.config.max_queue} jobs waiting); try again later",
                      {"Retry-After": str(service.retry_after())})
-    key = request.headers.get("idempotency-key")
-    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-        return error(400, f"an Idempotency-Key is 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    key = request.headers.get("idempotency-key")  # its length checked by the declaration
     read = await _options(request, kind)
     if isinstance(read, Response):
         return read
@@ -118,18 +113,16 @@ async def accept(request: Request, kind: str) -> Response:
 
 
 async def _options(request: Request, kind: str) -> tuple[dict[str, Any], str | None] | Response:
-    """The job's options (query, or a JSON body's fields) and its link, checked."""
+    """The job's options (query, or a JSON body's fields: both checked against the route's declaration)
+    and its link."""
     service: Service = request.app.state.service
     body: dict[str, Any] | None = None
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+    if is_json(request):
         parsed = await json_body(request)
         if isinstance(parsed, Response):
             return parsed
         body = parsed
-    endpoint = FACES if kind == "face" else CHECKS
-    params = options(request, endpoint, body, extra=("url",) if body is not None else ())
-    if isinstance(params, str):
-        return error(400, params)
+    params = options(request, FACES if kind == "face" else CHECKS, body)
     problem = unknown_rules(params.get("rules"))
     if problem:
         return error(400, problem)
@@ -317,18 +310,31 @@ async def get_html(request: Request) -> Response:
 
 
 JOB_ID = QueryParam("job_id", "string", "The job's id, as accepted", where="path")
+
+
+def _job_links(read: str) -> dict[str, Any]:
+    return {"Read": {"operationId": read, "parameters": {"job_id": "$response.body#/id"},
+                     "description": "The job, its status and when done its report"}}
+
+
 CHECKS = Endpoint("POST", "/v1/checks", post_check, "Check a file (the body), or a link (JSON)", CHECK_PARAMS,
-                  _BODY, _ANSWERS)
+                  _BODY, _ANSWERS, json=lambda: contract.link_check(CHECK_PARAMS), answers={"200": "Job", "202": "Job"},
+                  links={"200": _job_links("getCheck"), "202": {**_job_links("getCheck"), "Report": {
+                      "operationId": "getCheckReport", "parameters": {"job_id": "$response.body#/id"}}}},
+                  name="createCheck")
 FACES = Endpoint("POST", "/v1/faces", post_face, "Check, upload, presign and create a Tavus face (the submit "
                  "pipeline); needs the server's TAVUS_API_KEY, and PREFLIGHT_BUCKET for uploads",
-                 CHECK_PARAMS + SUBMIT_PARAMS, _BODY, {**_ANSWERS, "503": "The server holds no TAVUS_API_KEY"})
+                 CHECK_PARAMS + SUBMIT_PARAMS, _BODY, {**_ANSWERS, "503": "The server holds no TAVUS_API_KEY"},
+                 json=lambda: contract.link_check(CHECK_PARAMS + SUBMIT_PARAMS), answers={"200": "Job", "202": "Job"},
+                 links={"200": _job_links("getFace"), "202": _job_links("getFace")}, name="createFace")
 ENDPOINTS = (
     CHECKS,
     Endpoint("GET", "/v1/checks/{job_id}", get_job, "A check job: its status, and its report when done", (JOB_ID,),
-             responses={"200": "The job", "404": "No such job"}),
+             responses={"200": "The job", "404": "No such job"}, answers={"200": "Job"}, name="getCheck"),
     Endpoint("GET", "/v1/checks/{job_id}/report.html", get_html, "The visual HTML report of a finished check",
-             (JOB_ID,), responses={"200": "HTML", "404": "No such job", "409": "Not done yet"}),
+             (JOB_ID,), responses={"200": "HTML", "404": "No such job", "409": "Not done yet"},
+             media={"200": "text/html"}, name="getCheckReport"),
     FACES,
     Endpoint("GET", "/v1/faces/{job_id}", get_job, "A face job: its status, and the outcome when done", (JOB_ID,),
-             responses={"200": "The job", "404": "No such job"}),
+             responses={"200": "The job", "404": "No such job"}, answers={"200": "Job"}, name="getFace"),
 )

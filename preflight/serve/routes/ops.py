@@ -38,14 +38,18 @@ async def metrics(request: Request) -> Response:
 async def openapi(request: Request) -> Response:
     from preflight.serve.routes.openapi import document
 
-    return JSONResponse(document(request.app.state.endpoints))
+    title = "preflight record" if getattr(request.app.state, "recorder", None) is not None else "preflight serve"
+    return JSONResponse(document(request.app.state.endpoints, title))
 
 
 ENDPOINTS = (
-    Endpoint("GET", "/healthz", healthz, "Liveness", responses={"200": "The server is up"}, open=True),
+    Endpoint("GET", "/healthz", healthz, "Liveness", responses={"200": "The server is up"}, open=True,
+             answers={"200": "Health"}, stateful=False, name="getHealth"),
     Endpoint("GET", "/readyz", readyz, "Readiness: the node takes work (a load balancer's check)",
-             responses={"200": "Ready", "503": "Stopping: send requests to another node"}, open=True),
+             responses={"200": "Ready", "503": "Stopping: send requests to another node"}, open=True,
+             answers={"200": "Ready"}, stateful=False, name="getReadiness"),
     Endpoint("GET", "/metrics", metrics, "Prometheus metrics: jobs by verdict, queue length, durations",
-             responses={"200": "Text exposition format"}),
-    Endpoint("GET", "/openapi.json", openapi, "This document", responses={"200": "OpenAPI 3.1"}, open=True),
+             responses={"200": "Text exposition format"}, media={"200": "text/plain"}, name="getMetrics"),
+    Endpoint("GET", "/openapi.json", openapi, "This document", responses={"200": "OpenAPI 3.1"}, open=True,
+             media={"200": "application/json"}, stateful=False, name="getOpenApi"),
 )

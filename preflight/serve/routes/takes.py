@@ -19,10 +19,12 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 
+from preflight.errors import PreflightError, UsageError
 from preflight.judge.ruleset import max_upload_bytes
 from preflight.serve.routes.bodies import error, json_body, small_body
-from preflight.serve.routes.endpoints import Endpoint, QueryParam, flag, options
-from preflight.serve.routes.page import EXTENSIONS, not_video_rules, page_config
+from preflight.serve.routes import contract
+from preflight.serve.routes.endpoints import Endpoint, QueryParam, flag, is_json
+from preflight.serve.routes.page import EXTENSIONS, not_video_rules, page_config, video_rulesets
 from preflight.serve.state.takes import TakeRow
 from preflight.serve.work.recording import Appended
 from preflight.serve.work.take import submit_fixed
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from preflight.serve.state.sessions import CaptureSession
 
 MAX_CHUNK_BYTES = 64 * 1024 * 1024  # MediaRecorder gives about a second at a time
+MAX_CHUNKS = 1_000_000  # a chunk's number: about 11 days of one-second chunks
 
 
 def _service(request: Request) -> Service:
@@ -55,7 +58,8 @@ async def _take(request: Request) -> TakeRow | None:
 
 
 async def _json(request: Request) -> dict[str, Any] | Response:
-    return await json_body(request) if request.headers.get("content-type", "").startswith("application/json") else {}
+    """A JSON body (checked by the route's declaration), or {} when the request sends none."""
+    return await json_body(request) if is_json(request) else {}
 
 
 def default_rules(request: Request) -> str:
@@ -88,13 +92,7 @@ async def chunk(request: Request) -> Response:
     take = await _take(request)
     if take is None:
         return error(404, "no such take")
-    params = options(request, CHUNKS)
-    if isinstance(params, str):
-        return error(400, params)
-    try:
-        seq = int(params.get("seq", "-1"))
-    except ValueError:
-        return error(400, "seq is the chunk's number, from 0")
+    seq = int(request.query_params["seq"])  # a whole number from 0: checked by the declaration
     limit = max_upload_bytes()
     room = min(MAX_CHUNK_BYTES, limit - take.size)
     data = await small_body(request, room)  # counted as it streams, chunked bodies too
@@ -217,33 +215,60 @@ async def submit_take(request: Request) -> Response:
         return body
     service = _service(request)
     fixed = await run_in_threadpool(service.places.takes.local, Path(result["fixed"]).name, service.node.scratch / take.id)
-    outcome = await run_in_threadpool(submit_fixed, fixed, take.rules, {"name": str(body.get("name") or "") or None})
+    try:
+        outcome = await run_in_threadpool(submit_fixed, fixed, take.rules, {"name": str(body.get("name") or "") or None})
+    except UsageError as err:  # this take cannot go to this model as it is
+        return error(409, str(err))
+    except PreflightError as err:  # the bucket or Tavus failed it
+        return error(502, f"the submit did not go through: {err}")
     return JSONResponse(outcome)
 
 
+def take_submit_schema() -> dict[str, Any]:
+    return contract.take_submit_request()
+
+
 TAKE_ID = QueryParam("take_id", "string", "The take's id, as started", where="path")
+_TAKE_ID = {"take_id": "$response.body#/id"}
 CHUNKS = Endpoint("POST", "/v1/takes/{take_id}/chunks", chunk, "Append the next piece of the recording",
-                  (TAKE_ID, QueryParam("seq", "string", "The chunk's number, from 0")),
-                  {"required": True, "content": {"application/octet-stream": {}}},
-                  {"200": "Kept (or a repeat, ignored)", "409": "Not the next chunk: {next_seq}",
-                   "413": "Over the chunk or take limit"}, session=True)
+                  (TAKE_ID, QueryParam("seq", "integer", "The chunk's number, from 0", minimum=0, maximum=MAX_CHUNKS,
+                                        required=True)),
+                  {"required": True, "content": {"application/octet-stream": {"schema": {
+                      "type": "string", "format": "binary"}}}},
+                  {"200": "Kept (or a repeat, ignored)", "404": "No such take",
+                   "409": "Not the next chunk (next_seq says which), or the take is finished",
+                   "413": "Over the chunk or take limit"}, session=True, answers={"200": "ChunkKept"},
+                  name="appendTakeChunk")
 ENDPOINTS = (
-    Endpoint("POST", "/v1/takes", start_take, "Start a take (JSON: mime, rules)",
-             responses={"201": "{id, recording, next_seq}", "400": "Not a video rule set",
-                        "403": "The capture session's takes are used up, or another rule set"}, session=True),
+    Endpoint("POST", "/v1/takes", start_take, "Start a take (JSON: mime, rules; both optional)",
+             responses={"201": "The take: its id, and the chunk it expects first", "400": "Not a video rule set",
+                        "403": "The capture session's takes are used up, or another rule set"}, session=True,
+             json=lambda: contract.take_request(video_rulesets()), answers={"201": "TakeStarted"},
+             links={"201": {"Read": {"operationId": "getTake", "parameters": _TAKE_ID},
+                            "AppendChunk": {"operationId": "appendTakeChunk", "parameters": _TAKE_ID},
+                            "Finish": {"operationId": "finishTake", "parameters": _TAKE_ID}}},
+             name="startTake"),
     Endpoint("GET", "/v1/takes/{take_id}", get_take, "A take: its state, the next chunk it expects, and its verdict "
              "and findings once checked", (TAKE_ID,), responses={"200": "The take", "404": "No such take"},
-             session=True),
+             session=True, answers={"200": "Take"}, name="getTake"),
     CHUNKS,
     Endpoint("POST", "/v1/takes/{take_id}/finish", finish, "Fix and check the take (a job; its callback is the "
              "capture session's)", (TAKE_ID, QueryParam("wait", "boolean", "Answer when checked")),
              responses={"202": "Checking: the take", "200": "With wait: the checked take", "404": "No such take",
-                        "409": "Nothing recorded yet"}, session=True),
+                        "409": "Nothing recorded yet"}, session=True, answers={"200": "Take", "202": "Take"},
+             links={"202": {"Read": {"operationId": "getTake", "parameters": _TAKE_ID},
+                            "Report": {"operationId": "getTakeReport", "parameters": _TAKE_ID},
+                            "Media": {"operationId": "getTakeMedia", "parameters": _TAKE_ID}}},
+             name="finishTake"),
     Endpoint("GET", "/v1/takes/{take_id}/report.html", take_report, "The take's HTML report", (TAKE_ID,),
-             responses={"200": "HTML", "404": "Not checked yet"}, session=True),
+             responses={"200": "HTML", "404": "Not checked yet"}, session=True, media={"200": "text/html"},
+             name="getTakeReport"),
     Endpoint("GET", "/v1/takes/{take_id}/media", take_media, "The fixed take: an H.264/AAC MP4 (the server's token "
-             "only)", (TAKE_ID,), responses={"200": "video/mp4", "404": "Not fixed yet"}),
+             "only)", (TAKE_ID,), responses={"200": "video/mp4", "404": "Not fixed yet"}, media={"200": "video/mp4"},
+             name="getTakeMedia"),
     Endpoint("POST", "/v1/takes/{take_id}/submit", submit_take, "Submit the fixed take (JSON: name; preflight "
              "record's page)", (TAKE_ID,),
-             responses={"200": "The submit's outcome", "409": "Not finished", "503": "No key or bucket"}),
+             responses={"200": "The submit's outcome", "409": "Not finished, or not a take this model trains on",
+                        "502": "The bucket or Tavus failed the submit", "503": "No key or bucket"},
+             json=take_submit_schema, answers={"200": "SubmitOutcome"}, name="submitTake"),
 )

@@ -160,6 +160,8 @@ async def save_multipart(chunks: AsyncIterator[bytes], content_type: str, dest: 
             parser.finalize()
         if not parts.found:
             raise BadUpload("no part named 'file' in the multipart body")
+        if dest.stat().st_size == 0:
+            raise BadUpload("the multipart body's 'file' part is empty: attach the media file")
     except BaseException:
         dest.unlink(missing_ok=True)
         counted.give_back()

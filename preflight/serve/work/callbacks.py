@@ -61,11 +61,15 @@ def refusal(url: str, allow: tuple[str, ...]) -> str | None:
 
     from preflight.remote.guard import GuardedTransport, Refused
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as err:  # an IPv6 literal that is not one, a port that is not a number
+        return f"callback_url is not a URL ({err})"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "callback_url must be an http(s):// URL with a host"
     try:
-        GuardedTransport(allow=allow).pinned(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        GuardedTransport(allow=allow).pinned(parts.hostname, port or (443 if parts.scheme == "https" else 80))
     except Refused as err:
         return f"callback_url: {err}"
     except ValueError:
