@@ -165,13 +165,24 @@ def test_a_take_outlives_a_server_killed_between_chunks(tmp_path: Path) -> None:
         server.stop()
 
 
+LANGUAGES = ("en", "de", "es", "fr", "pt", "ja")
+
+
 def test_the_element_catalogs_have_the_same_keys_in_every_language(server: Server) -> None:
     with httpx.Client(base_url=server.url) as http:
-        en, de = (http.get(f"/v1/capture/i18n/{lang}.json").json() for lang in ("en", "de"))
+        catalogs = {lang: http.get(f"/v1/capture/i18n/{lang}.json").json() for lang in LANGUAGES}
         assert http.get("/v1/capture/i18n/xx.json").status_code == 404
-        script = http.get("/v1/capture.js").text
-    assert set(en) == set(de) and len(en) > 50
-    assert all(de[k] != en[k] for k in ("start", "stop", "again", "verdict_pass", "hint_closer"))
+        modules = re.findall(r'from "\./capture/(\w+)\.js"', http.get("/v1/capture.js").text)
+        script = http.get("/v1/capture.js").text + "".join(http.get(f"/v1/capture/{m}.js").text for m in modules)
+        assert {"take", "guidance", "logic"} <= set(modules)
+    en = catalogs["en"]
+    assert len(en) > 50
+    for lang, catalog in catalogs.items():
+        assert set(catalog) == set(en), (lang, sorted(set(catalog) ^ set(en)))
+        for key, text in en.items():  # the same placeholders, each string its own language's
+            assert sorted(re.findall(r"\{\w+\}", catalog[key])) == sorted(re.findall(r"\{\w+\}", text)), (lang, key)
+        if lang != "en":
+            assert all(catalog[k] != en[k] for k in ("start", "stop", "again", "verdict_pass", "hint_closer")), lang
     # every string key the element names (its snake_case literals: data-t="…", this.t("…"), hint keys)
     used = set(re.findall(r"""["']([a-z]+(?:_[a-z]+)+)["']""", script)) | set(re.findall(r'data-t="(\w+)"', script))
     assert used and used <= set(en), sorted(used - set(en))

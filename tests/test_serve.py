@@ -128,7 +128,7 @@ def test_openapi_documents_every_route_and_metrics_count_jobs(server: Server) ->
             "/v1/takes/{take_id}/report.html", "/v1/takes/{take_id}/media", "/v1/takes/{take_id}/submit",
             "/v1/capture-sessions", "/v1/capture-sessions/{session_id}", "/v1/capture-sessions/{session_id}/qr",
             "/v1/capture/config", "/v1/capture.js", "/v1/capture.css", "/v1/capture-page.js", "/v1/capture-page.css",
-            "/v1/capture/i18n/{lang}.json", "/capture"}
+            "/v1/capture/i18n/{lang}.json", "/v1/capture/{module}.js", "/capture"}
         documented = {p["name"] for p in doc["paths"]["/v1/checks"]["post"]["parameters"] if p["in"] == "query"}
         assert documented == {"name", "rules", "quick", "wait", "callback_url"}
         typo = http.post("/v1/checks", params={"name": "a.jpg", "quik": "1"}, content=b"x")

@@ -45,7 +45,7 @@ from preflight.serve.work.callbacks import refusal
 if TYPE_CHECKING:
     from preflight.serve.service import Service
 
-LANGUAGES = ("en", "de")
+LANGUAGES = ("en", "de", "es", "fr", "pt", "ja")  # pt: Brazilian Portuguese (pt-PT pages fall back to it)
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' blob: data:; "
             "media-src 'self' blob: mediastream:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 ASSETS = {"capture.js": "text/javascript", "capture.css": "text/css", "capture-page.js": "text/javascript",
@@ -174,6 +174,17 @@ async def asset(request: Request) -> Response:
     return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
 
+MODULES = tuple(sorted(p.stem for p in (STATIC / "capture").glob("*.js")))  # the element's parts (static/capture/)
+
+
+async def module(request: Request) -> Response:
+    name = request.path_params["module"]
+    if name not in MODULES:
+        return error(404, f"no module {name!r} of the element; there are: {', '.join(MODULES)}")
+    return FileResponse(STATIC / "capture" / f"{name}.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
+
+
 async def catalog(request: Request) -> Response:
     lang = request.path_params["lang"]
     if lang not in LANGUAGES:
@@ -217,6 +228,10 @@ ENDPOINTS = (
     Endpoint("GET", "/v1/capture.js", asset, "The <preflight-capture> element (an ES module)",
              responses={"200": "JavaScript"}, open=True, media={"200": "text/javascript"}, stateful=False,
              name="getCaptureElement"),
+    Endpoint("GET", "/v1/capture/{module}.js", module, "One part of the element (an ES module capture.js imports)",
+             (QueryParam("module", "string", "The part", where="path", enum=lambda: list(MODULES)),),
+             responses={"200": "JavaScript", "404": "No such part"}, open=True, media={"200": "text/javascript"},
+             stateful=False, name="getCaptureModule"),
     Endpoint("GET", "/v1/capture.css", asset, "The element's style", responses={"200": "CSS"}, open=True,
              media={"200": "text/css"}, stateful=False, name="getCaptureStyle"),
     Endpoint("GET", "/v1/capture-page.js", asset, "The full-page capture's script", responses={"200": "JavaScript"},

@@ -14,6 +14,7 @@ if (query.has("key") || location.hash) {
 const element = document.createElement("preflight-capture");
 element.setAttribute("token", sessionStorage.getItem("preflight-token") || "");
 for (const name of ["lang", "rules", "speak_s", "listen_s"]) {
-  if (query.get(name)) element.setAttribute(name.replace("_", "-"), query.get(name));
+  const value = query.get(name);
+  if (value) element.setAttribute(name.replace("_", "-"), value);
 }
-document.getElementById("page").appendChild(element);
+document.getElementById("page")?.appendChild(element);
