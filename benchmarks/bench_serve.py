@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -79,14 +80,37 @@ def batch(files: list[Path], cache: Path) -> float:
     return time.perf_counter() - start
 
 
-def service(files: list[Path], clients: int, root: Path,
-            alone: list[Path]) -> tuple[float, dict[str, list[float]], list[str], dict[str, list[float]]]:
+def _work(files: list[Path]) -> tuple[queue.Queue[Path], dict[str, list[float]], list[str], threading.Lock]:
+    """The files to send (a queue the clients share), the latencies and verdicts they gather, their lock."""
     todo: queue.Queue[Path] = queue.Queue()
     for f in files:
         todo.put(f)
-    latency: dict[str, list[float]] = {"headshot": [], "video": []}
-    verdicts: list[str] = []
-    lock = threading.Lock()
+    return todo, {"headshot": [], "video": []}, [], threading.Lock()
+
+
+def _together(client: Any, clients: int) -> float:
+    """``clients`` threads running ``client`` at once: the wall seconds until the last one ends."""
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
+def _kept(reply: Any, path: Path, took: float, latency: dict[str, list[float]], verdicts: list[str],
+          lock: threading.Lock) -> None:
+    """One answer's verdict (or its HTTP status) and its latency, by the file's kind."""
+    verdict = reply.json()["report"]["results"][0]["verdict"] if reply.status_code == 200 else f"HTTP {reply.status_code}"
+    with lock:
+        latency["video" if path.suffix == ".mp4" else "headshot"].append(took)
+        verdicts.append(verdict)
+
+
+def service(files: list[Path], clients: int, root: Path,
+            alone: list[Path]) -> tuple[float, dict[str, list[float]], list[str], dict[str, list[float]]]:
+    todo, latency, verdicts, lock = _work(files)
     server = Server(root / "data", env={"PREFLIGHT_CACHE_DIR": str(root / "cache")}).start()
 
     def client() -> None:
@@ -98,21 +122,10 @@ def service(files: list[Path], clients: int, root: Path,
                     return
                 sent = time.perf_counter()
                 reply = http.post("/v1/checks", params={"name": path.name, "wait": "true"}, content=path.read_bytes())
-                took = time.perf_counter() - sent
-                verdict = reply.json()["report"]["results"][0]["verdict"] if reply.status_code == 200 else \
-                    f"HTTP {reply.status_code}"
-                with lock:
-                    latency["video" if path.suffix == ".mp4" else "headshot"].append(took)
-                    verdicts.append(verdict)
+                _kept(reply, path, time.perf_counter() - sent, latency, verdicts, lock)
 
     try:
-        threads = [threading.Thread(target=client) for _ in range(clients)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - start
+        wall = _together(client, clients)
         single: dict[str, list[float]] = {"headshot": [], "video": []}
         with server.client(timeout=900) as http:  # one request at a time: the latency of the check itself
             for path in alone:
@@ -130,12 +143,7 @@ def post_all(urls: list[str], files: list[Path], clients: int,
     of ``urls``; (wall seconds, latency by kind, verdicts)."""
     import httpx
 
-    todo: queue.Queue[Path] = queue.Queue()
-    for f in files:
-        todo.put(f)
-    latency: dict[str, list[float]] = {"headshot": [], "video": []}
-    verdicts: list[str] = []
-    lock = threading.Lock()
+    todo, latency, verdicts, lock = _work(files)
     turn = iter(range(10**9))
     headers = {"authorization": f"Bearer {token}"} if token else {}
 
@@ -150,20 +158,9 @@ def post_all(urls: list[str], files: list[Path], clients: int,
             sent = time.perf_counter()
             reply = httpx.post(f"{url}/v1/checks", params={"name": path.name, "wait": "true"}, content=path.read_bytes(),
                                headers=headers, timeout=900)
-            took = time.perf_counter() - sent
-            verdict = reply.json()["report"]["results"][0]["verdict"] if reply.status_code == 200 else \
-                f"HTTP {reply.status_code}"
-            with lock:
-                latency["video" if path.suffix == ".mp4" else "headshot"].append(took)
-                verdicts.append(verdict)
+            _kept(reply, path, time.perf_counter() - sent, latency, verdicts, lock)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start, latency, verdicts
+    return _together(client, clients), latency, verdicts
 
 
 def nodes_run(args: argparse.Namespace) -> None:

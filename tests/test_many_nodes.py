@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 
 from tests.conftest import REPO, face_frame
 from tests.support.hooks import Hooks
-from tests.support.media_factory import VideoSpec, make_video
+from tests.support.media_factory import VideoSpec, make_video, service_media
 from tests.support.nodes import Nodes, slow, slow_env
 from tests.support.serve_process import Server
 
@@ -32,10 +31,7 @@ ORIGIN = "http://127.0.0.2:8123"
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("nodes-media")
-    shutil.copy(REPO / "sample_media" / "headshot.jpg", folder / "headshot.jpg")
-    shutil.copy(REPO / "sample_media" / "cutout-400x300.png", folder / "cutout.png")
-    make_video(folder / "clip.mp4", VideoSpec(seconds=2))
+    folder = service_media(tmp_path_factory.mktemp("nodes-media"))
     make_video(folder / "long.mp4", VideoSpec(width=1280, height=720, seconds=12))  # a few seconds to check
     make_video(folder / "take.webm", VideoSpec(seconds=4, codec="libvpx-vp9", audio="libopus"))
     (folder / "notes.jpg").write_text("not a picture")

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import re
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ import pytest
 from preflight.cli import main
 from tests.conftest import REPO
 from tests.support.http_media import serving
-from tests.support.media_factory import VideoSpec, make_video
+from tests.support.media_factory import VideoSpec, make_video, service_media
 from tests.support.serve_process import Server
 
 
@@ -44,10 +43,7 @@ def same_judgement(a: dict, b: dict) -> None:
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("serve-media")
-    shutil.copy(REPO / "sample_media" / "headshot.jpg", folder / "headshot.jpg")
-    shutil.copy(REPO / "sample_media" / "cutout-400x300.png", folder / "cutout.png")
-    make_video(folder / "clip.mp4", VideoSpec(seconds=2))
+    folder = service_media(tmp_path_factory.mktemp("serve-media"))
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "broken.mp4").write_bytes((folder / "clip.mp4").read_bytes()[:3000])
     (folder / "notes.jpg").write_text("not a picture")

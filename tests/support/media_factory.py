@@ -100,6 +100,18 @@ def _encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, sec
         out.mux(packet)
 
 
+def service_media(folder: Path) -> Path:
+    """What the service's tests send: the sample headshot and cutout (copied from sample_media/) and a
+    2 s clip, in ``folder``."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copy(repo / "sample_media" / "headshot.jpg", folder / "headshot.jpg")
+    shutil.copy(repo / "sample_media" / "cutout-400x300.png", folder / "cutout.png")
+    make_video(folder / "clip.mp4", VideoSpec(seconds=2))
+    return folder
+
+
 def make_image(path: Path, size: tuple[int, int] = (640, 640), mode: str = "RGB", fmt: str | None = None,
                exif_orientation: int | None = None, **save: object) -> Path:
     w, h = size
