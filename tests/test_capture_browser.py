@@ -42,6 +42,7 @@ document.addEventListener("securitypolicyviolation", (e) => window.events.push({
 
 STRINGS_JS = b"""const params = new URLSearchParams(location.search);
 if (params.get("start")) document.querySelector("preflight-capture").strings = { start: params.get("start") };
+if (params.get("strings")) document.querySelector("preflight-capture").strings = JSON.parse(params.get("strings"));
 """
 
 
@@ -65,7 +66,8 @@ class Product:
                     self.answer(STRINGS_JS, "text/javascript", {})
                     return
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                page = (f'<!doctype html><html lang="{q.get("lang", "en")}" dir="{q.get("dir", "ltr")}"><head>'
+                        f'<meta charset="utf-8">'
                         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                         f'<script src="/events.js"></script>'
                         f'<script type="module" src="{preflight}/v1/capture.js"></script></head><body>'

@@ -99,3 +99,46 @@ def test_a_recorder_that_gives_nothing_is_said_in_plain_words_and_nothing_is_sen
     with server.client() as http:
         takes = http.get(f"/v1/capture-sessions/{session_id}").json()["takes"]
     assert [(t["bytes"], t["status"]) for t in takes] == [(0, "recording")]  # nothing was sent to be checked
+
+
+ARABIC = {"title": "سجّل فيديو التدريب", "setup_title": "١. التحضير", "stage_title": "٢. التأطير",
+          "take_title": "٣. التسجيل", "start": "ابدأ التسجيل", "stop": "إيقاف", "guidance_title": "إرشادات",
+          "hint_good": "تأطير جيد: حافظ عليه"}
+
+
+def test_a_right_to_left_page_lays_the_element_out_mirrored(engine_stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A product page with dir="rtl" and its own Arabic strings: the element follows the page's direction
+    (the preview on the right, the guidance on the left, list marks on the right of their lines)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from urllib.parse import urlencode
+
+    from tests.test_capture_browser import accessibility, launch, until, wait_event, with_axe
+
+    if browser_path() is None:
+        pytest.skip("no Chromium (.ci/run installs Debian's chromium)")
+    server, product = engine_stack
+    session = mint(server, product.origin)
+    query = urlencode({"token": session["token"], "lang": "ar", "dir": "rtl", "strings": json.dumps(ARABIC)})
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw, tmp_path, (640, 360))
+        try:
+            page = with_axe(browser.new_page(viewport={"width": 1280, "height": 900}))
+            page.goto(f"{product.origin}/?{query}")
+            wait_event(page, "preflight-ready", 60)
+            page.get_by_role("button", name=ARABIC["start"]).wait_for()
+            until(page, "!!document.querySelector('preflight-capture').shadowRoot.querySelector('#hints li')", 30)
+            layout = page.evaluate("""() => {
+                const root = document.querySelector('preflight-capture').shadowRoot;
+                const box = (id) => root.getElementById(id).getBoundingClientRect();
+                const item = root.querySelector('#hints li');
+                return {direction: getComputedStyle(root.getElementById('stage')).direction,
+                        viewer: box('viewer').left, side: root.querySelector('.side').getBoundingClientRect().left,
+                        start: getComputedStyle(item).paddingRight, end: getComputedStyle(item).paddingLeft};
+            }""")
+            accessibility(page, "a right-to-left page")
+            page.screenshot(path=str(screenshot_dir(tmp_path) / "capture-rtl.png"), full_page=True)
+        finally:
+            browser.close()
+    assert layout["direction"] == "rtl"
+    assert layout["viewer"] > layout["side"], layout  # the preview on the right, the guidance beside it on the left
+    assert (layout["start"], layout["end"]) == ("22px", "0px"), layout  # a hint's mark on the right of its line
