@@ -30,7 +30,7 @@ from tests.support.serve_process import Server
 
 TOKEN = "contract-test-token-0123456789"
 SEED = "20261207"
-ST_SECONDS = {"serve": 30, "record": 15}  # the time each run of Schemathesis may take, every phase in it
+ST_SECONDS = {"serve": 25, "record": 12}  # the time each run of Schemathesis may take, every phase in it
 
 
 @pytest.fixture(scope="module")
