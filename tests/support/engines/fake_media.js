@@ -40,6 +40,8 @@
     tone.start();
     rate.start();
     audio.resume();
+    // a page's sound may start only after a gesture: the person's click on Start gives one
+    addEventListener("pointerdown", () => audio.resume(), { capture: true });
     return out.stream;
   }
   const stand_in = async (constraints) => {

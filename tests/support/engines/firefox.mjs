@@ -53,7 +53,7 @@ try {
   out.german = await until(page, shadow("ROOT.getElementById('start').textContent === 'Aufnahme starten' && ROOT.getElementById('start').textContent"), 20);
   await page.evaluate(() => document.querySelector("preflight-capture").setAttribute("lang", "en"));
   await until(page, shadow("ROOT.getElementById('start').textContent === 'Start recording'"), 20);
-  await page.evaluate(() => document.querySelector("preflight-capture").shadowRoot.getElementById("start").click());
+  await page.click("preflight-capture >>> #start");  // a real click: the person's gesture
   await until(page, shadow("ROOT.getElementById('prompter').hidden === false"), 30);
   await page.evaluate(() => {
     const r = document.querySelector("preflight-capture")._s.recorder;
