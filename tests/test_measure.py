@@ -40,6 +40,22 @@ def test_phone_video_stored_sideways_reports_display_orientation(video) -> None:
     assert (f.width, f.height) == (240, 320)
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mov"])
+@pytest.mark.parametrize("turn", [0, 90, 180, 270, -90, 45])
+def test_the_rotation_read_from_the_header_is_the_one_a_decoded_frame_carries(video, turn: int, suffix: str) -> None:
+    """The probe takes an MP4/MOV's rotation from its track header instead of decoding a frame: the same
+    figure FFmpeg gives the frame, or none (a turn that is not a quarter: then the frame's is used)."""
+    import av
+
+    from preflight.media.isobmff import declared
+
+    path = video(f"turned{suffix}", VideoSpec(width=96, height=64, seconds=0.5, rotation=turn))
+    with av.open(str(path)) as container:
+        carried = int(round(next(container.decode(video=0)).rotation)) % 360
+    assert declared(path).rotation == (carried if turn % 90 == 0 else None)
+    assert video_facts(path, decode=False).rotation == carried
+
+
 def test_variable_frame_rate_and_a_rate_change_are_measured(video) -> None:
     times = tuple([i * 0.04 for i in range(75)] + [3.0 + i * 0.02 for i in range(150)])
     f = video_facts(video("vfr.mp4", VideoSpec(frame_times=times)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
@@ -15,7 +16,7 @@ from preflight.media.audio import AudioAnalyzer
 from preflight.media.frames import FrameSampler, sample_keyframes
 from preflight.media.image import probe_image
 from preflight.media.picture import PictureAnalyzer, count_summary
-from preflight.media.probe import probe_video
+from preflight.media.probe import probe_video, probed
 from preflight.media.scan import Progress, scan_video
 from preflight.media.settings import AnalysisSettings
 from preflight.media.sniff import sniff, sniff_head
@@ -39,21 +40,32 @@ def analyze(path: Path | Remote, *, decode: bool = True, progress: Progress | No
     None skips the picture analysis (faces, brightness, change) altogether.
     ``thumbs``, if given, collects a few colour thumbnails on the way (for the HTML report).
     """
-    with stage("probe"):
-        if isinstance(path, Remote):  # its first bytes came with the link check; FFmpeg reads its URL
-            sniffed, size = sniff_head(path.head), (path.link.length if path.link and path.link.length else 0)
-        else:
-            sniffed, size = sniff(path), path.stat().st_size
-        settings = settings_for(sniffed.kind)
-        if sniffed.kind == "image":
-            data = read_image(path) if isinstance(path, Remote) else None
-            facts_i = probe_image(path, size or len(data or b""), sniffed.head, sniffed.image_format or "image",
-                                  settings, thumbs, data=data)
-            return _linked(facts_i, path)
-        facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
-        facts = _linked(facts, path)
-    if settings is None:
-        return _decoded(path, facts, decode, progress, None)
+    with ExitStack() as keep:
+        with stage("probe"):
+            if isinstance(path, Remote):  # its first bytes came with the link check; FFmpeg reads its URL
+                sniffed, size = sniff_head(path.head), (path.link.length if path.link and path.link.length else 0)
+            else:
+                sniffed, size = sniff(path), path.stat().st_size
+            settings = settings_for(sniffed.kind)
+            if sniffed.kind == "image":
+                data = read_image(path) if isinstance(path, Remote) else None
+                facts_i = probe_image(path, size or len(data or b""), sniffed.head, sniffed.image_format or "image",
+                                      settings, thumbs, data=data)
+                return _linked(facts_i, path)
+            source: Path | Remote | av.container.InputContainer = path
+            if decode or settings is None:
+                facts = probe_video(path, size, sniffed.head)  # refuses an unprobeable file before a long decode
+            else:  # quick mode reads its key frames from the probe's container: one open of the file, not two
+                facts, source = keep.enter_context(probed(path, size, sniffed.head))
+            facts = _linked(facts, path)
+        if settings is None:
+            return _decoded(source, facts, decode, progress, None)
+        return _measured(source, facts, decode, progress, settings, thumbs)
+
+
+def _measured(path: Path | Remote | av.container.InputContainer, facts: VideoFacts, decode: bool,
+              progress: Progress | None, settings: AnalysisSettings, thumbs: Thumbnails | None) -> VideoFacts:
+    """The decode (full or quick) with the picture analysis beside it."""
     if not decode:
         # Quick mode looks at a few key frames seconds apart: no face to follow from one to the next,
         # only who is there, so the whole-frame search (~7 ms) looks at each one. (The deep search in
@@ -82,11 +94,12 @@ def _linked(facts: F, path: Path | Remote) -> F:
     return replace(facts, link=path.link) if isinstance(path, Remote) else facts
 
 
-def _decoded(path: Path | Remote, facts: VideoFacts, decode: bool, progress: Progress | None,
-             sampler: FrameSampler | None) -> VideoFacts:
+def _decoded(path: Path | Remote | av.container.InputContainer, facts: VideoFacts, decode: bool,
+             progress: Progress | None, sampler: FrameSampler | None) -> VideoFacts:
     """The full decode scan (sampling frames and listening on the way), or in quick mode the key
-    frames only."""
+    frames only (from the probe's container when it is given)."""
     if decode:
+        assert not isinstance(path, av.container.InputContainer), "the full scan opens the file as one stream"
         # Listening runs inline: 60 s of audio costs ~0.07 s of analysis, less than handing 2,800
         # frames to a thread would (measured: 0.14 s more CPU with a worker thread).
         listener = _Listening(AudioAnalyzer()) if facts.has_audio else None

@@ -9,6 +9,7 @@ new swscale context per frame (what ``VideoFrame.reformat`` makes) costs 3.8 ms 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,17 +84,21 @@ def upright(frame: av.VideoFrame, width: int, rotation: int, pix_fmt: str,
 QUICK_KEYFRAMES = 8  # --quick looks at this many key frames, spread over the clip, whatever its GOP
 
 
-def sample_keyframes(path: Source, sampler: FrameSampler, duration_s: float | None,
+def sample_keyframes(source: Source | av.container.InputContainer, sampler: FrameSampler, duration_s: float | None,
                      count: int = QUICK_KEYFRAMES) -> int:
     """Quick mode: the key frame at or before each of ``count`` times spread evenly over the clip
     (a seek, then that key frame's packet alone is decoded), so the cost is the same for a clip
-    with a key frame every 10 s or every 0.5 s. Returns how many distinct frames were sampled."""
+    with a key frame every 10 s or every 0.5 s. ``source``: a file, or its container the probe opened.
+    Returns how many distinct frames were sampled."""
     seen: set[float] = set()
-    with open_container(path) as container:
+    with (nullcontext(source) if isinstance(source, av.container.InputContainer)
+          else open_container(source)) as container:
         vs = video_stream(container)
         codec = vs.codec_context
-        codec.options = limits.decoder_options()
-        vs.thread_type = "SLICE"  # no frame threads: a frame comes out of the packet that holds it
+        if not codec.is_open:  # (the probe decodes a first frame when the header gave no rotation)
+            # no deblocking, as in the full scan: each key frame decodes faster, as sharp as a face search needs
+            codec.options = {"skip_loop_filter": "all", **limits.decoder_options()}
+            vs.thread_type = "SLICE"  # no frame threads: a frame comes out of the packet that holds it
         targets = [duration_s * (i + 0.5) / count for i in range(count)] if duration_s else [0.0]
         try:
             for target in targets:
