@@ -48,10 +48,13 @@ if (params.get("strings")) document.querySelector("preflight-capture").strings =
 
 class Product:
     """The product's own site on 127.0.0.2 (another origin than the preflight server's 127.0.0.1): a page
-    under a strict CSP that allows the preflight server and nothing else, with no inline script."""
+    under a strict CSP that allows the preflight server and nothing else, with no inline script. With
+    ``stand_in`` (a script), the page loads it first, as /stand-in.js: a test camera for an engine whose
+    driver cannot run a script before the page's own (WebKitGTK's, over classic WebDriver)."""
 
-    def __init__(self, server: Server, preflight: str | None = None) -> None:
+    def __init__(self, server: Server, preflight: str | None = None, stand_in: bytes | None = None) -> None:
         preflight = preflight or server.url  # the preflight server as the page knows it (behind a proxy: its prefix)
+        first = '<script src="/stand-in.js"></script>' if stand_in else ""
 
         class Site(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
@@ -65,11 +68,14 @@ class Product:
                 if parts.path == "/strings.js":  # the product's own words for one button
                     self.answer(STRINGS_JS, "text/javascript", {})
                     return
+                if parts.path == "/stand-in.js" and stand_in:
+                    self.answer(stand_in, "text/javascript", {})
+                    return
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 page = (f'<!doctype html><html lang="{q.get("lang", "en")}" dir="{q.get("dir", "ltr")}"><head>'
                         f'<meta charset="utf-8">'
                         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                        f'<script src="/events.js"></script>'
+                        f'{first}<script src="/events.js"></script>'
                         f'<script type="module" src="{preflight}/v1/capture.js"></script></head><body>'
                         f'<h1>Acme: your avatar</h1><preflight-capture server="{preflight}" token="{q.get("token", "")}"'
                         f' lang="{q.get("lang", "en")}"></preflight-capture><script src="/strings.js"></script>'

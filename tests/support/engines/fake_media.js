@@ -1,8 +1,11 @@
 // A test camera and microphone for any browser engine: navigator.mediaDevices.getUserMedia answers with a
 // canvas stream that shows a real face (the public-domain portrait the test gives as window.__FACE_URL,
 // tests/media/grace_hopper.jpg) moving a little, as a person does, and a voice-like sound made with WebAudio
-// (a tone whose loudness rises and falls like syllables). Injected before the page's own scripts.
+// (a tone whose loudness rises and falls like syllables), or, with window.__DEVICE_SOUND, the engine's own
+// fake microphone (Firefox's media.navigator.streams.fake: a steady tone that its recorder takes at once,
+// where a WebAudio track could leave it waiting for samples). Injected before the page's own scripts.
 (() => {
+  const original = navigator.mediaDevices?.getUserMedia?.bind(navigator.mediaDevices);
   const SIZE = { width: 640, height: 360 };
   async function faceStream() {
     const picture = new Image();
@@ -47,7 +50,10 @@
   const stand_in = async (constraints) => {
     const tracks = [];
     if (constraints && constraints.video) tracks.push(...(await faceStream()).getVideoTracks());
-    if (constraints && constraints.audio) tracks.push(...voiceStream().getAudioTracks());
+    if (constraints && constraints.audio) {
+      const sound = window.__DEVICE_SOUND && original ? await original({ audio: true }) : voiceStream();
+      tracks.push(...sound.getAudioTracks());
+    }
     return new MediaStream(tracks);
   };
   if (!navigator.mediaDevices) Object.defineProperty(navigator, "mediaDevices", { value: {} });

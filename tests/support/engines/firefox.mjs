@@ -31,9 +31,8 @@ const browser = await puppeteer.launch({
   browser: "firefox", executablePath: process.env.FIREFOX || "/usr/bin/firefox-esr", headless: true,
   protocol: "webDriverBiDi", extraPrefsFirefox: {
     "media.navigator.permission.disabled": true,
-    // the stand-in's voice is WebAudio, which a page may start only after a gesture: allowed here, as a
-    // person's click on Start allows it (a real take's sound is the microphone's)
-    "media.autoplay.default": 0, "media.autoplay.block-webaudio": false,
+    // the sound from Firefox's own fake microphone (the picture stays the stand-in's face)
+    "media.navigator.streams.fake": true,
   },
 });
 const out = { engine: "firefox", version: await browser.version(), axe: {} };
@@ -43,7 +42,7 @@ try {
   page.on("console", (message) => { if (out.console.length < 50) out.console.push(`${message.type()}: ${message.text()}`); });
   page.on("pageerror", (error) => out.console.push(`pageerror: ${error}`));
   await page.setViewport({ width: 1280, height: 900 });
-  await page.evaluateOnNewDocument(`window.__FACE_URL = ${JSON.stringify(face)};\n${fakeMedia}\n${axe}`);
+  await page.evaluateOnNewDocument(`window.__FACE_URL = ${JSON.stringify(face)}; window.__DEVICE_SOUND = true;\n${fakeMedia}\n${axe}`);
   await page.goto(url);
   out.ready = await until(page, event("preflight-ready"), 60);
   out.guidance = await until(page, `(${event("preflight-guidance")}) && (${event("preflight-guidance")}).faces.length ? ${event("preflight-guidance")} : null`, 60);
@@ -69,6 +68,8 @@ try {
   out.alert = await page.evaluate(shadow("ROOT.getElementById('alert').hidden ? '' : ROOT.getElementById('alert').textContent"));
   out.errors = await page.evaluate(`(window.events || []).filter((e) => e.type === 'preflight-error').map((e) => e.detail)`);
   await page.screenshot({ path: `${shots}/capture-firefox-result.png`, fullPage: true });
+  await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });  // a phone's
+  out.axe.phone = await accessibility(page);
 } catch (err) {
   out.failure = String(err && err.stack || err);
 } finally {
