@@ -78,15 +78,14 @@ def event(kind: str) -> str:
 
 
 def webkit_until(driver: Any, expression: str, timeout_s: float) -> Any:
-    """Poll ``expression`` once a second: polled every 0.2 s while the page started, WebKitGTK's
-    getUserMedia never answered the element (in 4 runs of 5 here; once a second, in none of 6)."""
+    """Poll ``expression`` in the page until it is truthy; on failure, say what the page showed."""
     deadline = time.monotonic() + timeout_s
     while not (value := driver.execute_script(f"return {expression}")):
         if time.monotonic() > deadline:
             seen = driver.execute_script("return [(window.events || []).map((e) => e.type), "
                                          "document.querySelector('preflight-capture')?.shadowRoot?.textContent]")
             raise AssertionError(f"not true within {timeout_s} s: {expression}; the page's events and text: {seen}")
-        time.sleep(1.0)
+        time.sleep(0.3)
     return value
 
 

@@ -138,7 +138,9 @@ export class PreflightCapture extends HTMLElement {
       audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
     const video = this.$("camera");
-    video.srcObject = s.stream;
+    // the preview shows the picture alone: with the sound's track too, WebKit held the preview back until
+    // that track gave samples (a stand-in's suspended sound: the set-up waited for ever, 11 page loads of 16)
+    video.srcObject = new MediaStream(s.stream.getVideoTracks());
     await new Promise((resolve) => { if (video.videoWidth) resolve(null); else video.onloadedmetadata = resolve; });
     this.fitViewer();
     video.addEventListener("resize", () => this.fitViewer());
