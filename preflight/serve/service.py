@@ -91,10 +91,11 @@ class Service:
             return self._guidance
 
     def start(self) -> None:
-        # this node's jobs from before its restart are claimable now (any running job, on a database of its own)
-        self.jobs.release(self.node.name if self.database.shared else None)
-        if not self.database.shared:
-            self.database.run("UPDATE jobs SET callback_lease = NULL WHERE callback_sent = 0")
+        # this node's jobs and callback attempts from before its restart are claimable now (every one, on a
+        # database of its own); on a shared database a restarted node waited out its own callbacks' leases
+        mine = self.node.name if self.database.shared else None
+        self.jobs.release(mine)
+        self.jobs.release_callbacks(mine)
         self.sender.start()
         warming = self.runner.start()
         keep_s = self.config.keep_hours * 3600

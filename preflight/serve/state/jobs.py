@@ -161,10 +161,18 @@ class Jobs:
         """A due callback no node is sending, now ``owner``'s for one attempt of at most ``lease_s`` s."""
         now = time.time()
         with self.db.transaction() as tx:
-            row = tx.one("UPDATE jobs SET callback_lease = ? WHERE id = (SELECT id FROM jobs WHERE callback_sent = 0 "
-                         "AND callback_due <= ? AND (callback_lease IS NULL OR callback_lease < ?) "
-                         f"ORDER BY callback_due LIMIT 1{self.db.skip_locked}) RETURNING *", (now + lease_s, now, now))
+            row = tx.one("UPDATE jobs SET callback_lease = ?, callback_owner = ? WHERE id = (SELECT id FROM jobs "
+                         "WHERE callback_sent = 0 AND callback_due <= ? AND (callback_lease IS NULL OR callback_lease < ?) "
+                         f"ORDER BY callback_due LIMIT 1{self.db.skip_locked}) RETURNING *", (now + lease_s, owner, now, now))
         return Job.from_row(row) if row is not None else None
+
+    def release_callbacks(self, owner: str | None) -> int:
+        """At a node's start: the callback attempts it was making when it stopped (``owner`` None: every
+        one, for a database no other node uses) are due now, not when their leases run out."""
+        if owner is None:
+            return self.db.run("UPDATE jobs SET callback_lease = NULL WHERE callback_sent = 0")
+        return self.db.run("UPDATE jobs SET callback_lease = NULL WHERE callback_sent = 0 AND callback_owner = ?",
+                           (owner,))
 
     def callback_attempted(self, job_id: str, delivered: bool, attempts: int, backoff_s: float) -> None:
         """One attempt's outcome: delivered, given up after ``attempts``, or due again after

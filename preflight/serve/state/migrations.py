@@ -88,6 +88,9 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
             owner TEXT NOT NULL,
             until DOUBLE PRECISION NOT NULL)""",
     )),
+    (3, "a callback attempt's node, so a node started again takes back its own attempts at once", (
+        "ALTER TABLE jobs ADD COLUMN callback_owner TEXT",              # the node sending it (until callback_lease)
+    )),
 ]
 LATEST = MIGRATIONS[-1][0]
 
