@@ -159,7 +159,8 @@ def test_webkit_is_guided_on_a_face_switches_language_and_says_when_its_recorder
 
 def test_a_recorder_that_gives_nothing_is_said_in_plain_words_and_nothing_is_sent(engine_stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Chromium with MediaRecorder as WebKitGTK's behaved (it starts and stops and gives no data): the
-    element says so, dispatches preflight-error with reason "recorder", and finishes no empty take."""
+    element says so, dispatches preflight-error with reason "recorder", and finishes no empty take. The
+    take is started and stopped with the keyboard (Enter, Tab, Space)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     from tests.test_capture_browser import (
         SESSION_OF,
@@ -167,7 +168,7 @@ def test_a_recorder_that_gives_nothing_is_said_in_plain_words_and_nothing_is_sen
         accessibility,
         from_axe,
         launch,
-        record,
+        until,
         wait_event,
         with_axe,
     )
@@ -175,14 +176,27 @@ def test_a_recorder_that_gives_nothing_is_said_in_plain_words_and_nothing_is_sen
     if browser_path() is None:
         pytest.skip("no Chromium (.ci/run installs Debian's chromium)")
     server, product = engine_stack
-    session = mint(server, product.origin, speak_s=1, listen_s=1)
+    session = mint(server, product.origin, speak_s=5, listen_s=5)  # stopped by a key long before it ends
     with sync_api.sync_playwright() as pw:
         browser = launch(pw, tmp_path, (640, 360))
         try:
             page = with_axe(browser.new_page())
             page.add_init_script(SILENT_RECORDER)
             page.goto(f"{product.origin}/?token={session['token']}")
-            record(page)
+            wait_event(page, "preflight-ready", 60)
+            # with the keyboard alone: Enter on the start button, then Tab to Stop and Space
+            focused = "document.querySelector('preflight-capture').shadowRoot.activeElement?.id || ''"
+            page.get_by_role("button", name="Start recording").focus()
+            page.keyboard.press("Enter")
+            until(page, "document.querySelector('preflight-capture').shadowRoot.getElementById('prompter').hidden === false", 30)
+            for _ in range(30):
+                if page.evaluate(focused) == "stop":
+                    break
+                page.keyboard.press("Tab")
+            assert page.evaluate(focused) == "stop"
+            page.keyboard.press("Space")
+            # stopped by the key, 10 s before the take's own end
+            assert page.evaluate("document.querySelector('preflight-capture').shadowRoot.getElementById('stop').disabled")
             error = wait_event(page, "preflight-error", 40)
             alert = page.get_by_role("alert").inner_text()
             assert error["reason"] == "recorder" and "recorded nothing" in alert and "chunks" not in alert
