@@ -41,12 +41,6 @@ def declared(path: Path) -> Declared:
     return found
 
 
-def declared_sizes(path: Path) -> list[tuple[int, int]]:
-    """Every (width, height) the file declares for a picture; [] when there is none or the file is not
-    ISO-BMFF."""
-    return declared(path).sizes
-
-
 _IDENTITY = (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
 
 
