@@ -58,15 +58,16 @@ def analyze(path: Path | Remote, *, decode: bool = True, progress: Progress | No
             else:  # quick mode reads its key frames from the probe's container: one open of the file, not two
                 facts, source = keep.enter_context(probed(path, size, sniffed.head))
             facts = _linked(facts, path)
-        if settings is None:
-            return _decoded(source, facts, decode, progress, None)
-        return _measured(source, facts, decode, progress, settings, thumbs)
+        if settings is None:  # no picture analysis: the full scan, or (quick) the metadata alone
+            return _scanned(path, facts, progress, None) if decode else facts
+        return _measured(source, facts, progress, settings, thumbs)
 
 
-def _measured(path: Path | Remote | av.container.InputContainer, facts: VideoFacts, decode: bool,
-              progress: Progress | None, settings: AnalysisSettings, thumbs: Thumbnails | None) -> VideoFacts:
-    """The decode (full or quick) with the picture analysis beside it."""
-    if not decode:
+def _measured(source: Path | Remote | av.container.InputContainer, facts: VideoFacts, progress: Progress | None,
+              settings: AnalysisSettings, thumbs: Thumbnails | None) -> VideoFacts:
+    """The decode with the picture analysis beside it: the full scan of ``source``, a file, or in quick
+    mode the key frames from ``source``, the probe's open container."""
+    if isinstance(source, av.container.InputContainer):
         # Quick mode looks at a few key frames seconds apart: no face to follow from one to the next,
         # only who is there, so the whole-frame search (~7 ms) looks at each one. (The deep search in
         # squares, ~20 ms more a frame, is left to the full check.)
@@ -77,7 +78,11 @@ def _measured(path: Path | Remote | av.container.InputContainer, facts: VideoFac
         thumbs.duration_s = facts.video_duration_s or facts.duration_s
     sampler = FrameSampler(analyzer.add, settings.sample_fps, settings.work_pixels, facts.rotation, thumbs)
     try:
-        facts = _decoded(path, facts, decode, progress, sampler)
+        if isinstance(source, av.container.InputContainer):
+            with stage("decode"):
+                sample_keyframes(source, sampler, facts.video_duration_s or facts.duration_s)
+        else:
+            facts = _scanned(source, facts, progress, sampler)
     except BaseException:
         analyzer.abandon()
         raise
@@ -94,23 +99,16 @@ def _linked(facts: F, path: Path | Remote) -> F:
     return replace(facts, link=path.link) if isinstance(path, Remote) else facts
 
 
-def _decoded(path: Path | Remote | av.container.InputContainer, facts: VideoFacts, decode: bool,
-             progress: Progress | None, sampler: FrameSampler | None) -> VideoFacts:
-    """The full decode scan (sampling frames and listening on the way), or in quick mode the key
-    frames only (from the probe's container when it is given)."""
-    if decode:
-        assert not isinstance(path, av.container.InputContainer), "the full scan opens the file as one stream"
-        # Listening runs inline: 60 s of audio costs ~0.07 s of analysis, less than handing 2,800
-        # frames to a thread would (measured: 0.14 s more CPU with a worker thread).
-        listener = _Listening(AudioAnalyzer()) if facts.has_audio else None
-        with stage("decode"):
-            scan = scan_video(path, progress, sampler, listener)
-        audio = listener.finish() if listener is not None else None
-        return replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share), audio=audio)
-    if sampler is not None:
-        with stage("decode"):
-            sample_keyframes(path, sampler, facts.video_duration_s or facts.duration_s)
-    return facts
+def _scanned(path: Path | Remote, facts: VideoFacts, progress: Progress | None,
+             sampler: FrameSampler | None) -> VideoFacts:
+    """The full decode scan, sampling frames and listening on the way."""
+    # Listening runs inline: 60 s of audio costs ~0.07 s of analysis, less than handing 2,800
+    # frames to a thread would (measured: 0.14 s more CPU with a worker thread).
+    listener = _Listening(AudioAnalyzer()) if facts.has_audio else None
+    with stage("decode"):
+        scan = scan_video(path, progress, sampler, listener)
+    audio = listener.finish() if listener is not None else None
+    return replace(facts, scan=scan, vfr=bool(scan.irregular_interval_share), audio=audio)
 
 
 class _Listening:

@@ -9,7 +9,6 @@ new swscale context per frame (what ``VideoFrame.reformat`` makes) costs 3.8 ms 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from preflight.media import limits
-from preflight.media.probe import Source, open_container, video_stream
+from preflight.media.probe import video_stream
 from preflight.media.preview import Thumbnails
 
 Gray = np.ndarray[Any, Any]  # a 2-D uint8 array: one grey picture
@@ -84,38 +83,36 @@ def upright(frame: av.VideoFrame, width: int, rotation: int, pix_fmt: str,
 QUICK_KEYFRAMES = 8  # --quick looks at this many key frames, spread over the clip, whatever its GOP
 
 
-def sample_keyframes(source: Source | av.container.InputContainer, sampler: FrameSampler, duration_s: float | None,
+def sample_keyframes(container: av.container.InputContainer, sampler: FrameSampler, duration_s: float | None,
                      count: int = QUICK_KEYFRAMES) -> int:
     """Quick mode: the key frame at or before each of ``count`` times spread evenly over the clip
     (a seek, then that key frame's packet alone is decoded), so the cost is the same for a clip
-    with a key frame every 10 s or every 0.5 s. ``source``: a file, or its container the probe opened.
-    Returns how many distinct frames were sampled."""
+    with a key frame every 10 s or every 0.5 s. ``container``: the file as the probe opened it (one open
+    of the file for both). Returns how many distinct frames were sampled."""
     seen: set[float] = set()
-    with (nullcontext(source) if isinstance(source, av.container.InputContainer)
-          else open_container(source)) as container:
-        vs = video_stream(container)
-        codec = vs.codec_context
-        if not codec.is_open:  # (the probe decodes a first frame when the header gave no rotation)
-            # no deblocking, as in the full scan: each key frame decodes faster, as sharp as a face search needs
-            codec.options = {"skip_loop_filter": "all", **limits.decoder_options()}
-            vs.thread_type = "SLICE"  # no frame threads: a frame comes out of the packet that holds it
-        targets = [duration_s * (i + 0.5) / count for i in range(count)] if duration_s else [0.0]
-        try:
-            for target in targets:
-                if vs.time_base is not None and target > 0:
-                    container.seek(int(target / vs.time_base), stream=vs, backward=True)
-                # The key frame's packet alone, decoded and drained at once. Feeding the decoder packets
-                # until a frame came out read several GOPs past each target (the decoder holds frames
-                # back to reorder B-frames): 11 MB per seek on a 41 MB clip, over a link too.
-                codec.flush_buffers()
-                packet = next((p for p in container.demux(vs) if p.is_keyframe and p.size), None)
-                if packet is None or packet.pts is None or vs.time_base is None:
-                    continue
-                frames = [*codec.decode(packet), *codec.decode(None)]
-                at = float(packet.pts * vs.time_base)
-                if frames and at not in seen:
-                    seen.add(at)
-                    sampler.offer(frames[0], at)
-        except av.error.FFmpegError:
-            pass  # damage is the full scan's business; quick mode samples what it can
+    vs = video_stream(container)
+    codec = vs.codec_context
+    if not codec.is_open:  # (the probe decodes a first frame when the header gave no rotation)
+        # no deblocking, as in the full scan: each key frame decodes faster, as sharp as a face search needs
+        codec.options = {"skip_loop_filter": "all", **limits.decoder_options()}
+        vs.thread_type = "SLICE"  # no frame threads: a frame comes out of the packet that holds it
+    targets = [duration_s * (i + 0.5) / count for i in range(count)] if duration_s else [0.0]
+    try:
+        for target in targets:
+            if vs.time_base is not None and target > 0:
+                container.seek(int(target / vs.time_base), stream=vs, backward=True)
+            # The key frame's packet alone, decoded and drained at once. Feeding the decoder packets
+            # until a frame came out read several GOPs past each target (the decoder holds frames
+            # back to reorder B-frames): 11 MB per seek on a 41 MB clip, over a link too.
+            codec.flush_buffers()
+            packet = next((p for p in container.demux(vs) if p.is_keyframe and p.size), None)
+            if packet is None or packet.pts is None or vs.time_base is None:
+                continue
+            frames = [*codec.decode(packet), *codec.decode(None)]
+            at = float(packet.pts * vs.time_base)
+            if frames and at not in seen:
+                seen.add(at)
+                sampler.offer(frames[0], at)
+    except av.error.FFmpegError:
+        pass  # damage is the full scan's business; quick mode samples what it can
     return len(seen)
